@@ -1,0 +1,165 @@
+//! Object identifiers: a hash type plus a 32-byte digest.
+
+use std::fmt;
+use std::str::FromStr;
+
+use base64::Engine as _;
+
+use crate::Error;
+
+/// The hash algorithms a manifest entry may name.
+///
+/// `sha2-256-chunked` is what quilt3 writes today and what quilt builds with.
+/// `SHA256` is read and verified for older manifests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HashType {
+    /// Standard base64 (padded) of sha256 over the concatenated sha256 digests of the chunks.
+    Sha2_256Chunked,
+    /// Lowercase hex of sha256 over the whole content.
+    Sha256,
+}
+
+impl HashType {
+    /// The name used in the manifest's `hash.type` field.
+    pub fn name(self) -> &'static str {
+        match self {
+            HashType::Sha2_256Chunked => "sha2-256-chunked",
+            HashType::Sha256 => "SHA256",
+        }
+    }
+
+    /// A one-byte code used by on-disk formats (pack index, database).
+    pub fn code(self) -> u8 {
+        match self {
+            HashType::Sha2_256Chunked => 1,
+            HashType::Sha256 => 2,
+        }
+    }
+
+    /// The inverse of [`HashType::code`].
+    pub fn from_code(code: u8) -> Option<HashType> {
+        match code {
+            1 => Some(HashType::Sha2_256Chunked),
+            2 => Some(HashType::Sha256),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for HashType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for HashType {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "sha2-256-chunked" => Ok(HashType::Sha2_256Chunked),
+            "SHA256" => Ok(HashType::Sha256),
+            other => Err(Error::UnsupportedHashType(other.to_owned())),
+        }
+    }
+}
+
+/// The address of one content in the store: which algorithm, and its 32-byte digest.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectId {
+    pub kind: HashType,
+    pub digest: [u8; 32],
+}
+
+impl ObjectId {
+    pub fn new(kind: HashType, digest: [u8; 32]) -> Self {
+        ObjectId { kind, digest }
+    }
+
+    /// The value as the manifest writes it: base64 for chunked, hex for SHA256.
+    pub fn value_string(&self) -> String {
+        match self.kind {
+            HashType::Sha2_256Chunked => base64::engine::general_purpose::STANDARD.encode(self.digest),
+            HashType::Sha256 => hex::encode(self.digest),
+        }
+    }
+
+    /// Parses a manifest `hash` object's `type` and `value`.
+    pub fn from_manifest(kind: &str, value: &str) -> Result<Self, Error> {
+        let kind: HashType = kind.parse()?;
+        let bad = || Error::BadHashValue { kind: kind.name(), value: value.to_owned() };
+        let bytes = match kind {
+            HashType::Sha2_256Chunked => {
+                let decoded = base64::engine::general_purpose::STANDARD.decode(value).map_err(|_| bad())?;
+                // Reject non-canonical encodings so a value round-trips byte for byte.
+                if base64::engine::general_purpose::STANDARD.encode(&decoded) != value {
+                    return Err(bad());
+                }
+                decoded
+            }
+            HashType::Sha256 => {
+                if value.bytes().any(|b| b.is_ascii_uppercase()) {
+                    return Err(bad());
+                }
+                hex::decode(value).map_err(|_| bad())?
+            }
+        };
+        let digest: [u8; 32] = bytes.try_into().map_err(|_| bad())?;
+        Ok(ObjectId { kind, digest })
+    }
+
+    /// Lowercase hex of the digest: the key objects are stored under, locally and on remotes.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.digest)
+    }
+}
+
+impl fmt::Debug for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.kind.name(), self.to_hex())
+    }
+}
+
+impl fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.kind.name(), self.value_string())
+    }
+}
+
+/// A package top hash: sha256 over the hashable form of a manifest, shown as 64 lowercase hex.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TopHash(pub [u8; 32]);
+
+impl TopHash {
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Parses exactly 64 lowercase hex characters.
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return Err(Error::BadTopHash(s.to_owned()));
+        }
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(s, &mut out).map_err(|_| Error::BadTopHash(s.to_owned()))?;
+        Ok(TopHash(out))
+    }
+}
+
+impl fmt::Display for TopHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for TopHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TopHash({})", self.to_hex())
+    }
+}
+
+impl FromStr for TopHash {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        TopHash::parse(s)
+    }
+}
