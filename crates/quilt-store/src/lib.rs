@@ -1,1 +1,59 @@
-//! quilt-store
+//! The local, content-addressed object store behind quilt: objects live in immutable pack
+//! files (small ones) or as loose files (large ones), manifests in `packages/`, and package
+//! revisions, caches and settings in a small SQLite database. The layout doubles as a quilt3
+//! `file://` local registry.
+//!
+//! Writes are ordered so that a crash at any point leaves a consistent store: objects first,
+//! then the manifest, then the ref. Every file reaches its final name by an fsync'd rename.
+//!
+//! ```
+//! use quilt_hash::{hash_bytes, Manifest};
+//! use quilt_store::Store;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let store = Store::init(&dir.path().join(".quilt"))?;
+//!
+//! let data = b"hello";
+//! let id = hash_bytes(data);
+//! let writer = store.writer()?;
+//! assert!(writer.put_bytes(&id, data)?); // newly stored
+//! assert!(!writer.put_bytes(&id, data)?); // already there: nothing written
+//! writer.commit()?;
+//!
+//! assert_eq!(store.get(&id)?, data);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The on-disk formats are specified byte by byte in `FORMAT.md`.
+
+mod db;
+mod error;
+mod gc;
+mod hashing;
+mod layout;
+mod pack;
+mod reader;
+mod store;
+mod verify;
+mod writer;
+
+pub use db::{Revision, StatCache, StatRow};
+pub use error::{Error, Result};
+pub use gc::{GcOptions, GcOutcome};
+pub use pack::{FORMAT_VERSION, INDEX_MAGIC, PACK_MAGIC};
+pub use reader::ObjectReader;
+pub use store::{SkippedPack, Store, StoreOptions};
+pub use verify::{Problem, VerifyOptions, VerifyReport};
+pub use writer::{ObjectWriter, WriteOutcome};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn store_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<crate::Store>();
+        check::<crate::ObjectWriter<'_>>();
+    }
+}

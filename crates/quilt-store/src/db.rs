@@ -1,0 +1,659 @@
+//! The SQLite database `quilt.db`: package revisions, the stat cache, worktree heads,
+//! remotes, remote inventories and settings. Objects and manifests are files; only small,
+//! mutable facts live here.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use quilt_hash::{HashType, ObjectId, PackageName, TopHash};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+
+use crate::{Error, Result};
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS revisions (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    name     TEXT NOT NULL,
+    top_hash TEXT NOT NULL,
+    time     INTEGER NOT NULL,
+    message  TEXT,
+    UNIQUE (name, top_hash, time)
+);
+CREATE INDEX IF NOT EXISTS revisions_by_name ON revisions (name, time);
+CREATE INDEX IF NOT EXISTS revisions_by_top ON revisions (top_hash);
+CREATE TABLE IF NOT EXISTS stat_cache (
+    path     BLOB PRIMARY KEY,
+    size     INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    inode    INTEGER NOT NULL,
+    kind     INTEGER NOT NULL,
+    digest   BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS worktrees (
+    dir      BLOB PRIMARY KEY,
+    name     TEXT NOT NULL,
+    top_hash TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS remotes (
+    seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    url  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS inventory (
+    remote TEXT NOT NULL,
+    digest BLOB NOT NULL,
+    PRIMARY KEY (remote, digest)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+";
+
+const DEFAULT_REMOTE_KEY: &str = "remote.default";
+
+/// One recorded version of a package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    pub name: PackageName,
+    pub top_hash: TopHash,
+    /// Unix seconds.
+    pub time: i64,
+    pub message: Option<String>,
+}
+
+/// What the stat cache remembers about one file: if size, mtime and inode still match, its
+/// content still hashes to `id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatRow {
+    /// Absolute path.
+    pub path: PathBuf,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub inode: u64,
+    pub id: ObjectId,
+}
+
+impl StatRow {
+    /// True if a file with these stat fields can be trusted to still have `self.id`.
+    pub fn matches(&self, size: u64, mtime_ns: i64, inode: u64) -> bool {
+        self.size == size && self.mtime_ns == mtime_ns && self.inode == inode
+    }
+}
+
+/// The stat cache rows under one directory, keyed by absolute path.
+#[derive(Debug, Clone, Default)]
+pub struct StatCache {
+    rows: HashMap<PathBuf, StatRow>,
+}
+
+impl StatCache {
+    pub fn get(&self, path: impl AsRef<Path>) -> Option<&StatRow> {
+        self.rows.get(path.as_ref())
+    }
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &StatRow> {
+        self.rows.values()
+    }
+}
+
+pub(crate) struct Db {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+#[cfg(unix)]
+fn path_bytes(p: &Path) -> &[u8] {
+    use std::os::unix::ffi::OsStrExt;
+    p.as_os_str().as_bytes()
+}
+
+#[cfg(unix)]
+fn path_from_bytes(b: Vec<u8>) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    PathBuf::from(std::ffi::OsString::from_vec(b))
+}
+
+#[cfg(not(unix))]
+fn path_bytes(p: &Path) -> &[u8] {
+    p.to_str().unwrap_or_default().as_bytes()
+}
+
+#[cfg(not(unix))]
+fn path_from_bytes(b: Vec<u8>) -> PathBuf {
+    PathBuf::from(String::from_utf8_lossy(&b).into_owned())
+}
+
+/// The byte string just past every path below `dir` (`dir/…`), for a range scan: `/` + 1 is `0`.
+fn subtree_bounds(dir: &Path) -> (Vec<u8>, Vec<u8>) {
+    let mut lo = path_bytes(dir).to_vec();
+    while lo.len() > 1 && lo.last() == Some(&b'/') {
+        lo.pop();
+    }
+    let mut hi = lo.clone();
+    if lo.last() != Some(&b'/') {
+        lo.push(b'/');
+        hi.push(b'0');
+    } else {
+        // The filesystem root: everything is below it.
+        hi = vec![0xff; 1];
+    }
+    (lo, hi)
+}
+
+impl Db {
+    pub fn open(path: &Path) -> Result<Db> {
+        let conn = match Connection::open(path) {
+            Ok(c) => c,
+            Err(e) => {
+                // A store on read-only media can still be read.
+                Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+                    .map_err(|_| Error::db("open the database", path, e))?
+            }
+        };
+        let db = Db {
+            path: path.to_owned(),
+            conn: Mutex::new(conn),
+        };
+        db.setup()?;
+        Ok(db)
+    }
+
+    fn setup(&self) -> Result<()> {
+        let conn = self.conn();
+        let ctx = |e| Error::db("configure the database", &self.path, e);
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(ctx)?;
+        if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+            return Ok(());
+        }
+        // WAL lets readers proceed while a writer commits; FULL makes a commit durable before
+        // the named_packages mirror (written after it) can claim it.
+        let _mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(ctx)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(ctx)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(ctx)?;
+        if version > SCHEMA_VERSION {
+            return Err(Error::BadDbValue {
+                path: self.path.clone(),
+                reason: format!(
+                    "schema version {version} is newer than this quilt understands ({SCHEMA_VERSION}); upgrade quilt"
+                ),
+            });
+        }
+        conn.execute_batch(SCHEMA)
+            .map_err(|e| Error::db("create the schema", &self.path, e))?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(ctx)?;
+        Ok(())
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the connection leaves no half-done transaction behind
+        // (rusqlite rolls back on drop), so the connection is still usable.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn err(&self, context: &str) -> impl Fn(rusqlite::Error) -> Error + '_ {
+        let context = context.to_owned();
+        move |e| Error::db(context.clone(), &self.path, e)
+    }
+
+    fn bad(&self, reason: String) -> Error {
+        Error::BadDbValue {
+            path: self.path.clone(),
+            reason,
+        }
+    }
+
+    fn revision_from_row(
+        &self,
+        r: &rusqlite::Row<'_>,
+    ) -> rusqlite::Result<(String, String, i64, Option<String>)> {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    }
+
+    fn to_revision(&self, raw: (String, String, i64, Option<String>)) -> Result<Revision> {
+        let (name, top, time, message) = raw;
+        Ok(Revision {
+            name: PackageName::parse(name.clone())
+                .map_err(|_| self.bad(format!("package name {name:?}")))?,
+            top_hash: TopHash::parse(&top).map_err(|_| self.bad(format!("top hash {top:?}")))?,
+            time,
+            message,
+        })
+    }
+
+    fn query_revisions(
+        &self,
+        sql: &str,
+        p: impl rusqlite::Params,
+        what: &str,
+    ) -> Result<Vec<Revision>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(sql).map_err(self.err(what))?;
+        let rows = stmt
+            .query_map(p, |r| self.revision_from_row(r))
+            .map_err(self.err(what))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err(what))?;
+        rows.into_iter().map(|r| self.to_revision(r)).collect()
+    }
+
+    // ---- revisions ----
+
+    pub fn record_revision(
+        &self,
+        name: &PackageName,
+        top: &TopHash,
+        message: Option<&str>,
+        time: i64,
+    ) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT OR IGNORE INTO revisions (name, top_hash, time, message) VALUES (?1, ?2, ?3, ?4)",
+                params![name.as_str(), top.to_hex(), time, message],
+            )
+            .map_err(self.err("record a package revision"))?;
+        Ok(())
+    }
+
+    pub fn revisions(&self, name: &PackageName) -> Result<Vec<Revision>> {
+        self.query_revisions(
+            "SELECT name, top_hash, time, message FROM revisions WHERE name = ?1 ORDER BY time DESC, id DESC",
+            [name.as_str()],
+            "list revisions",
+        )
+    }
+
+    pub fn latest(&self, name: &PackageName) -> Result<Option<Revision>> {
+        Ok(self.revisions(name)?.into_iter().next())
+    }
+
+    pub fn all_revisions(&self) -> Result<Vec<Revision>> {
+        self.query_revisions(
+            "SELECT name, top_hash, time, message FROM revisions ORDER BY name, time DESC, id DESC",
+            [],
+            "list revisions",
+        )
+    }
+
+    pub fn packages(&self) -> Result<Vec<Revision>> {
+        self.query_revisions(
+            "SELECT name, top_hash, time, message FROM revisions r
+             WHERE id = (SELECT id FROM revisions WHERE name = r.name ORDER BY time DESC, id DESC LIMIT 1)
+             ORDER BY name",
+            [],
+            "list packages",
+        )
+    }
+
+    pub fn delete_package(&self, name: &PackageName) -> Result<usize> {
+        self.conn()
+            .execute("DELETE FROM revisions WHERE name = ?1", [name.as_str()])
+            .map_err(self.err("delete a package"))
+    }
+
+    pub fn delete_revision(&self, name: &PackageName, top: &TopHash) -> Result<bool> {
+        let n = self
+            .conn()
+            .execute(
+                "DELETE FROM revisions WHERE name = ?1 AND top_hash = ?2",
+                params![name.as_str(), top.to_hex()],
+            )
+            .map_err(self.err("delete a revision"))?;
+        Ok(n > 0)
+    }
+
+    /// Distinct top hashes of revisions starting with `prefix` (lowercase hex, validated).
+    pub fn tops_with_prefix(&self, prefix: &str) -> Result<Vec<TopHash>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT DISTINCT top_hash FROM revisions WHERE substr(top_hash, 1, length(?1)) = ?1",
+            )
+            .map_err(self.err("resolve a top hash prefix"))?;
+        let rows = stmt
+            .query_map([prefix], |r| r.get::<_, String>(0))
+            .map_err(self.err("resolve a top hash prefix"))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err("resolve a top hash prefix"))?;
+        rows.iter()
+            .map(|t| TopHash::parse(t).map_err(|_| self.bad(format!("top hash {t:?}"))))
+            .collect()
+    }
+
+    // ---- stat cache ----
+
+    pub fn stat_cache_load(&self, root: &Path) -> Result<StatCache> {
+        let (lo, hi) = subtree_bounds(root);
+        let conn = self.conn();
+        let ctx = "load the stat cache";
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT path, size, mtime_ns, inode, kind, digest FROM stat_cache
+                 WHERE (path >= ?1 AND path < ?2) OR path = ?3",
+            )
+            .map_err(self.err(ctx))?;
+        let raw = stmt
+            .query_map(params![lo, hi, path_bytes(root)], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, Vec<u8>>(5)?,
+                ))
+            })
+            .map_err(self.err(ctx))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err(ctx))?;
+        let mut rows = HashMap::with_capacity(raw.len());
+        for (path, size, mtime_ns, inode, kind, digest) in raw {
+            let path = path_from_bytes(path);
+            let kind = u8::try_from(kind).ok().and_then(HashType::from_code);
+            let digest: Option<[u8; 32]> = digest.try_into().ok();
+            // A malformed row only costs a re-hash, so it is skipped rather than fatal.
+            let (Some(kind), Some(digest)) = (kind, digest) else {
+                tracing::warn!(path = %path.display(), "ignoring malformed stat cache row");
+                continue;
+            };
+            rows.insert(
+                path.clone(),
+                StatRow {
+                    path,
+                    size: size as u64,
+                    mtime_ns,
+                    inode: inode as u64,
+                    id: ObjectId::new(kind, digest),
+                },
+            );
+        }
+        Ok(StatCache { rows })
+    }
+
+    pub fn stat_cache_store(&self, rows: &[StatRow]) -> Result<()> {
+        let ctx = "update the stat cache";
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(self.err(ctx))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO stat_cache (path, size, mtime_ns, inode, kind, digest)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(self.err(ctx))?;
+            for r in rows {
+                // SQLite integers are i64; sizes and inodes round-trip through a bit cast.
+                stmt.execute(params![
+                    path_bytes(&r.path),
+                    r.size as i64,
+                    r.mtime_ns,
+                    r.inode as i64,
+                    r.id.kind.code(),
+                    r.id.digest.as_slice()
+                ])
+                .map_err(self.err(ctx))?;
+            }
+        }
+        tx.commit().map_err(self.err(ctx))
+    }
+
+    pub fn stat_cache_remove(&self, paths: &[PathBuf]) -> Result<()> {
+        let ctx = "update the stat cache";
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(self.err(ctx))?;
+        {
+            let mut stmt = tx
+                .prepare_cached("DELETE FROM stat_cache WHERE path = ?1")
+                .map_err(self.err(ctx))?;
+            for p in paths {
+                stmt.execute([path_bytes(p)]).map_err(self.err(ctx))?;
+            }
+        }
+        tx.commit().map_err(self.err(ctx))
+    }
+
+    // ---- worktrees ----
+
+    pub fn set_worktree_head(&self, dir: &Path, name: &PackageName, top: &TopHash) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT OR REPLACE INTO worktrees (dir, name, top_hash) VALUES (?1, ?2, ?3)",
+                params![path_bytes(dir), name.as_str(), top.to_hex()],
+            )
+            .map_err(self.err("record the worktree head"))?;
+        Ok(())
+    }
+
+    pub fn worktree_head(&self, dir: &Path) -> Result<Option<(PackageName, TopHash)>> {
+        let raw: Option<(String, String)> = self
+            .conn()
+            .query_row(
+                "SELECT name, top_hash FROM worktrees WHERE dir = ?1",
+                [path_bytes(dir)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(self.err("read the worktree head"))?;
+        raw.map(|(n, t)| self.parse_head(n, t)).transpose()
+    }
+
+    fn parse_head(&self, n: String, t: String) -> Result<(PackageName, TopHash)> {
+        Ok((
+            PackageName::parse(n.clone()).map_err(|_| self.bad(format!("package name {n:?}")))?,
+            TopHash::parse(&t).map_err(|_| self.bad(format!("top hash {t:?}")))?,
+        ))
+    }
+
+    /// Every worktree head, for gc: a checked-out version stays collectable only once no
+    /// worktree points at it.
+    pub fn worktree_heads(&self) -> Result<Vec<(PackageName, TopHash)>> {
+        let ctx = "list worktree heads";
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT name, top_hash FROM worktrees")
+            .map_err(self.err(ctx))?;
+        let raw = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(self.err(ctx))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err(ctx))?;
+        drop(stmt);
+        drop(conn);
+        raw.into_iter()
+            .map(|(n, t)| self.parse_head(n, t))
+            .collect()
+    }
+
+    // ---- remotes ----
+
+    pub fn add_remote(&self, name: &str, url: &str) -> Result<()> {
+        let ctx = "add a remote";
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(self.err(ctx))?;
+        let exists: bool = tx
+            .query_row(
+                "SELECT COUNT(*) FROM remotes WHERE name = ?1",
+                [name],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(self.err(ctx))?
+            > 0;
+        if exists {
+            return Err(Error::RemoteExists { name: name.into() });
+        }
+        tx.execute(
+            "INSERT INTO remotes (name, url) VALUES (?1, ?2)",
+            [name, url],
+        )
+        .map_err(self.err(ctx))?;
+        tx.execute(
+            "INSERT OR IGNORE INTO settings (key, value) VALUES (?1, ?2)",
+            [DEFAULT_REMOTE_KEY, name],
+        )
+        .map_err(self.err(ctx))?;
+        tx.commit().map_err(self.err(ctx))
+    }
+
+    pub fn remove_remote(&self, name: &str) -> Result<()> {
+        let ctx = "remove a remote";
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(self.err(ctx))?;
+        let url: Option<String> = tx
+            .query_row("SELECT url FROM remotes WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(self.err(ctx))?;
+        if url.is_none() {
+            return Err(Error::NoSuchRemote { name: name.into() });
+        }
+        tx.execute("DELETE FROM remotes WHERE name = ?1", [name])
+            .map_err(self.err(ctx))?;
+        let default: Option<String> = tx
+            .query_row(
+                "SELECT value FROM settings WHERE key = ?1",
+                [DEFAULT_REMOTE_KEY],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err(ctx))?;
+        if default.as_deref() == Some(name) {
+            // The oldest remaining remote takes over, as if it had been added first.
+            let next: Option<String> = tx
+                .query_row("SELECT name FROM remotes ORDER BY seq LIMIT 1", [], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(self.err(ctx))?;
+            match next {
+                Some(n) => tx.execute(
+                    "UPDATE settings SET value = ?2 WHERE key = ?1",
+                    [DEFAULT_REMOTE_KEY, &n],
+                ),
+                None => tx.execute("DELETE FROM settings WHERE key = ?1", [DEFAULT_REMOTE_KEY]),
+            }
+            .map_err(self.err(ctx))?;
+        }
+        tx.commit().map_err(self.err(ctx))
+    }
+
+    pub fn remotes(&self) -> Result<Vec<(String, String)>> {
+        let ctx = "list remotes";
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT name, url FROM remotes ORDER BY seq")
+            .map_err(self.err(ctx))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.err(ctx))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err(ctx));
+        rows
+    }
+
+    pub fn set_default_remote(&self, name: &str) -> Result<()> {
+        if !self.remotes()?.iter().any(|(n, _)| n == name) {
+            return Err(Error::NoSuchRemote { name: name.into() });
+        }
+        self.set_setting(DEFAULT_REMOTE_KEY, name)
+    }
+
+    pub fn default_remote(&self) -> Result<Option<String>> {
+        self.get_setting(DEFAULT_REMOTE_KEY)
+    }
+
+    // ---- inventory ----
+
+    pub fn inventory_load(&self, remote: &str) -> Result<HashSet<[u8; 32]>> {
+        let ctx = "load a remote inventory";
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT digest FROM inventory WHERE remote = ?1")
+            .map_err(self.err(ctx))?;
+        let rows = stmt
+            .query_map([remote], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(self.err(ctx))?;
+        let mut out = HashSet::new();
+        for row in rows {
+            let bytes = row.map_err(self.err(ctx))?;
+            if let Ok(d) = <[u8; 32]>::try_from(bytes) {
+                out.insert(d);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn inventory_add(&self, remote: &str, digests: &[[u8; 32]]) -> Result<()> {
+        let ctx = "update a remote inventory";
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(self.err(ctx))?;
+        {
+            let mut stmt = tx
+                .prepare_cached("INSERT OR IGNORE INTO inventory (remote, digest) VALUES (?1, ?2)")
+                .map_err(self.err(ctx))?;
+            for d in digests {
+                stmt.execute(params![remote, d.as_slice()])
+                    .map_err(self.err(ctx))?;
+            }
+        }
+        tx.commit().map_err(self.err(ctx))
+    }
+
+    pub fn inventory_clear(&self, remote: &str) -> Result<()> {
+        self.conn()
+            .execute("DELETE FROM inventory WHERE remote = ?1", [remote])
+            .map_err(self.err("clear a remote inventory"))?;
+        Ok(())
+    }
+
+    // ---- settings ----
+
+    pub fn get_setting(&self, key: &str) -> Result<Option<String>> {
+        self.conn()
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(self.err("read a setting"))
+    }
+
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT OR REPLACE INTO settings (key, value) VALUES (?1, ?2)",
+                [key, value],
+            )
+            .map_err(self.err("write a setting"))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subtree_bounds_cover_children_only() {
+        let (lo, hi) = subtree_bounds(Path::new("/a/b/"));
+        assert_eq!(lo, b"/a/b/");
+        assert_eq!(hi, b"/a/b0");
+        assert!(b"/a/b/c".as_slice() >= lo.as_slice() && b"/a/b/c".as_slice() < hi.as_slice());
+        assert!(b"/a/bc".as_slice() >= hi.as_slice());
+        assert!(b"/a/b-c".as_slice() < lo.as_slice());
+    }
+}

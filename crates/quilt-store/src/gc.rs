@@ -1,0 +1,309 @@
+//! Garbage collection: with the store to itself, keep every object some recorded revision
+//! (or worktree head) needs and drop the rest.
+//!
+//! Safety rests on one ordering: a rewritten pack is published before the pack it replaces
+//! is deleted, so at every instant each reachable object is in at least one published pack.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+
+use quilt_hash::{Progress, TopHash, Unit};
+
+use crate::layout::{self, parse_hex32};
+use crate::pack::write::PackWriter;
+use crate::pack::Pack;
+use crate::{Error, Result, Store};
+
+/// How gc behaves.
+#[derive(Debug, Clone)]
+pub struct GcOptions {
+    /// Report what would be removed without removing anything.
+    pub dry_run: bool,
+    /// Rewrite a pack when more than this fraction of its data bytes is garbage.
+    pub repack_threshold: f64,
+    /// Keep unreferenced loose objects and manifests younger than this. A build in another
+    /// process stores objects and its manifest before it records the revision; a grace
+    /// period keeps gc from collecting them in between. Zero collects everything.
+    pub grace: Duration,
+}
+
+impl Default for GcOptions {
+    fn default() -> Self {
+        GcOptions {
+            dry_run: false,
+            repack_threshold: 0.5,
+            grace: Duration::ZERO,
+        }
+    }
+}
+
+/// What gc removed (or, with `dry_run`, would remove).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcOutcome {
+    /// Distinct objects still needed.
+    pub reachable_objects: u64,
+    pub objects_removed: u64,
+    /// Bytes of files removed, net of the packs written in their place.
+    pub bytes_freed: u64,
+    pub packs_rewritten: u64,
+    /// Packs deleted outright because nothing in them was reachable.
+    pub packs_removed: u64,
+    pub manifests_removed: u64,
+    /// Temp files and index-less packs left by crashed writers.
+    pub debris_removed: u64,
+}
+
+fn older_than(meta: &std::fs::Metadata, grace: Duration) -> bool {
+    if grace.is_zero() {
+        return true;
+    }
+    let Ok(modified) = meta.modified() else {
+        return false;
+    };
+    SystemTime::now()
+        .duration_since(modified)
+        .is_ok_and(|age| age >= grace)
+}
+
+impl Store {
+    /// Removes unreachable objects and manifests. Fails with [`Error::Busy`] if another
+    /// process is writing, and refuses ([`Error::GcUnsafe`]) if any recorded manifest cannot
+    /// be read, because then the objects it needs are unknown.
+    pub fn gc(
+        &self,
+        opts: &GcOptions,
+        progress: &dyn Progress,
+        interrupt: &AtomicBool,
+    ) -> Result<GcOutcome> {
+        let Some(_lock) = self.try_lock_exclusive()? else {
+            return Err(Error::Busy {
+                path: self.root().to_owned(),
+            });
+        };
+        let check = || {
+            if interrupt.load(Ordering::Relaxed) {
+                Err(Error::Interrupted)
+            } else {
+                Ok(())
+            }
+        };
+        let mut out = GcOutcome::default();
+
+        // Roots: every revision, plus whatever a worktree has checked out.
+        let mut roots: Vec<(String, TopHash, bool)> = Vec::new();
+        for rev in self.all_revisions()? {
+            roots.push((rev.name.to_string(), rev.top_hash, true));
+        }
+        for (name, top) in self.db.worktree_heads()? {
+            roots.push((name.to_string(), top, false));
+        }
+        let mut live_manifests: HashSet<TopHash> = HashSet::new();
+        let mut live: HashSet<[u8; 32]> = HashSet::new();
+        progress.start(
+            "finding reachable objects",
+            Some(roots.len() as u64),
+            Unit::Items,
+        );
+        for (name, top, required) in roots {
+            check()?;
+            progress.inc(1);
+            if !live_manifests.insert(top) {
+                continue;
+            }
+            // Manifests are read one at a time so memory holds only the digest set.
+            match self.get_manifest(&top) {
+                Ok(m) => live.extend(m.entries.iter().map(|e| e.hash.digest)),
+                // A worktree may point at a version that was never recorded here.
+                Err(_) if !required => {}
+                Err(e) => {
+                    return Err(Error::GcUnsafe {
+                        package: name,
+                        top,
+                        source: Box::new(e),
+                    })
+                }
+            }
+        }
+        progress.finish();
+        out.reachable_objects = live.len() as u64;
+
+        // Loose objects.
+        let loose_dirs = layout::read_dir(&self.layout.loose_dir())?;
+        progress.start(
+            "removing loose objects",
+            Some(loose_dirs.len() as u64),
+            Unit::Items,
+        );
+        for dir in loose_dirs {
+            check()?;
+            progress.inc(1);
+            let Some(prefix) = dir.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            for e in layout::read_dir(&dir.path())? {
+                let name = e.file_name();
+                let Some(digest) = name
+                    .to_str()
+                    .and_then(|n| parse_hex32(&format!("{prefix}{n}")))
+                else {
+                    continue;
+                };
+                if live.contains(&digest) {
+                    continue;
+                }
+                let Ok(meta) = e.metadata() else { continue };
+                if !older_than(&meta, opts.grace) {
+                    continue;
+                }
+                out.objects_removed += 1;
+                out.bytes_freed += meta.len();
+                if !opts.dry_run {
+                    layout::remove_file(&e.path())?;
+                }
+            }
+            if !opts.dry_run {
+                // Empty fan-out directories are recreated on demand.
+                let _ = std::fs::remove_dir(dir.path());
+            }
+        }
+        progress.finish();
+
+        // Packs.
+        self.refresh_packs()?;
+        let packs: Vec<_> = self.read_packs().packs.clone();
+        progress.start("repacking", Some(packs.len() as u64), Unit::Items);
+        let mut rewritten = false;
+        for pack in packs {
+            check()?;
+            progress.inc(1);
+            let meta = std::fs::metadata(&pack.pack_path)
+                .map_err(|e| Error::io("stat", &pack.pack_path, e))?;
+            let total: u64 = pack.data_bytes();
+            let (dead_n, dead_bytes) = pack
+                .index
+                .iter()
+                .filter(|e| !live.contains(&e.digest))
+                .fold((0u64, 0u64), |(n, b), e| (n + 1, b + e.len));
+            if dead_n == 0 {
+                continue;
+            }
+            // A young pack may hold objects of a build that has not recorded its revision yet.
+            if !older_than(&meta, opts.grace) {
+                continue;
+            }
+            let idx_len = std::fs::metadata(&pack.idx_path)
+                .map(|m| m.len())
+                .unwrap_or(0);
+            if dead_n == pack.index.len() {
+                out.objects_removed += dead_n;
+                out.bytes_freed += meta.len() + idx_len;
+                out.packs_removed += 1;
+                if !opts.dry_run {
+                    self.remove_pack(&pack)?;
+                }
+                continue;
+            }
+            let garbage = dead_bytes as f64 / total.max(1) as f64;
+            if garbage <= opts.repack_threshold {
+                continue;
+            }
+            out.objects_removed += dead_n;
+            out.packs_rewritten += 1;
+            if opts.dry_run {
+                out.bytes_freed += dead_bytes;
+                continue;
+            }
+            let written = self.rewrite_pack(&pack, &live, interrupt)?;
+            out.bytes_freed += (meta.len() + idx_len).saturating_sub(written);
+            rewritten = true;
+        }
+        progress.finish();
+        if rewritten {
+            self.refresh_packs()?;
+        }
+
+        // Manifests no root refers to.
+        for e in layout::read_dir(&self.layout.packages_dir())? {
+            check()?;
+            let Some(top) = e.file_name().to_str().and_then(parse_hex32).map(TopHash) else {
+                continue;
+            };
+            if live_manifests.contains(&top) {
+                continue;
+            }
+            let Ok(meta) = e.metadata() else { continue };
+            if !older_than(&meta, opts.grace) {
+                continue;
+            }
+            out.manifests_removed += 1;
+            out.bytes_freed += meta.len();
+            if !opts.dry_run {
+                layout::remove_file(&e.path())?;
+            }
+        }
+
+        let (debris, debris_bytes) = self.remove_crash_debris(opts.dry_run)?;
+        out.debris_removed = debris;
+        out.bytes_freed += debris_bytes;
+        if !opts.dry_run {
+            for dir in [
+                self.layout.pack_dir(),
+                self.layout.loose_dir(),
+                self.layout.packages_dir(),
+            ] {
+                layout::fsync_dir(&dir)?;
+            }
+            self.refresh_packs()?;
+        }
+        Ok(out)
+    }
+
+    /// Writes the live objects of `pack` to new packs, publishes them, and only then deletes
+    /// `pack`. Returns the bytes of the files written.
+    fn rewrite_pack(
+        &self,
+        pack: &Pack,
+        live: &HashSet<[u8; 32]>,
+        interrupt: &AtomicBool,
+    ) -> Result<u64> {
+        let mut written = 0u64;
+        let mut w = PackWriter::new(&self.layout)?;
+        let mut finished = Vec::new();
+        for e in pack.index.iter() {
+            if !live.contains(&e.digest) {
+                continue;
+            }
+            if interrupt.load(Ordering::Relaxed) {
+                // The temp pack is dropped; the old pack is untouched.
+                return Err(Error::Interrupted);
+            }
+            w.add(e.kind, &e.digest, pack.data_of(&e)?)?;
+            if w.len() >= self.options.pack_size_limit {
+                let full = std::mem::replace(&mut w, PackWriter::new(&self.layout)?);
+                finished.extend(full.finish(&self.layout)?);
+            }
+        }
+        finished.extend(w.finish(&self.layout)?);
+        for f in &finished {
+            written += std::fs::metadata(&f.idx_path).map(|m| m.len()).unwrap_or(0);
+            written += std::fs::metadata(f.idx_path.with_extension("pack"))
+                .map(|m| m.len())
+                .unwrap_or(0);
+        }
+        // The new pack may, by content, be an existing one (same live set): then it *is* the
+        // old pack and must not be deleted.
+        if finished.iter().any(|f| f.idx_path == pack.idx_path) {
+            return Ok(written);
+        }
+        self.remove_pack(pack)?;
+        Ok(written)
+    }
+
+    /// Deletes the index first so that the pack is never visible without its data.
+    fn remove_pack(&self, pack: &Pack) -> Result<()> {
+        layout::remove_file(&pack.idx_path)?;
+        layout::fsync_dir(&self.layout.pack_dir())?;
+        layout::remove_file(&pack.pack_path)
+    }
+}

@@ -1,0 +1,570 @@
+//! The store handle: opening, object lookup, manifests, refs and the lock.
+
+use std::collections::HashSet;
+use std::fs::{self, File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use quilt_hash::{Manifest, ObjectId, PackageName, TopHash};
+
+use crate::db::{Db, Revision, StatCache, StatRow};
+use crate::layout::{self, Layout};
+use crate::pack::{IndexEntry, Pack};
+use crate::reader::ObjectReader;
+use crate::writer::ObjectWriter;
+use crate::{Error, Result};
+
+/// Tunables of a store. The defaults suit real datasets; tests shrink them.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    /// Objects smaller than this go into packs; the rest are stored loose.
+    pub small_object_limit: u64,
+    /// A pack is finished and a new one started once it reaches this size.
+    pub pack_size_limit: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            small_object_limit: 1 << 20,
+            pack_size_limit: 1 << 30,
+        }
+    }
+}
+
+/// A pack that could not be opened and is being ignored.
+#[derive(Debug, Clone)]
+pub struct SkippedPack {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+#[derive(Default)]
+pub(crate) struct PackSet {
+    pub packs: Vec<Arc<Pack>>,
+    pub skipped: Vec<SkippedPack>,
+}
+
+/// A local object store. Cheap to share between threads (`Send + Sync`); open it once.
+pub struct Store {
+    pub(crate) layout: Layout,
+    pub(crate) db: Db,
+    pub(crate) packs: RwLock<PackSet>,
+    pub(crate) options: StoreOptions,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("root", &self.layout.root)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A held flock on the store's `lock` file; released when dropped (the file is closed).
+#[derive(Debug)]
+pub(crate) struct LockGuard {
+    _file: File,
+}
+
+impl Store {
+    /// Creates the store layout under `root` (idempotent) and opens it.
+    pub fn init(root: &Path) -> Result<Store> {
+        let layout = Layout::new(root);
+        for dir in layout.dirs() {
+            fs::create_dir_all(&dir).map_err(|e| Error::io_write("create directory", &dir, e))?;
+        }
+        let lock = layout.lock();
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&lock)
+            .map_err(|e| Error::io_write("create", &lock, e))?;
+        Db::open(&layout.db())?;
+        Store::open(root)
+    }
+
+    /// Opens an existing store with default options.
+    pub fn open(root: &Path) -> Result<Store> {
+        Store::open_with(root, StoreOptions::default())
+    }
+
+    /// Opens an existing store.
+    pub fn open_with(root: &Path, options: StoreOptions) -> Result<Store> {
+        let layout = Layout::new(root);
+        if !layout.db().is_file() {
+            return Err(Error::NotAStore {
+                path: root.to_owned(),
+            });
+        }
+        // Directories added by a later layout (or removed by hand) come back quietly; on
+        // read-only media this fails and reads still work.
+        for dir in layout.dirs() {
+            let _ = fs::create_dir_all(&dir);
+        }
+        let db = Db::open(&layout.db())?;
+        let store = Store {
+            layout,
+            db,
+            packs: RwLock::new(PackSet::default()),
+            options,
+        };
+        store.refresh_packs()?;
+        Ok(store)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.layout.root
+    }
+
+    pub fn options(&self) -> StoreOptions {
+        self.options
+    }
+
+    /// Packs whose index or data could not be opened; their objects are invisible until the
+    /// problem is fixed. `verify` reports them too.
+    pub fn skipped_packs(&self) -> Vec<SkippedPack> {
+        self.read_packs().skipped.clone()
+    }
+
+    pub(crate) fn read_packs(&self) -> std::sync::RwLockReadGuard<'_, PackSet> {
+        self.packs.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Re-reads the pack directory: loads new packs (from this or another process), drops
+    /// removed ones, keeps the maps of the rest.
+    pub(crate) fn refresh_packs(&self) -> Result<()> {
+        let dir = self.layout.pack_dir();
+        let mut idx_paths: Vec<PathBuf> = layout::read_dir(&dir)?
+            .into_iter()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+            .collect();
+        idx_paths.sort();
+        let current: Vec<Arc<Pack>> = self.read_packs().packs.clone();
+        let mut next = PackSet::default();
+        for idx in idx_paths {
+            if let Some(p) = current.iter().find(|p| p.idx_path == idx) {
+                next.packs.push(Arc::clone(p));
+                continue;
+            }
+            match Pack::open(&idx) {
+                Ok(p) => next.packs.push(Arc::new(p)),
+                // A pack removed by gc between listing and opening is simply gone.
+                Err(e) if e.is_not_found() => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "skipping unreadable pack");
+                    next.skipped.push(SkippedPack {
+                        path: idx,
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        }
+        *self.packs.write().unwrap_or_else(|p| p.into_inner()) = next;
+        Ok(())
+    }
+
+    fn find_packed_cached(&self, id: &ObjectId) -> Option<(Arc<Pack>, IndexEntry)> {
+        let set = self.read_packs();
+        set.packs
+            .iter()
+            .find_map(|p| p.find(id).map(|e| (Arc::clone(p), e)))
+    }
+
+    /// Looks an object up in the packs, re-reading the pack directory once on a miss so that
+    /// packs committed by other processes are seen.
+    pub(crate) fn find_packed(&self, id: &ObjectId) -> Result<Option<(Arc<Pack>, IndexEntry)>> {
+        if let Some(hit) = self.find_packed_cached(id) {
+            return Ok(Some(hit));
+        }
+        self.refresh_packs()?;
+        Ok(self.find_packed_cached(id))
+    }
+
+    /// Whether the store has the object, as far as this handle already knows: no directory
+    /// re-read. Writers use it for dedup, where a rare duplicate is harmless.
+    pub(crate) fn contains_cached(&self, id: &ObjectId) -> bool {
+        self.find_packed_cached(id).is_some() || self.layout.loose_path(&id.digest).is_file()
+    }
+
+    pub fn contains(&self, id: &ObjectId) -> Result<bool> {
+        if self.layout.loose_path(&id.digest).is_file() {
+            return Ok(true);
+        }
+        Ok(self.find_packed(id)?.is_some())
+    }
+
+    /// The object's bytes, read whole into memory.
+    pub fn get(&self, id: &ObjectId) -> Result<Vec<u8>> {
+        if let Some((pack, e)) = self.find_packed(id)? {
+            return Ok(pack.data_of(&e)?.to_vec());
+        }
+        let path = self.layout.loose_path(&id.digest);
+        match fs::read(&path) {
+            Ok(bytes) => Ok(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(Error::ObjectMissing { id: *id })
+            }
+            Err(e) => Err(Error::io("read", &path, e)),
+        }
+    }
+
+    /// A streaming reader over the object, without copying packed data.
+    pub fn open_object(&self, id: &ObjectId) -> Result<ObjectReader> {
+        if let Some((pack, e)) = self.find_packed(id)? {
+            let range = pack.data_range(&e)?;
+            return Ok(ObjectReader::mapped(Arc::clone(&pack.data), range));
+        }
+        let path = self.layout.loose_path(&id.digest);
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::ObjectMissing { id: *id })
+            }
+            Err(e) => return Err(Error::io("open", &path, e)),
+        };
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io("stat", &path, e))?
+            .len();
+        Ok(ObjectReader::file(file, len))
+    }
+
+    /// Where the object's file is, if it is stored loose: callers can then reflink, hardlink
+    /// or copy it with the fastest means the platform has.
+    pub fn loose_path(&self, id: &ObjectId) -> Option<PathBuf> {
+        let p = self.layout.loose_path(&id.digest);
+        p.is_file().then_some(p)
+    }
+
+    /// Starts writing objects. The writer holds a shared lock, which keeps gc out until it
+    /// is committed or dropped.
+    pub fn writer(&self) -> Result<ObjectWriter<'_>> {
+        ObjectWriter::new(self)
+    }
+
+    fn open_lock_file(&self) -> Result<File> {
+        let path = self.layout.lock();
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .or_else(|_| File::open(&path))
+            .map_err(|e| Error::io_write("open", &path, e))
+    }
+
+    /// Blocks until no gc runs, then holds the store open for writing.
+    pub(crate) fn lock_shared(&self) -> Result<LockGuard> {
+        let file = self.open_lock_file()?;
+        file.lock_shared()
+            .map_err(|e| Error::io("lock", &self.layout.lock(), e))?;
+        Ok(LockGuard { _file: file })
+    }
+
+    /// The store to itself, or `None` if anyone else holds the lock.
+    pub(crate) fn try_lock_exclusive(&self) -> Result<Option<LockGuard>> {
+        let file = self.open_lock_file()?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(LockGuard { _file: file })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", &self.layout.lock(), e)),
+        }
+    }
+
+    /// Removes what a crashed writer can leave behind: temp files and packs whose index was
+    /// never written. Only safe while holding the exclusive lock.
+    pub(crate) fn remove_crash_debris(&self, dry_run: bool) -> Result<(u64, u64)> {
+        let mut files = 0;
+        let mut bytes = 0;
+        for e in layout::read_dir(&self.layout.tmp_dir())? {
+            let path = e.path();
+            if path.is_file() {
+                bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
+                files += 1;
+                if !dry_run {
+                    layout::remove_file(&path)?;
+                }
+            }
+        }
+        for e in layout::read_dir(&self.layout.pack_dir())? {
+            let path = e.path();
+            if path.extension().is_some_and(|x| x == "pack") && !path.with_extension("idx").exists()
+            {
+                bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
+                files += 1;
+                if !dry_run {
+                    layout::remove_file(&path)?;
+                }
+            }
+        }
+        Ok((files, bytes))
+    }
+
+    // ---- manifests ----
+
+    /// Stores a manifest as quilt3 would serialize it, unless already present.
+    pub fn put_manifest(&self, m: &Manifest) -> Result<TopHash> {
+        let top = m.top_hash();
+        if !self.has_manifest(&top) {
+            let bytes = m.to_bytes();
+            self.write_manifest(&top, &bytes)?;
+        }
+        Ok(top)
+    }
+
+    /// Stores these exact manifest bytes (for byte-for-byte round trips with quilt3) under
+    /// the top hash they parse to.
+    pub fn put_manifest_bytes(&self, bytes: &[u8]) -> Result<TopHash> {
+        let m = Manifest::from_slice(bytes).map_err(|e| Error::BadManifest {
+            path: PathBuf::from("<input>"),
+            source: Box::new(e),
+        })?;
+        let top = m.top_hash();
+        if !self.has_manifest(&top) {
+            self.write_manifest(&top, bytes)?;
+        }
+        Ok(top)
+    }
+
+    fn write_manifest(&self, top: &TopHash, bytes: &[u8]) -> Result<()> {
+        let _lock = self.lock_shared()?;
+        self.layout
+            .atomic_write(&self.layout.manifest_path(&top.to_hex()), bytes)
+    }
+
+    pub fn has_manifest(&self, top: &TopHash) -> bool {
+        self.layout.manifest_path(&top.to_hex()).is_file()
+    }
+
+    pub fn manifest_bytes(&self, top: &TopHash) -> Result<Vec<u8>> {
+        let path = self.layout.manifest_path(&top.to_hex());
+        fs::read(&path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::ManifestMissing { top: *top }
+            } else {
+                Error::io("read", &path, e)
+            }
+        })
+    }
+
+    pub fn get_manifest(&self, top: &TopHash) -> Result<Manifest> {
+        let bytes = self.manifest_bytes(top)?;
+        Manifest::from_slice(&bytes).map_err(|e| Error::BadManifest {
+            path: self.layout.manifest_path(&top.to_hex()),
+            source: Box::new(e),
+        })
+    }
+
+    /// Top hashes of all manifests in `packages/`.
+    pub fn manifests(&self) -> Result<Vec<TopHash>> {
+        let mut out: Vec<TopHash> = layout::read_dir(&self.layout.packages_dir())?
+            .into_iter()
+            .filter_map(|e| e.file_name().to_str().and_then(layout::parse_hex32))
+            .map(TopHash)
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    // ---- refs ----
+
+    /// Records that `name` had version `top` at `time`. The manifest must already be stored
+    /// (objects first, manifest next, ref last: a ref never points at nothing). The quilt3
+    /// `named_packages/` mirror is written after the database commit.
+    pub fn record_revision(
+        &self,
+        name: &PackageName,
+        top: &TopHash,
+        message: Option<&str>,
+        time: i64,
+    ) -> Result<()> {
+        if !self.has_manifest(top) {
+            return Err(Error::ManifestMissing { top: *top });
+        }
+        let _lock = self.lock_shared()?;
+        self.db.record_revision(name, top, message, time)?;
+        let dir = self.package_mirror_dir(name);
+        self.layout
+            .atomic_write(&dir.join(time.to_string()), top.to_hex().as_bytes())?;
+        self.write_latest_mirror(name)
+    }
+
+    fn package_mirror_dir(&self, name: &PackageName) -> PathBuf {
+        self.layout
+            .named_packages_dir()
+            .join(name.namespace())
+            .join(name.name())
+    }
+
+    fn write_latest_mirror(&self, name: &PackageName) -> Result<()> {
+        let dir = self.package_mirror_dir(name);
+        match self.db.latest(name)? {
+            Some(rev) => self
+                .layout
+                .atomic_write(&dir.join("latest"), rev.top_hash.to_hex().as_bytes()),
+            None => {
+                layout::remove_file(&dir.join("latest"))?;
+                // Leave the directories if anything else (e.g. quilt3 itself) put files there.
+                let _ = fs::remove_dir(&dir);
+                if let Some(ns) = dir.parent() {
+                    let _ = fs::remove_dir(ns);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    pub fn latest(&self, name: &PackageName) -> Result<Option<Revision>> {
+        self.db.latest(name)
+    }
+
+    /// All revisions of a package, newest first.
+    pub fn revisions(&self, name: &PackageName) -> Result<Vec<Revision>> {
+        self.db.revisions(name)
+    }
+
+    /// Every revision of every package, by name then newest first.
+    pub fn all_revisions(&self) -> Result<Vec<Revision>> {
+        self.db.all_revisions()
+    }
+
+    /// The latest revision of each package, ordered by name.
+    pub fn packages(&self) -> Result<Vec<Revision>> {
+        self.db.packages()
+    }
+
+    /// Forgets every revision of a package; returns how many there were. Objects stay until gc.
+    pub fn delete_package(&self, name: &PackageName) -> Result<usize> {
+        let _lock = self.lock_shared()?;
+        let n = self.db.delete_package(name)?;
+        let dir = self.package_mirror_dir(name);
+        match fs::remove_dir_all(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io_write("remove", &dir, e)),
+        }
+        if let Some(ns) = dir.parent() {
+            let _ = fs::remove_dir(ns);
+        }
+        Ok(n)
+    }
+
+    /// Forgets one version of a package; returns whether it was recorded.
+    pub fn delete_revision(&self, name: &PackageName, top: &TopHash) -> Result<bool> {
+        let _lock = self.lock_shared()?;
+        let removed = self.db.delete_revision(name, top)?;
+        let dir = self.package_mirror_dir(name);
+        let hex = top.to_hex();
+        for e in layout::read_dir(&dir)? {
+            let path = e.path();
+            let is_ts = e
+                .file_name()
+                .to_str()
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            if is_ts && fs::read(&path).is_ok_and(|c| c == hex.as_bytes()) {
+                layout::remove_file(&path)?;
+            }
+        }
+        self.write_latest_mirror(name)?;
+        Ok(removed)
+    }
+
+    /// Full top hashes starting with `hex_prefix`, over recorded revisions and stored
+    /// manifests. Several results mean the prefix is ambiguous.
+    pub fn resolve_prefix(&self, hex_prefix: &str) -> Result<Vec<TopHash>> {
+        let prefix = hex_prefix.to_ascii_lowercase();
+        if prefix.is_empty() || prefix.len() > 64 || !prefix.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return Err(Error::BadPrefix {
+                prefix: hex_prefix.to_owned(),
+            });
+        }
+        let mut found: HashSet<TopHash> = self.db.tops_with_prefix(&prefix)?.into_iter().collect();
+        found.extend(
+            self.manifests()?
+                .into_iter()
+                .filter(|t| t.to_hex().starts_with(&prefix)),
+        );
+        let mut out: Vec<TopHash> = found.into_iter().collect();
+        out.sort();
+        Ok(out)
+    }
+
+    // ---- stat cache ----
+
+    /// Stat cache rows for `root` and every path below it.
+    pub fn stat_cache_load(&self, root: &Path) -> Result<StatCache> {
+        self.db.stat_cache_load(root)
+    }
+
+    /// Inserts or replaces rows, in one transaction.
+    pub fn stat_cache_store(&self, rows: &[StatRow]) -> Result<()> {
+        self.db.stat_cache_store(rows)
+    }
+
+    /// Forgets rows (for files that were deleted).
+    pub fn stat_cache_remove(&self, paths: &[PathBuf]) -> Result<()> {
+        self.db.stat_cache_remove(paths)
+    }
+
+    // ---- worktrees ----
+
+    pub fn set_worktree_head(&self, dir: &Path, name: &PackageName, top: &TopHash) -> Result<()> {
+        self.db.set_worktree_head(dir, name, top)
+    }
+
+    pub fn worktree_head(&self, dir: &Path) -> Result<Option<(PackageName, TopHash)>> {
+        self.db.worktree_head(dir)
+    }
+
+    // ---- remotes ----
+
+    /// Adds a remote; the first one added becomes the default.
+    pub fn add_remote(&self, name: &str, url: &str) -> Result<()> {
+        self.db.add_remote(name, url)
+    }
+
+    /// Removes a remote; if it was the default, the oldest remaining one takes over.
+    pub fn remove_remote(&self, name: &str) -> Result<()> {
+        self.db.remove_remote(name)
+    }
+
+    /// `(name, url)` pairs in the order they were added.
+    pub fn remotes(&self) -> Result<Vec<(String, String)>> {
+        self.db.remotes()
+    }
+
+    pub fn set_default_remote(&self, name: &str) -> Result<()> {
+        self.db.set_default_remote(name)
+    }
+
+    pub fn default_remote(&self) -> Result<Option<String>> {
+        self.db.default_remote()
+    }
+
+    // ---- remote inventory ----
+
+    /// Digests a remote is known to have (a cache: the remote stays the authority).
+    pub fn inventory_load(&self, remote_url: &str) -> Result<HashSet<[u8; 32]>> {
+        self.db.inventory_load(remote_url)
+    }
+
+    pub fn inventory_add(&self, remote_url: &str, digests: &[[u8; 32]]) -> Result<()> {
+        self.db.inventory_add(remote_url, digests)
+    }
+
+    pub fn inventory_clear(&self, remote_url: &str) -> Result<()> {
+        self.db.inventory_clear(remote_url)
+    }
+
+    // ---- settings ----
+
+    pub fn get_setting(&self, key: &str) -> Result<Option<String>> {
+        self.db.get_setting(key)
+    }
+
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.db.set_setting(key, value)
+    }
+}

@@ -1,0 +1,424 @@
+//! Verification: re-hash every stored object, check every pack and index checksum, and check
+//! that every recorded revision can be rebuilt from what is stored.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use quilt_hash::{HashType, ObjectId, PackageName, Progress, TopHash, Unit};
+use rayon::prelude::*;
+
+use crate::hashing::{hash_as, hash_file_as};
+use crate::layout::{self, parse_hex32};
+use crate::pack::{Pack, TRAILER_LEN};
+use crate::{Error, Result, Store};
+
+/// What verify checks.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// Re-hash every object and check every pack checksum (the slow part).
+    pub objects: bool,
+    /// Check every recorded revision's manifest and that all its objects are present.
+    pub packages: bool,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            objects: true,
+            packages: true,
+        }
+    }
+}
+
+/// One thing verify found wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Problem {
+    /// Stored bytes do not hash to the id they are stored under.
+    CorruptObject {
+        id: ObjectId,
+        /// The pack or loose file holding it.
+        file: PathBuf,
+        /// What the bytes hash to, when they could be read.
+        actual: Option<ObjectId>,
+        /// Package versions that include this object.
+        breaks: Vec<(PackageName, TopHash)>,
+    },
+    /// A pack index that cannot be used; the pack's objects are invisible.
+    CorruptIndex { file: PathBuf, reason: String },
+    /// A pack whose checksum or structure is wrong.
+    CorruptPack { file: PathBuf, reason: String },
+    /// A pack without an index, left by an interrupted write. Harmless; gc removes it.
+    OrphanPack { file: PathBuf },
+    /// A revision whose manifest is not stored.
+    MissingManifest { name: PackageName, top: TopHash },
+    /// A revision whose manifest cannot be parsed.
+    BadManifest {
+        name: PackageName,
+        top: TopHash,
+        reason: String,
+    },
+    /// A manifest whose content no longer hashes to its name.
+    TopHashMismatch {
+        name: PackageName,
+        top: TopHash,
+        actual: TopHash,
+    },
+    /// A revision needs an object the store does not have.
+    MissingObject {
+        name: PackageName,
+        top: TopHash,
+        id: ObjectId,
+        logical_key: String,
+    },
+}
+
+impl Problem {
+    /// Warnings do not mean lost or wrong data.
+    pub fn is_warning(&self) -> bool {
+        matches!(self, Problem::OrphanPack { .. })
+    }
+}
+
+fn file_name(p: &std::path::Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::CorruptObject {
+                id,
+                file,
+                actual,
+                breaks,
+            } => {
+                write!(f, "object {id} in {} is corrupt", file_name(file))?;
+                match actual {
+                    Some(a) => write!(f, " (content hashes to {a})")?,
+                    None => write!(f, " (its record is damaged)")?,
+                }
+                if !breaks.is_empty() {
+                    let list: Vec<String> =
+                        breaks.iter().map(|(n, t)| format!("{n}@{t}")).collect();
+                    write!(f, "; it breaks {}", list.join(", "))?;
+                }
+                Ok(())
+            }
+            Problem::CorruptIndex { file, reason } => {
+                write!(f, "pack index {} is corrupt: {reason}", file.display())
+            }
+            Problem::CorruptPack { file, reason } => {
+                write!(f, "pack {} is corrupt: {reason}", file.display())
+            }
+            Problem::OrphanPack { file } => write!(
+                f,
+                "pack {} has no index (an interrupted write); `quilt gc` removes it",
+                file.display()
+            ),
+            Problem::MissingManifest { name, top } => {
+                write!(f, "package {name}@{top}: manifest is missing")
+            }
+            Problem::BadManifest { name, top, reason } => {
+                write!(f, "package {name}@{top}: manifest cannot be read: {reason}")
+            }
+            Problem::TopHashMismatch { name, top, actual } => write!(
+                f,
+                "package {name}@{top}: manifest content hashes to {actual}, so it was altered"
+            ),
+            Problem::MissingObject {
+                name,
+                top,
+                id,
+                logical_key,
+            } => {
+                write!(
+                    f,
+                    "package {name}@{top} is missing object {id} ({logical_key})"
+                )
+            }
+        }
+    }
+}
+
+/// The result of [`Store::verify`].
+#[derive(Debug, Clone, Default)]
+pub struct VerifyReport {
+    pub objects_checked: u64,
+    pub bytes_checked: u64,
+    pub revisions_checked: u64,
+    pub problems: Vec<Problem>,
+}
+
+impl VerifyReport {
+    /// True if nothing worse than a warning was found.
+    pub fn is_ok(&self) -> bool {
+        self.problems.iter().all(Problem::is_warning)
+    }
+}
+
+fn error_reason(e: &Error) -> String {
+    match e {
+        Error::CorruptIndex { reason, .. } | Error::CorruptPack { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl Store {
+    /// Checks everything, in parallel, reporting problems rather than stopping at the first.
+    pub fn verify(
+        &self,
+        opts: &VerifyOptions,
+        progress: &dyn Progress,
+        interrupt: &AtomicBool,
+    ) -> Result<VerifyReport> {
+        let mut report = VerifyReport::default();
+        if opts.objects {
+            self.verify_objects(&mut report, progress, interrupt)?;
+        }
+        if opts.packages {
+            self.verify_packages(&mut report, progress, interrupt)?;
+        }
+        Ok(report)
+    }
+
+    fn verify_objects(
+        &self,
+        report: &mut VerifyReport,
+        progress: &dyn Progress,
+        interrupt: &AtomicBool,
+    ) -> Result<()> {
+        let pack_dir = self.layout.pack_dir();
+        let mut packs = Vec::new();
+        for e in layout::read_dir(&pack_dir)? {
+            let path = e.path();
+            match path.extension().and_then(|x| x.to_str()) {
+                Some("idx") => match Pack::open(&path) {
+                    Ok(p) => packs.push(p),
+                    Err(err @ Error::CorruptIndex { .. }) => {
+                        report.problems.push(Problem::CorruptIndex {
+                            file: path,
+                            reason: error_reason(&err),
+                        })
+                    }
+                    Err(err) => report.problems.push(Problem::CorruptPack {
+                        file: path.with_extension("pack"),
+                        reason: error_reason(&err),
+                    }),
+                },
+                Some("pack") if !path.with_extension("idx").exists() => {
+                    report.problems.push(Problem::OrphanPack { file: path })
+                }
+                _ => {}
+            }
+        }
+        let mut loose = Vec::new();
+        for dir in layout::read_dir(&self.layout.loose_dir())? {
+            let prefix = dir.file_name().to_string_lossy().into_owned();
+            for e in layout::read_dir(&dir.path())? {
+                let name = format!("{prefix}{}", e.file_name().to_string_lossy());
+                if let Some(d) = parse_hex32(&name) {
+                    let len = e.metadata().map(|m| m.len()).unwrap_or(0);
+                    loose.push((d, e.path(), len));
+                }
+            }
+        }
+        let total: u64 = packs.iter().map(|p| p.data.len() as u64).sum::<u64>()
+            + loose.iter().map(|l| l.2).sum::<u64>();
+        progress.start("verifying objects", Some(total), Unit::Bytes);
+        let checked = AtomicU64::new(0);
+        let bytes = AtomicU64::new(0);
+        let interrupted = || interrupt.load(Ordering::Relaxed);
+
+        for pack in &packs {
+            if interrupted() {
+                return Err(Error::Interrupted);
+            }
+            let body = &pack.data[..pack.data.len() - TRAILER_LEN as usize];
+            let sum = blake3::Hasher::new().update_rayon(body).finalize();
+            if sum.as_bytes()[..] != pack.data[body.len()..] {
+                report.problems.push(Problem::CorruptPack {
+                    file: pack.pack_path.clone(),
+                    reason: "its checksum does not match its contents".into(),
+                });
+            }
+            let found: Vec<Problem> = (0..pack.index.len())
+                .into_par_iter()
+                .filter_map(|i| {
+                    if interrupted() {
+                        return None;
+                    }
+                    let e = pack.index.entry(i);
+                    let id = ObjectId::new(e.kind, e.digest);
+                    checked.fetch_add(1, Ordering::Relaxed);
+                    bytes.fetch_add(e.len, Ordering::Relaxed);
+                    progress.inc(e.len);
+                    let actual = match pack.data_of(&e) {
+                        Ok(data) => hash_as(e.kind, data),
+                        Err(_) => {
+                            return Some(Problem::CorruptObject {
+                                id,
+                                file: pack.pack_path.clone(),
+                                actual: None,
+                                breaks: Vec::new(),
+                            })
+                        }
+                    };
+                    (actual != id).then(|| Problem::CorruptObject {
+                        id,
+                        file: pack.pack_path.clone(),
+                        actual: Some(actual),
+                        breaks: Vec::new(),
+                    })
+                })
+                .collect();
+            report.problems.extend(found);
+        }
+
+        let found: Vec<Problem> = loose
+            .par_iter()
+            .filter_map(|(digest, path, len)| {
+                if interrupted() {
+                    return None;
+                }
+                checked.fetch_add(1, Ordering::Relaxed);
+                bytes.fetch_add(*len, Ordering::Relaxed);
+                progress.inc(*len);
+                // Loose file names carry no hash type; nearly everything is chunked, and
+                // legacy SHA256 objects cost a second pass.
+                let chunked = ObjectId::new(HashType::Sha2_256Chunked, *digest);
+                let actual = match hash_file_as(HashType::Sha2_256Chunked, path) {
+                    Ok(a) => a,
+                    Err(_) => {
+                        return Some(Problem::CorruptObject {
+                            id: chunked,
+                            file: path.clone(),
+                            actual: None,
+                            breaks: Vec::new(),
+                        })
+                    }
+                };
+                if actual.digest == *digest {
+                    return None;
+                }
+                if hash_file_as(HashType::Sha256, path).is_ok_and(|a| a.digest == *digest) {
+                    return None;
+                }
+                Some(Problem::CorruptObject {
+                    id: chunked,
+                    file: path.clone(),
+                    actual: Some(actual),
+                    breaks: Vec::new(),
+                })
+            })
+            .collect();
+        report.problems.extend(found);
+        progress.finish();
+        if interrupted() {
+            return Err(Error::Interrupted);
+        }
+        report.objects_checked += checked.into_inner();
+        report.bytes_checked += bytes.into_inner();
+        Ok(())
+    }
+
+    fn verify_packages(
+        &self,
+        report: &mut VerifyReport,
+        progress: &dyn Progress,
+        interrupt: &AtomicBool,
+    ) -> Result<()> {
+        // Corrupt objects, by digest, to attach the package versions they break.
+        let corrupt: HashMap<[u8; 32], usize> = report
+            .problems
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| match p {
+                Problem::CorruptObject { id, .. } => Some((id.digest, i)),
+                _ => None,
+            })
+            .collect();
+        let mut breaks: Vec<(usize, (PackageName, TopHash))> = Vec::new();
+        let revisions = self.all_revisions()?;
+        let mut seen: HashSet<(PackageName, TopHash)> = HashSet::new();
+        progress.start(
+            "verifying packages",
+            Some(revisions.len() as u64),
+            Unit::Items,
+        );
+        self.refresh_packs()?;
+        for rev in revisions {
+            if interrupt.load(Ordering::Relaxed) {
+                return Err(Error::Interrupted);
+            }
+            progress.inc(1);
+            let (name, top) = (rev.name, rev.top_hash);
+            if !seen.insert((name.clone(), top)) {
+                continue;
+            }
+            report.revisions_checked += 1;
+            let m = match self.get_manifest(&top) {
+                Ok(m) => m,
+                Err(e) if e.is_not_found() => {
+                    report.problems.push(Problem::MissingManifest { name, top });
+                    continue;
+                }
+                Err(e) => {
+                    let reason = match &e {
+                        Error::BadManifest { source, .. } => source.to_string(),
+                        other => other.to_string(),
+                    };
+                    report
+                        .problems
+                        .push(Problem::BadManifest { name, top, reason });
+                    continue;
+                }
+            };
+            let actual = m.top_hash();
+            if actual != top {
+                report.problems.push(Problem::TopHashMismatch {
+                    name: name.clone(),
+                    top,
+                    actual,
+                });
+            }
+            let missing: Vec<Problem> = m
+                .entries
+                .par_iter()
+                .filter_map(|e| {
+                    if corrupt.contains_key(&e.hash.digest) {
+                        return None;
+                    }
+                    match self.contains(&e.hash) {
+                        Ok(true) => None,
+                        _ => Some(Problem::MissingObject {
+                            name: name.clone(),
+                            top,
+                            id: e.hash,
+                            logical_key: e.logical_key.as_str().to_owned(),
+                        }),
+                    }
+                })
+                .collect();
+            report.problems.extend(missing);
+            for e in &m.entries {
+                if let Some(&i) = corrupt.get(&e.hash.digest) {
+                    breaks.push((i, (name.clone(), top)));
+                }
+            }
+        }
+        progress.finish();
+        for (i, version) in breaks {
+            if let Problem::CorruptObject { breaks, .. } = &mut report.problems[i] {
+                if !breaks.contains(&version) {
+                    breaks.push(version);
+                }
+            }
+        }
+        Ok(())
+    }
+}

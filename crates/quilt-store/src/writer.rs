@@ -1,0 +1,258 @@
+//! Adding objects. Small objects are appended to a pack shared by all threads of one writer;
+//! large ones become loose files. Either way the data reaches its final name only after an
+//! fsync, and an object that is already present is not written again.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use quilt_hash::ObjectId;
+
+use crate::hashing::StreamCheck;
+use crate::layout::persist;
+use crate::pack::write::PackWriter;
+use crate::store::LockGuard;
+use crate::{Error, Result, Store};
+
+/// What a writer stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteOutcome {
+    /// Objects newly stored (packed + loose).
+    pub objects_written: u64,
+    /// Bytes of object data newly stored.
+    pub bytes_written: u64,
+    /// Of `objects_written`, how many went to loose files.
+    pub loose_written: u64,
+    /// Calls that found the object already present and wrote nothing.
+    pub duplicates: u64,
+    /// Index files of the packs this writer published.
+    pub packs: Vec<PathBuf>,
+}
+
+#[derive(Default)]
+struct OpenPack {
+    writer: Option<PackWriter>,
+    /// (type code, digest) of objects in `writer`, not yet visible through the store.
+    pending: HashSet<(u8, [u8; 32])>,
+    published: Vec<PathBuf>,
+}
+
+/// Adds objects to a [`Store`]. All methods take `&self`, so rayon workers can share one
+/// writer. Call [`ObjectWriter::commit`] to publish the open pack; dropping the writer
+/// discards it (loose objects and packs already rolled over stay, as they are complete).
+pub struct ObjectWriter<'a> {
+    store: &'a Store,
+    pack: Mutex<OpenPack>,
+    objects: AtomicU64,
+    bytes: AtomicU64,
+    loose: AtomicU64,
+    duplicates: AtomicU64,
+    _lock: LockGuard,
+}
+
+impl std::fmt::Debug for ObjectWriter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectWriter")
+            .field("root", &self.store.root())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Size of the copy buffer for large objects.
+const COPY_BUF: usize = 1 << 20;
+
+impl<'a> ObjectWriter<'a> {
+    pub(crate) fn new(store: &'a Store) -> Result<ObjectWriter<'a>> {
+        // If nobody else is using the store, this is the moment to clear what a crash left
+        // behind; with others around, their temp files may be live, so leave them.
+        if let Some(excl) = store.try_lock_exclusive()? {
+            store.remove_crash_debris(false)?;
+            drop(excl);
+        }
+        let lock = store.lock_shared()?;
+        Ok(ObjectWriter {
+            store,
+            pack: Mutex::new(OpenPack::default()),
+            objects: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            loose: AtomicU64::new(0),
+            duplicates: AtomicU64::new(0),
+            _lock: lock,
+        })
+    }
+
+    fn is_small(&self, size: u64) -> bool {
+        size < self.store.options.small_object_limit
+    }
+
+    fn dup(&self) -> Result<bool> {
+        self.duplicates.fetch_add(1, Ordering::Relaxed);
+        Ok(false)
+    }
+
+    fn stored(&self, size: u64, loose: bool) -> Result<bool> {
+        self.objects.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(size, Ordering::Relaxed);
+        if loose {
+            self.loose.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(true)
+    }
+
+    fn lock_pack(&self) -> std::sync::MutexGuard<'_, OpenPack> {
+        self.pack
+            .lock()
+            .expect("pack mutex poisoned: another thread panicked while appending to the pack")
+    }
+
+    /// Stores `data` under `id`; returns `true` if it was not there before. The caller has
+    /// computed `id` from `data` (verify catches a caller that lied).
+    pub fn put_bytes(&self, id: &ObjectId, data: &[u8]) -> Result<bool> {
+        let size = data.len() as u64;
+        if !self.is_small(size) {
+            if self.store.layout.loose_path(&id.digest).is_file() {
+                return self.dup();
+            }
+            let mut tmp = self.store.layout.temp_file()?;
+            tmp.write_all(data)
+                .map_err(|e| Error::io_write("write", tmp.path(), e))?;
+            persist(tmp, &self.store.layout.loose_path(&id.digest))?;
+            return self.stored(size, true);
+        }
+        if self.store.contains_cached(id) {
+            return self.dup();
+        }
+        let mut open = self.lock_pack();
+        let key = (id.kind.code(), id.digest);
+        if open.pending.contains(&key) {
+            drop(open);
+            return self.dup();
+        }
+        if open.writer.is_none() {
+            open.writer = Some(PackWriter::new(&self.store.layout)?);
+        }
+        let open = &mut *open;
+        let w = open.writer.as_mut().expect("a pack writer was just opened");
+        w.add(id.kind, &id.digest, data)?;
+        let full = w.len() >= self.store.options.pack_size_limit;
+        open.pending.insert(key);
+        if full {
+            self.publish(open)?;
+        }
+        self.stored(size, false)
+    }
+
+    /// Finishes the open pack and makes its objects visible through the store.
+    fn publish(&self, open: &mut OpenPack) -> Result<()> {
+        let Some(w) = open.writer.take() else {
+            return Ok(());
+        };
+        if let Some(done) = w.finish(&self.store.layout)? {
+            open.published.push(done.idx_path);
+        }
+        self.store.refresh_packs()?;
+        open.pending.clear();
+        Ok(())
+    }
+
+    /// Copies a file into the store, hashing it on the way; if the content no longer hashes
+    /// to `id` (it changed since it was hashed) nothing is stored and
+    /// [`Error::HashMismatch`] is returned.
+    pub fn put_file(&self, id: &ObjectId, src: &Path, size: u64) -> Result<bool> {
+        if self.store.contains_cached(id) {
+            return self.dup();
+        }
+        let mut file = File::open(src).map_err(|e| Error::io("open", src, e))?;
+        self.put_stream(id, size, &mut file, Some(src))
+    }
+
+    /// Stores what `r` yields (e.g. a download), refusing it unless it is exactly `size`
+    /// bytes hashing to `expected`. On refusal nothing is stored.
+    pub fn put_reader(&self, expected: &ObjectId, size: u64, r: &mut dyn Read) -> Result<bool> {
+        if self.store.contains_cached(expected) {
+            return self.dup();
+        }
+        self.put_stream(expected, size, r, None)
+    }
+
+    fn put_stream(
+        &self,
+        id: &ObjectId,
+        size: u64,
+        r: &mut dyn Read,
+        src: Option<&Path>,
+    ) -> Result<bool> {
+        let read_err = |e| match src {
+            Some(p) => Error::io("read", p, e),
+            None => Error::io("read the data for", Path::new(&id.to_string()), e),
+        };
+        let mismatch = |actual: ObjectId| match src {
+            Some(p) => Error::HashMismatch {
+                path: p.to_owned(),
+                expected: *id,
+                actual,
+            },
+            None => Error::ContentMismatch {
+                expected: *id,
+                actual,
+            },
+        };
+        // One byte more than promised is read so that a too-long source is noticed.
+        let mut limited = r.take(size.saturating_add(1));
+        let mut check = StreamCheck::new(id, size);
+        if self.is_small(size) {
+            let mut data = Vec::with_capacity(size as usize);
+            limited.read_to_end(&mut data).map_err(read_err)?;
+            check.update(&data);
+            return match check.finish() {
+                Ok(()) => self.put_bytes(id, &data),
+                Err(Ok(actual)) => Err(mismatch(actual)),
+                Err(Err(e)) => Err(e),
+            };
+        }
+        let mut tmp = self.store.layout.temp_file()?;
+        let mut buf = vec![0u8; COPY_BUF];
+        loop {
+            let n = match limited.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(read_err(e)),
+            };
+            check.update(&buf[..n]);
+            tmp.write_all(&buf[..n])
+                .map_err(|e| Error::io_write("write", tmp.path(), e))?;
+        }
+        match check.finish() {
+            Ok(()) => {}
+            Err(Ok(actual)) => return Err(mismatch(actual)),
+            Err(Err(e)) => return Err(e),
+        }
+        let dest = self.store.layout.loose_path(&id.digest);
+        if dest.is_file() {
+            return self.dup();
+        }
+        persist(tmp, &dest)?;
+        self.stored(size, true)
+    }
+
+    /// Publishes the open pack (fsync, index, renames, directory fsync) and reports what was
+    /// written.
+    pub fn commit(self) -> Result<WriteOutcome> {
+        let published = {
+            let mut open = self.lock_pack();
+            self.publish(&mut open)?;
+            std::mem::take(&mut open.published)
+        };
+        Ok(WriteOutcome {
+            objects_written: self.objects.load(Ordering::Relaxed),
+            bytes_written: self.bytes.load(Ordering::Relaxed),
+            loose_written: self.loose.load(Ordering::Relaxed),
+            duplicates: self.duplicates.load(Ordering::Relaxed),
+            packs: published,
+        })
+    }
+}
