@@ -208,3 +208,26 @@ fn is_disk_full(e: &io::Error) -> bool {
         io::ErrorKind::StorageFull | io::ErrorKind::FileTooLarge | io::ErrorKind::QuotaExceeded
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_are_classified() {
+        let p = Path::new("/store");
+        let full = Error::io_write("write", p, io::Error::from(io::ErrorKind::StorageFull));
+        assert!(full.is_disk_full());
+        assert!(full.to_string().contains("disk holding /store is full"));
+        let ro = Error::io_write("write", p, io::Error::from(io::ErrorKind::PermissionDenied));
+        assert_eq!(ro.to_string(), "store at /store is read-only");
+        let rofs = Error::io(
+            "write",
+            p,
+            io::Error::from(io::ErrorKind::ReadOnlyFilesystem),
+        );
+        assert!(matches!(rofs, Error::ReadOnly { .. }));
+        let gone = Error::io("open", p, io::Error::from(io::ErrorKind::NotFound));
+        assert!(gone.is_not_found());
+    }
+}

@@ -35,7 +35,9 @@ pub struct WriteOutcome {
 #[derive(Default)]
 struct OpenPack {
     writer: Option<PackWriter>,
-    /// (type code, digest) of objects in `writer`, not yet visible through the store.
+    /// (type code, digest) of every object this writer packed. Kept after a pack is
+    /// published too, because another thread may have checked the store before the publish
+    /// and be about to append the same object.
     pending: HashSet<(u8, [u8; 32])>,
     published: Vec<PathBuf>,
 }
@@ -153,9 +155,7 @@ impl<'a> ObjectWriter<'a> {
         if let Some(done) = w.finish(&self.store.layout)? {
             open.published.push(done.idx_path);
         }
-        self.store.refresh_packs()?;
-        open.pending.clear();
-        Ok(())
+        self.store.refresh_packs()
     }
 
     /// Copies a file into the store, hashing it on the way; if the content no longer hashes

@@ -98,7 +98,7 @@ impl PackWriter {
         persist(tmp, &pack_path)?;
 
         let mut entries = self.entries;
-        entries.sort_unstable_by(|a, b| (a.digest, a.kind.code()).cmp(&(b.digest, b.kind.code())));
+        entries.sort_unstable_by_key(|e| (e.digest, e.kind.code()));
         let idx = index::encode(&entries, self.len, &checksum);
         layout.atomic_write(&idx_path, &idx)?;
         Ok(Some(FinishedPack { idx_path }))

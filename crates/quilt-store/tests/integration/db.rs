@@ -1,0 +1,248 @@
+use std::path::PathBuf;
+
+use quilt_hash::{hash_bytes, TopHash};
+use quilt_store::{Error, StatRow};
+
+use crate::util::*;
+
+#[test]
+fn revisions_crud_and_mirror() {
+    let (_dir, store) = new_store();
+    let a1 = commit_package(&store, "team/a", &[("x", b"1")], 100);
+    let a2 = commit_package(&store, "team/a", &[("x", b"2")], 200);
+    let b1 = commit_package(&store, "team/b", &[("y", b"3")], 150);
+
+    let revs = store.revisions(&name("team/a")).expect("revisions");
+    assert_eq!(
+        revs.iter().map(|r| r.top_hash).collect::<Vec<_>>(),
+        vec![a2, a1]
+    );
+    assert_eq!(revs[0].time, 200);
+    assert_eq!(revs[0].message.as_deref(), Some("test"));
+    assert_eq!(
+        store
+            .latest(&name("team/a"))
+            .expect("latest")
+            .map(|r| r.top_hash),
+        Some(a2)
+    );
+    assert_eq!(store.latest(&name("team/zzz")).expect("latest"), None);
+    let pkgs = store.packages().expect("packages");
+    assert_eq!(
+        pkgs.iter()
+            .map(|r| (r.name.to_string(), r.top_hash))
+            .collect::<Vec<_>>(),
+        vec![("team/a".to_string(), a2), ("team/b".to_string(), b1)]
+    );
+
+    // quilt3 pointer files: 64 hex, no newline.
+    let np = store.root().join("named_packages/team/a");
+    assert_eq!(
+        std::fs::read_to_string(np.join("latest")).expect("latest"),
+        a2.to_hex()
+    );
+    assert_eq!(
+        std::fs::read_to_string(np.join("100")).expect("ts"),
+        a1.to_hex()
+    );
+
+    assert!(store.delete_revision(&name("team/a"), &a2).expect("delete"));
+    assert!(!store.delete_revision(&name("team/a"), &a2).expect("again"));
+    assert_eq!(
+        std::fs::read_to_string(np.join("latest")).expect("latest"),
+        a1.to_hex()
+    );
+    assert!(!np.join("200").exists());
+
+    assert_eq!(store.delete_package(&name("team/a")).expect("delete"), 1);
+    assert!(!np.exists());
+    assert!(store.revisions(&name("team/a")).expect("revs").is_empty());
+    assert_eq!(store.packages().expect("packages").len(), 1);
+}
+
+#[test]
+fn revision_refused_without_manifest() {
+    let (_dir, store) = new_store();
+    let top = manifest_of(&[("x", b"1")]).top_hash();
+    let err = store
+        .record_revision(&name("team/a"), &top, None, 1)
+        .expect_err("no manifest");
+    assert!(matches!(err, Error::ManifestMissing { .. }), "{err}");
+    assert!(store.packages().expect("packages").is_empty());
+}
+
+#[test]
+fn prefix_resolution() {
+    let (_dir, store) = new_store();
+    let mut tops = Vec::new();
+    for i in 0..40u32 {
+        let data = i.to_string();
+        tops.push(commit_package(
+            &store,
+            "team/p",
+            &[("f", data.as_bytes())],
+            i64::from(i),
+        ));
+    }
+    // A manifest stored without a revision is still resolvable.
+    let loose_top = store
+        .put_manifest(&manifest_of(&[("g", b"unrecorded")]))
+        .expect("put");
+    tops.push(loose_top);
+
+    for t in &tops {
+        assert_eq!(store.resolve_prefix(&t.to_hex()).expect("full"), vec![*t]);
+        let upper = t.to_hex()[..12].to_uppercase();
+        assert_eq!(store.resolve_prefix(&upper).expect("case"), vec![*t]);
+    }
+    // 41 hashes over 16 first digits: some single-digit prefix is ambiguous.
+    let amb = (0..16)
+        .map(|d| format!("{d:x}"))
+        .map(|p| store.resolve_prefix(&p).expect("resolve"))
+        .find(|r| r.len() > 1)
+        .expect("an ambiguous prefix");
+    assert!(amb.windows(2).all(|w| w[0] < w[1]));
+    assert!(matches!(
+        store.resolve_prefix("xyz"),
+        Err(Error::BadPrefix { .. })
+    ));
+    assert!(matches!(
+        store.resolve_prefix(""),
+        Err(Error::BadPrefix { .. })
+    ));
+    let none = "0".repeat(64);
+    assert!(store.resolve_prefix(&none).expect("none").len() <= 1);
+    let _ = TopHash::parse(&none).expect("valid");
+}
+
+#[test]
+fn stat_cache_round_trip() {
+    let (dir, store) = new_store();
+    let base = dir.path().join("work");
+    let row = |p: &str, n: u64| StatRow {
+        path: base.join(p),
+        size: n,
+        mtime_ns: -5 + n as i64,
+        inode: u64::MAX - n,
+        id: hash_bytes(p.as_bytes()),
+    };
+    let rows = vec![row("a.txt", 1), row("sub/b.txt", 2), row("sub/deep/c", 3)];
+    let mut outside = row("x", 9);
+    outside.path = dir.path().join("work-other/x");
+    store.stat_cache_store(&rows).expect("store");
+    store.stat_cache_store(&[outside]).expect("store");
+
+    let cache = store.stat_cache_load(&base).expect("load");
+    assert_eq!(cache.len(), 3);
+    for r in &rows {
+        assert_eq!(cache.get(&r.path), Some(r));
+        assert!(r.matches(r.size, r.mtime_ns, r.inode));
+    }
+    let as_str = base.join("a.txt");
+    assert!(cache.get(as_str.to_str().expect("utf-8")).is_some());
+    assert_eq!(
+        store
+            .stat_cache_load(&base.join("sub"))
+            .expect("load")
+            .len(),
+        2
+    );
+
+    // Upsert.
+    let mut changed = rows[0].clone();
+    changed.size = 42;
+    store
+        .stat_cache_store(std::slice::from_ref(&changed))
+        .expect("store");
+    let cache = store.stat_cache_load(&base).expect("load");
+    assert_eq!(cache.get(&changed.path).map(|r| r.size), Some(42));
+    store
+        .stat_cache_remove(&[changed.path.clone()])
+        .expect("remove");
+    assert_eq!(store.stat_cache_load(&base).expect("load").len(), 2);
+}
+
+#[test]
+fn worktree_heads() {
+    let (dir, store) = new_store();
+    let top = commit_package(&store, "team/w", &[("f", b"w")], 1);
+    let wt = dir.path().join("data");
+    assert_eq!(store.worktree_head(&wt).expect("none"), None);
+    store
+        .set_worktree_head(&wt, &name("team/w"), &top)
+        .expect("set");
+    assert_eq!(
+        store.worktree_head(&wt).expect("get"),
+        Some((name("team/w"), top))
+    );
+    assert_eq!(
+        store
+            .worktree_head(&PathBuf::from("/elsewhere"))
+            .expect("none"),
+        None
+    );
+}
+
+#[test]
+fn remotes_and_default() {
+    let (_dir, store) = new_store();
+    assert_eq!(store.default_remote().expect("none"), None);
+    store.add_remote("origin", "s3://bucket/a").expect("add");
+    store.add_remote("backup", "file:///backup").expect("add");
+    assert!(matches!(
+        store.add_remote("origin", "x"),
+        Err(Error::RemoteExists { .. })
+    ));
+    assert_eq!(
+        store.default_remote().expect("default").as_deref(),
+        Some("origin")
+    );
+    assert_eq!(
+        store.remotes().expect("list"),
+        vec![
+            ("origin".to_string(), "s3://bucket/a".to_string()),
+            ("backup".to_string(), "file:///backup".to_string())
+        ]
+    );
+    store.set_default_remote("backup").expect("set");
+    assert_eq!(
+        store.default_remote().expect("default").as_deref(),
+        Some("backup")
+    );
+    assert!(store
+        .set_default_remote("nope")
+        .expect_err("unknown")
+        .is_not_found());
+    store.remove_remote("backup").expect("remove");
+    assert_eq!(
+        store.default_remote().expect("default").as_deref(),
+        Some("origin")
+    );
+    store.remove_remote("origin").expect("remove");
+    assert_eq!(store.default_remote().expect("default"), None);
+    assert!(store.remove_remote("origin").is_err());
+}
+
+#[test]
+fn inventory_and_settings() {
+    let (_dir, store) = new_store();
+    let url = "s3://bucket/prefix";
+    store.inventory_add(url, &[[1; 32], [2; 32]]).expect("add");
+    store.inventory_add(url, &[[2; 32], [3; 32]]).expect("add");
+    store.inventory_add("s3://other", &[[9; 32]]).expect("add");
+    let inv = store.inventory_load(url).expect("load");
+    assert_eq!(inv.len(), 3);
+    assert!(inv.contains(&[3; 32]));
+    store.inventory_clear(url).expect("clear");
+    assert!(store.inventory_load(url).expect("load").is_empty());
+    assert_eq!(store.inventory_load("s3://other").expect("load").len(), 1);
+
+    assert_eq!(store.get_setting("k").expect("get"), None);
+    store.set_setting("k", "v1").expect("set");
+    store.set_setting("k", "v2").expect("set");
+    assert_eq!(store.get_setting("k").expect("get").as_deref(), Some("v2"));
+    assert_eq!(
+        reopen(&store).get_setting("k").expect("get").as_deref(),
+        Some("v2")
+    );
+}

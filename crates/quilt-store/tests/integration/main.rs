@@ -1,0 +1,9 @@
+//! Integration tests; modules mirror `src/`.
+
+mod db;
+mod gc;
+mod pack;
+mod store;
+mod util;
+mod verify;
+mod writer;

@@ -1,0 +1,233 @@
+use std::io::Cursor;
+
+use quilt_hash::hash_bytes;
+use quilt_store::{Error, Store};
+
+use crate::util::*;
+
+#[test]
+fn second_write_of_same_content_writes_nothing() {
+    let (_dir, store) = new_store();
+    let items = vec![content(1, 20), content(2, 500), content(3, 30)];
+    put(&store, &items);
+    let objects = store.root().join("objects");
+    let (files, bytes) = (files_under(&objects), bytes_under(&objects));
+
+    let w = store.writer().expect("writer");
+    for d in &items {
+        assert!(!w.put_bytes(&hash_bytes(d), d).expect("put"));
+    }
+    let out = w.commit().expect("commit");
+    assert_eq!(out.objects_written, 0);
+    assert_eq!(out.duplicates, 3);
+    assert!(out.packs.is_empty());
+    assert_eq!(files_under(&objects), files);
+    assert_eq!(bytes_under(&objects), bytes);
+}
+
+#[test]
+fn dedup_within_one_writer() {
+    let (_dir, store) = new_store();
+    let w = store.writer().expect("writer");
+    let d = content(9, 10);
+    let id = hash_bytes(&d);
+    assert!(w.put_bytes(&id, &d).expect("put"));
+    assert!(!w.put_bytes(&id, &d).expect("put again"));
+    let out = w.commit().expect("commit");
+    assert_eq!(
+        (out.objects_written, out.duplicates, out.packs.len()),
+        (1, 1, 1)
+    );
+}
+
+#[test]
+fn reopen_sees_committed_objects() {
+    let (_dir, store) = new_store();
+    let items: Vec<Vec<u8>> = (0..50).map(|i| content(i, (i * 7) as usize)).collect();
+    let ids = put(&store, &items);
+    let store = reopen(&store);
+    for (id, d) in ids.iter().zip(&items) {
+        assert_eq!(&store.get(id).expect("get"), d);
+    }
+}
+
+#[test]
+fn uncommitted_writer_leaves_nothing_visible() {
+    let (_dir, store) = new_store();
+    let d = content(5, 10);
+    let id = hash_bytes(&d);
+    {
+        let w = store.writer().expect("writer");
+        w.put_bytes(&id, &d).expect("put");
+    }
+    assert!(!store.contains(&id).expect("contains"));
+    assert!(!reopen(&store).contains(&id).expect("contains"));
+    assert!(pack_files(&store, "pack").is_empty());
+    assert!(files_under(&store.root().join("tmp")).is_empty());
+}
+
+#[test]
+fn packs_roll_over_at_the_size_limit() {
+    let (_dir, store) = new_store();
+    // 40 bytes of data + 41 of header per record; 4 KiB packs hold about 50.
+    let items: Vec<Vec<u8>> = (0..200).map(|i| content(i, 40)).collect();
+    let ids = put(&store, &items);
+    assert!(pack_files(&store, "idx").len() >= 3);
+    let store = reopen(&store);
+    for (id, d) in ids.iter().zip(&items) {
+        assert_eq!(&store.get(id).expect("get"), d);
+    }
+}
+
+#[test]
+fn put_file_copies_and_checks() {
+    let (dir, store) = new_store();
+    let data = content(7, 5000);
+    let src = dir.path().join("big.bin");
+    std::fs::write(&src, &data).expect("write");
+    let id = hash_bytes(&data);
+    let w = store.writer().expect("writer");
+    assert!(w.put_file(&id, &src, data.len() as u64).expect("put_file"));
+    assert!(!w.put_file(&id, &src, data.len() as u64).expect("dup"));
+
+    // The file changed after it was hashed: refused, nothing stored.
+    let changed = content(8, 5000);
+    std::fs::write(&src, &changed).expect("write");
+    let stale = hash_bytes(&content(99, 5000));
+    let err = w.put_file(&stale, &src, 5000).expect_err("mismatch");
+    assert!(matches!(err, Error::HashMismatch { .. }), "{err}");
+    w.commit().expect("commit");
+    assert_eq!(store.get(&id).expect("get"), data);
+    assert!(!store.contains(&stale).expect("contains"));
+    assert!(files_under(&store.root().join("tmp")).is_empty());
+
+    // Small files go into a pack.
+    let small = b"tiny".to_vec();
+    std::fs::write(&src, &small).expect("write");
+    let w = store.writer().expect("writer");
+    assert!(w.put_file(&hash_bytes(&small), &src, 4).expect("small"));
+    w.commit().expect("commit");
+    assert!(store.loose_path(&hash_bytes(&small)).is_none());
+    assert_eq!(store.get(&hash_bytes(&small)).expect("get"), small);
+}
+
+#[test]
+fn put_reader_refuses_wrong_content_or_length() {
+    let (_dir, store) = new_store();
+    for len in [10usize, 3000] {
+        let data = content(len as u32, len);
+        let id = hash_bytes(&data);
+        let w = store.writer().expect("writer");
+        let short = &data[..len - 1];
+        let err = w
+            .put_reader(&id, len as u64, &mut Cursor::new(short))
+            .expect_err("short");
+        assert!(matches!(err, Error::SizeMismatch { .. }), "{err}");
+        let mut long = data.clone();
+        long.push(0);
+        let err = w
+            .put_reader(&id, len as u64, &mut Cursor::new(&long))
+            .expect_err("long");
+        assert!(matches!(err, Error::SizeMismatch { .. }), "{err}");
+        let mut bad = data.clone();
+        bad[0] ^= 1;
+        let err = w
+            .put_reader(&id, len as u64, &mut Cursor::new(&bad))
+            .expect_err("bad");
+        assert!(matches!(err, Error::ContentMismatch { .. }), "{err}");
+        w.commit().expect("commit");
+        assert!(!store.contains(&id).expect("contains"));
+
+        let w = store.writer().expect("writer");
+        assert!(w
+            .put_reader(&id, len as u64, &mut Cursor::new(&data))
+            .expect("good"));
+        w.commit().expect("commit");
+        assert_eq!(store.get(&id).expect("get"), data);
+    }
+    assert!(files_under(&store.root().join("tmp")).is_empty());
+}
+
+#[test]
+fn concurrent_writers_from_two_threads() {
+    let (_dir, store) = new_store();
+    let items: Vec<Vec<u8>> = (0..300).map(|i| content(i, (i % 120) as usize)).collect();
+    std::thread::scope(|s| {
+        for half in items.chunks(150) {
+            let store = &store;
+            s.spawn(move || {
+                let w = store.writer().expect("writer");
+                for d in half {
+                    w.put_bytes(&hash_bytes(d), d).expect("put");
+                }
+                w.commit().expect("commit");
+            });
+        }
+    });
+    // One writer shared by many threads.
+    let shared = store.writer().expect("writer");
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            let shared = &shared;
+            s.spawn(move || {
+                for i in 0..100 {
+                    let d = content(1000 + i, 50);
+                    shared.put_bytes(&hash_bytes(&d), &d).expect("put");
+                }
+            });
+        }
+    });
+    let out = shared.commit().expect("commit");
+    assert_eq!(out.objects_written, 100, "each content stored once");
+    assert_eq!(out.duplicates, 300);
+    let store = reopen(&store);
+    for d in items.iter().chain(
+        (0..100)
+            .map(|i| content(1000 + i, 50))
+            .collect::<Vec<_>>()
+            .iter(),
+    ) {
+        assert_eq!(&store.get(&hash_bytes(d)).expect("get"), d);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn file_size_limit_is_reported_as_disk_full() {
+    // A child process with RLIMIT_FSIZE set stands in for a full disk: writes past the limit
+    // fail with EFBIG, which the store must report like ENOSPC.
+    if std::env::var_os("QUILT_STORE_FSIZE_CHILD").is_some() {
+        let root = std::path::PathBuf::from(std::env::var_os("QUILT_STORE_ROOT").expect("root"));
+        // Open first: the database's WAL files are larger than the limit set below.
+        let store = Store::open_with(&root, OPTIONS).expect("open");
+        // SAFETY: plain libc calls on valid arguments, in a single-threaded child.
+        unsafe {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let lim = libc::rlimit {
+                rlim_cur: 2000,
+                rlim_max: 2000,
+            };
+            assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &lim), 0);
+        }
+        let data = content(1, 10_000);
+        let w = store.writer().expect("writer");
+        let err = w.put_bytes(&hash_bytes(&data), &data).expect_err("too big");
+        assert!(err.is_disk_full(), "{err:?}");
+        assert!(err.to_string().contains("disk"), "{err}");
+        return;
+    }
+    let (_dir, store) = new_store();
+    let exe = std::env::current_exe().expect("exe");
+    let status = std::process::Command::new(exe)
+        .args([
+            "--exact",
+            "writer::file_size_limit_is_reported_as_disk_full",
+            "--test-threads=1",
+        ])
+        .env("QUILT_STORE_FSIZE_CHILD", "1")
+        .env("QUILT_STORE_ROOT", store.root())
+        .status()
+        .expect("spawn");
+    assert!(status.success());
+    let _ = Store::open(store.root()).expect("store still opens");
+}
