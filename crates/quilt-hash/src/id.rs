@@ -78,7 +78,9 @@ impl ObjectId {
     /// The value as the manifest writes it: base64 for chunked, hex for SHA256.
     pub fn value_string(&self) -> String {
         match self.kind {
-            HashType::Sha2_256Chunked => base64::engine::general_purpose::STANDARD.encode(self.digest),
+            HashType::Sha2_256Chunked => {
+                base64::engine::general_purpose::STANDARD.encode(self.digest)
+            }
             HashType::Sha256 => hex::encode(self.digest),
         }
     }
@@ -86,10 +88,15 @@ impl ObjectId {
     /// Parses a manifest `hash` object's `type` and `value`.
     pub fn from_manifest(kind: &str, value: &str) -> Result<Self, Error> {
         let kind: HashType = kind.parse()?;
-        let bad = || Error::BadHashValue { kind: kind.name(), value: value.to_owned() };
+        let bad = || Error::BadHashValue {
+            kind: kind.name(),
+            value: value.to_owned(),
+        };
         let bytes = match kind {
             HashType::Sha2_256Chunked => {
-                let decoded = base64::engine::general_purpose::STANDARD.decode(value).map_err(|_| bad())?;
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(value)
+                    .map_err(|_| bad())?;
                 // Reject non-canonical encodings so a value round-trips byte for byte.
                 if base64::engine::general_purpose::STANDARD.encode(&decoded) != value {
                     return Err(bad());
@@ -136,7 +143,11 @@ impl TopHash {
 
     /// Parses exactly 64 lowercase hex characters.
     pub fn parse(s: &str) -> Result<Self, Error> {
-        if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if s.len() != 64
+            || !s
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(Error::BadTopHash(s.to_owned()));
         }
         let mut out = [0u8; 32];

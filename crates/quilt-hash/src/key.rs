@@ -1,0 +1,114 @@
+//! Logical keys: the `/`-separated paths of files inside a package.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::ops::Deref;
+use std::str::FromStr;
+
+use crate::Error;
+
+/// A validated logical key such as `data/2024/part-0.csv`.
+///
+/// quilt3 refuses keys that are empty or have an empty, `.` or `..` component, which also rules
+/// out leading, trailing and doubled `/`. NUL is refused too because no filesystem can hold it.
+///
+/// Keys order component by component (see [`logical_key_cmp`]), which is the order quilt3 walks
+/// a package and therefore the order entries must have for the top hash to match.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct LogicalKey(String);
+
+impl LogicalKey {
+    /// Validates `key` as quilt3's `validate_key` does.
+    pub fn parse(key: impl Into<String>) -> Result<Self, Error> {
+        let key = key.into();
+        let reason = if key.is_empty() {
+            Some("a logical key cannot be empty")
+        } else if key.contains('\0') {
+            Some("a logical key cannot contain NUL")
+        } else if key.split('/').any(|c| matches!(c, "" | "." | "..")) {
+            Some("components cannot be empty, '.' or '..' (no leading, trailing or double '/')")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => Err(Error::BadLogicalKey { key, reason }),
+            None => Ok(LogicalKey(key)),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    /// The `/`-separated components; never empty, never `.` or `..`.
+    pub fn components(&self) -> std::str::Split<'_, char> {
+        self.0.split('/')
+    }
+}
+
+/// Orders logical keys component by component: `a/b` < `a-c` < `a.txt`, because `a` sorts
+/// before `a-c` even though `/` sorts after `-` as a byte. This is quilt3's tree-walk order.
+pub fn logical_key_cmp(a: &str, b: &str) -> Ordering {
+    a.split('/').cmp(b.split('/'))
+}
+
+impl Ord for LogicalKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        logical_key_cmp(&self.0, &other.0)
+    }
+}
+
+impl PartialOrd for LogicalKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Deref for LogicalKey {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for LogicalKey {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for LogicalKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for LogicalKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl FromStr for LogicalKey {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        LogicalKey::parse(s)
+    }
+}
+
+impl TryFrom<String> for LogicalKey {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self, Error> {
+        LogicalKey::parse(s)
+    }
+}
+
+impl From<LogicalKey> for String {
+    fn from(k: LogicalKey) -> String {
+        k.0
+    }
+}

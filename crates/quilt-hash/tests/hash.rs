@@ -1,0 +1,202 @@
+mod common;
+
+use std::io::Write;
+
+use proptest::prelude::*;
+use quilt_hash::{
+    chunk_size, hash_bytes, hash_bytes_as, hash_file, ChunkedHasher, Error, HashType, ObjectId,
+    Verifier,
+};
+
+use common::spec_chunked;
+
+const MIB: u64 = 1024 * 1024;
+
+fn patterned(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect()
+}
+
+#[test]
+fn golden_values() {
+    assert_eq!(
+        hash_bytes(b"").value_string(),
+        "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+    );
+    assert_eq!(
+        hash_bytes(b"hello").value_string(),
+        "lZXJ35AHUUjrBoYDZd8zWEt1v/eCpRDGzUiDpBmDPVA="
+    );
+    assert_eq!(
+        hash_bytes_as(HashType::Sha256, b"hello").value_string(),
+        "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+    );
+}
+
+#[test]
+fn quilt3_big_file_value() {
+    // /tmp/q3/d/big in the fixture manifests: 9,000,000 bytes, two chunks.
+    let path = std::path::Path::new("/tmp/q3/d/big");
+    if let Ok(data) = std::fs::read(path) {
+        assert_eq!(
+            hash_bytes(&data).value_string(),
+            "UxI46n+HBfCw2VFUXSyNV53xoR1Y3ZZuQnTcDYx4ILA="
+        );
+    }
+}
+
+#[test]
+fn chunk_sizes() {
+    assert_eq!(chunk_size(0), 8 * MIB);
+    assert_eq!(chunk_size(10_000 * 8 * MIB), 8 * MIB);
+    assert_eq!(chunk_size(10_000 * 8 * MIB + 1), 16 * MIB);
+    assert_eq!(chunk_size(10_000 * 16 * MIB + 1), 32 * MIB);
+}
+
+#[test]
+fn multi_chunk_buffers_match_serial_spec() {
+    for len in [
+        8 * MIB as usize,
+        8 * MIB as usize + 1,
+        3 * 8 * MIB as usize - 7,
+    ] {
+        let data = patterned(len);
+        assert_eq!(hash_bytes(&data).digest, spec_chunked(&data), "len {len}");
+    }
+}
+
+#[test]
+fn file_matches_bytes_and_detects_shrinking() {
+    let data = patterned(2 * 8 * MIB as usize + 12345);
+    let mut f = tempfile::tempfile().expect("temp file");
+    f.write_all(&data).expect("write temp file");
+    let id = hash_file(&f, data.len() as u64).expect("hash file");
+    assert_eq!(id, hash_bytes(&data));
+    // Hashing a prefix only reads that prefix.
+    assert_eq!(
+        hash_file(&f, 5).expect("hash prefix"),
+        hash_bytes(&data[..5])
+    );
+    let err = hash_file(&f, data.len() as u64 + 1).expect_err("file is shorter than size");
+    assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
+    assert_eq!(hash_file(&f, 0).expect("empty"), hash_bytes(b""));
+}
+
+#[test]
+fn chunked_hasher_size_mismatch() {
+    let mut h = ChunkedHasher::new(6);
+    h.update(b"hello");
+    assert!(matches!(
+        h.finalize(),
+        Err(Error::SizeMismatch {
+            expected: 6,
+            actual: 5
+        })
+    ));
+}
+
+#[test]
+fn chunked_hasher_across_chunk_boundary() {
+    let data = patterned(8 * MIB as usize * 2 + 3);
+    let mut h = ChunkedHasher::new(data.len() as u64);
+    for piece in data.chunks(3 * MIB as usize + 1) {
+        h.update(piece);
+    }
+    assert_eq!(h.finalize().expect("sizes match"), hash_bytes(&data));
+}
+
+#[test]
+fn verifier_both_types() {
+    for kind in [HashType::Sha2_256Chunked, HashType::Sha256] {
+        let id = hash_bytes_as(kind, b"hello");
+        let mut v = Verifier::new(&id, 5);
+        v.update(b"hel");
+        v.update(b"lo");
+        v.finish().expect("matches");
+
+        let mut v = Verifier::new(&id, 5);
+        v.update(b"jello");
+        match v.finish() {
+            Err(Error::HashMismatch { expected, actual }) => {
+                assert_eq!(expected, id);
+                assert_eq!(actual, hash_bytes_as(kind, b"jello"));
+            }
+            other => panic!("expected a mismatch, got {other:?}"),
+        }
+
+        let mut v = Verifier::new(&id, 5);
+        v.update(b"hell");
+        assert!(matches!(v.finish(), Err(Error::SizeMismatch { .. })));
+    }
+    let message = Error::HashMismatch {
+        expected: hash_bytes(b"a"),
+        actual: ObjectId::new(HashType::Sha256, [0; 32]),
+    }
+    .to_string();
+    assert!(
+        message.starts_with("hash mismatch: expected sha2-256-chunked:"),
+        "{message}"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn parallel_bytes_equal_serial(len in 0usize..(3 * 8 * MIB as usize), seed in any::<u8>()) {
+        let data: Vec<u8> = patterned(len).into_iter().map(|b| b ^ seed).collect();
+        prop_assert_eq!(hash_bytes(&data).digest, spec_chunked(&data));
+    }
+
+    #[test]
+    fn file_equals_serial(len in 0usize..(2 * 8 * MIB as usize + 100), seed in any::<u8>()) {
+        let data: Vec<u8> = patterned(len).into_iter().map(|b| b.wrapping_add(seed)).collect();
+        let mut f = tempfile::tempfile().expect("temp file");
+        f.write_all(&data).expect("write");
+        prop_assert_eq!(hash_file(&f, len as u64).expect("hash").digest, spec_chunked(&data));
+    }
+
+    #[test]
+    fn streaming_equals_bytes(data in proptest::collection::vec(any::<u8>(), 0..4096),
+                              cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8)) {
+        let mut points: Vec<usize> = cuts.iter().map(|c| c.index(data.len() + 1)).collect();
+        points.sort_unstable();
+        let mut h = ChunkedHasher::new(data.len() as u64);
+        let mut start = 0;
+        for p in points.into_iter().chain([data.len()]) {
+            h.update(&data[start..p]);
+            start = p;
+        }
+        prop_assert_eq!(h.finalize().expect("sizes match"), hash_bytes(&data));
+    }
+}
+
+#[test]
+fn streaming_large_random_splits_equal_bytes() {
+    // The proptest above covers split points; this covers chunk boundaries inside pieces.
+    let data = patterned(3 * 8 * MIB as usize + 17);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(8));
+    runner
+        .run(
+            &proptest::collection::vec(1usize..(5 * MIB as usize), 1..20),
+            |sizes| {
+                let mut h = ChunkedHasher::new(data.len() as u64);
+                let mut pos = 0;
+                for s in sizes.iter().cycle() {
+                    if pos == data.len() {
+                        break;
+                    }
+                    let end = (pos + s).min(data.len());
+                    h.update(&data[pos..end]);
+                    pos = end;
+                }
+                prop_assert_eq!(
+                    h.finalize().expect("sizes match").digest,
+                    spec_chunked(&data)
+                );
+                Ok(())
+            },
+        )
+        .expect("streaming equals serial");
+}
