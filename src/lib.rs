@@ -1,1 +1,41 @@
-//! quilt facade
+//! quilt: version, deduplicate and sync datasets the way git versions code, byte-compatible
+//! with quilt3 manifests and top hashes.
+//!
+//! This crate is the facade the `quilt` binary is built on. A [`Repository`] is a working
+//! directory plus the object store it builds into:
+//!
+//! ```no_run
+//! use quilt::{Repository, BuildOptions};
+//! use quilt::hash::{NoProgress, PackageName};
+//! use std::sync::atomic::AtomicBool;
+//!
+//! let repo = Repository::init(std::path::Path::new("."), None)?;
+//! let name = PackageName::parse("team/dataset")?;
+//! let opts = BuildOptions { message: Some("first".into()), ..BuildOptions::default() };
+//! let outcome = repo.build(&name, &opts, &NoProgress, &AtomicBool::new(false))?;
+//! println!("{}", outcome.top_hash);
+//! # Ok::<(), quilt::Error>(())
+//! ```
+
+pub use quilt_hash as hash;
+pub use quilt_store as store;
+pub use quilt_sync as sync;
+
+mod build;
+mod checkout;
+mod diff;
+mod error;
+mod ignore;
+mod repo;
+mod rev;
+mod status;
+mod walk;
+
+pub use build::{BuildOptions, BuildOutcome};
+pub use checkout::{install, target_path, CheckoutOptions, CheckoutOutcome};
+pub use diff::{diff_manifests, Change, ChangeKind};
+pub use error::Error;
+pub use repo::Repository;
+pub use rev::{resolve_rev, Rev, RevSpec};
+pub use status::{Status, StatusEntry};
+pub use walk::{walk_dir, WalkedFile};

@@ -44,7 +44,7 @@ pub use error::{Error, Result};
 pub use gc::{GcOptions, GcOutcome};
 pub use pack::{FORMAT_VERSION, INDEX_MAGIC, PACK_MAGIC};
 pub use reader::ObjectReader;
-pub use store::{SkippedPack, Store, StoreOptions};
+pub use store::{LockGuard, SkippedPack, Store, StoreOptions};
 pub use verify::{Problem, VerifyOptions, VerifyReport};
 pub use writer::{ObjectWriter, WriteOutcome};
 

@@ -63,7 +63,7 @@ impl std::fmt::Debug for Store {
 
 /// A held flock on the store's `lock` file; released when dropped (the file is closed).
 #[derive(Debug)]
-pub(crate) struct LockGuard {
+pub struct LockGuard {
     _file: File,
 }
 
@@ -252,6 +252,13 @@ impl Store {
             .open(&path)
             .or_else(|_| File::open(&path))
             .map_err(|e| Error::io_write("open", &path, e))
+    }
+
+    /// Keeps gc out until the guard is dropped. A multi-step write (objects, then manifest,
+    /// then the ref) holds this across all its steps, so gc never sees its committed objects
+    /// before the ref that reaches them.
+    pub fn hold_for_write(&self) -> Result<LockGuard> {
+        self.lock_shared()
     }
 
     /// Blocks until no gc runs, then holds the store open for writing.

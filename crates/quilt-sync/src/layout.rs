@@ -1,0 +1,53 @@
+//! Key names on a remote. Manifests and pointers follow quilt3's registry layout; data
+//! objects are content-addressed under one prefix. See docs/format.md.
+
+use quilt_hash::{ObjectId, PackageName, TopHash};
+
+/// Prefix of content-addressed data objects: `.quilt/objects/<64 hex of the digest>`.
+pub const OBJECTS_PREFIX: &str = ".quilt/objects/";
+/// Prefix of manifests: `.quilt/packages/<top hash>`.
+pub const PACKAGES_PREFIX: &str = ".quilt/packages/";
+/// Prefix of named pointers: `.quilt/named_packages/<ns>/<pkg>/{<unix_ts>,latest}`.
+pub const NAMED_PREFIX: &str = ".quilt/named_packages/";
+
+pub fn object_key(id: &ObjectId) -> String {
+    format!("{OBJECTS_PREFIX}{}", id.to_hex())
+}
+
+pub fn manifest_key(top: &TopHash) -> String {
+    format!("{PACKAGES_PREFIX}{}", top.to_hex())
+}
+
+pub fn pointer_dir(name: &PackageName) -> String {
+    format!("{NAMED_PREFIX}{}/{}/", name.namespace(), name.name())
+}
+
+pub fn latest_key(name: &PackageName) -> String {
+    format!("{}latest", pointer_dir(name))
+}
+
+pub fn timestamp_key(name: &PackageName, unix: i64) -> String {
+    format!("{}{unix}", pointer_dir(name))
+}
+
+/// Parses the 32-byte digest out of an object key's file name.
+pub fn digest_of_object_key(key: &str) -> Option<[u8; 32]> {
+    let hex_part = key.strip_prefix(OBJECTS_PREFIX)?;
+    let mut out = [0u8; 32];
+    if hex_part.len() != 64
+        || !hex_part
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return None;
+    }
+    hex::decode_to_slice(hex_part, &mut out).ok()?;
+    Some(out)
+}
+
+/// A pointer file's content: exactly 64 lowercase hex characters (a trailing newline written
+/// by hand is tolerated).
+pub fn parse_pointer(bytes: &[u8]) -> Option<TopHash> {
+    let s = std::str::from_utf8(bytes).ok()?;
+    TopHash::parse(s.trim_end_matches(['\n', '\r'])).ok()
+}

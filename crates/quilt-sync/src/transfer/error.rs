@@ -1,0 +1,67 @@
+use quilt_hash::{ObjectId, TopHash};
+
+/// Errors of push, fetch and the registry operations.
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+    #[error(transparent)]
+    Remote(#[from] crate::Error),
+    #[error(transparent)]
+    Store(#[from] quilt_store::Error),
+    #[error("manifest {key} on {remote} is malformed: {source}")]
+    BadManifest {
+        remote: String,
+        key: String,
+        #[source]
+        source: quilt_hash::ManifestError,
+    },
+    #[error("manifest {key} on {remote} hashes to {actual}, not to the top hash it is named by; the remote copy is corrupt, nothing was stored")]
+    ManifestMismatch {
+        remote: String,
+        key: String,
+        actual: TopHash,
+    },
+    #[error("object {key} from {remote} is corrupt: expected {expected}, got {actual} ({size} bytes); it was not stored. Re-push it from a good copy")]
+    CorruptObject {
+        remote: String,
+        key: String,
+        expected: ObjectId,
+        actual: String,
+        size: u64,
+    },
+    #[error("pointer {key} on {remote} does not hold a top hash (64 hex characters)")]
+    BadPointer { remote: String, key: String },
+    #[error("{what} not found on {remote}")]
+    NotFound { remote: String, what: String },
+    #[error("top-hash prefix {prefix} is ambiguous on {remote}; it matches:\n{candidates}")]
+    Ambiguous {
+        remote: String,
+        prefix: String,
+        candidates: String,
+    },
+    #[error("the latest version of {name} on {remote} is now {remote_latest}, which this push was not built on; your version {ours} was uploaded and recorded with a timestamp, but latest was left alone. Pull it, rebuild, and push again, or pass --force to move latest anyway")]
+    LatestMoved {
+        remote: String,
+        name: String,
+        remote_latest: TopHash,
+        ours: TopHash,
+    },
+    #[error("{url}: {reason}")]
+    Unsupported { url: String, reason: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl TransferError {
+    /// Whether retrying the whole operation later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, TransferError::Remote(e) if e.is_transient())
+    }
+}
+
+pub type TResult<T> = std::result::Result<T, TransferError>;

@@ -1,0 +1,427 @@
+//! `fetch`: bring a version and the objects missing locally into the store, verifying every
+//! byte before it is stored.
+//!
+//! Objects are fetched from the entry's physical keys (where quilt3 put them, or our
+//! content-addressed objects) and, failing that, from the remote's object prefix. Each is
+//! hashed and compared with the manifest before it enters the store; a mismatch stores
+//! nothing and names the key. Downloads are committed in batches, so a killed fetch keeps
+//! what it finished and the re-run fetches only the rest. The manifest is stored after its
+//! objects and the local ref is moved last.
+
+use std::collections::HashMap;
+use std::io::{Seek as _, Write};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use quilt_hash::{hash_bytes_as, Entry, Manifest, PackageName, Progress, TopHash, Unit, Verifier};
+use quilt_store::{ObjectWriter, Store};
+use rayon::prelude::*;
+
+use super::error::{TResult, TransferError};
+use super::registry::{read_pointer, resolve_prefix};
+use crate::layout::{latest_key, manifest_key, object_key};
+use crate::{open_remote, Remote, RemoteOptions, RemoteUrl};
+
+/// How to fetch.
+#[derive(Debug, Clone, Default)]
+pub struct FetchOptions {
+    /// Parallel transfers.
+    pub jobs: usize,
+    /// Used to open other buckets that quilt3 physical keys point into.
+    pub remote_options: RemoteOptions,
+}
+
+/// What a fetch did.
+#[derive(Debug, Clone)]
+pub struct FetchOutcome {
+    pub top_hash: TopHash,
+    pub objects_downloaded: u64,
+    pub bytes_downloaded: u64,
+    pub objects_present: u64,
+}
+
+/// Objects at most this large are fetched into memory; larger ones stream through a file.
+const IN_MEMORY_MAX: u64 = 8 * 1024 * 1024;
+/// A batch is committed to the store after this many bytes, so a kill loses little.
+const BATCH_BYTES: u64 = 256 * 1024 * 1024;
+const BATCH_OBJECTS: usize = 4096;
+
+/// Resolves which version to fetch: `name` alone is its `latest`; `hash` is a top-hash prefix.
+pub fn resolve(
+    remote: &dyn Remote,
+    name: Option<&PackageName>,
+    hash: Option<&str>,
+) -> TResult<TopHash> {
+    match (name, hash) {
+        (_, Some(h)) => resolve_prefix(remote, h),
+        (Some(n), None) => {
+            read_pointer(remote, &latest_key(n))?.ok_or_else(|| TransferError::NotFound {
+                remote: remote.describe(),
+                what: format!("package {n}"),
+            })
+        }
+        (None, None) => Err(TransferError::NotFound {
+            remote: remote.describe(),
+            what: "a package (name one)".to_owned(),
+        }),
+    }
+}
+
+/// Downloads a manifest and checks it is the version it is named by.
+pub fn get_manifest(remote: &dyn Remote, top: &TopHash) -> TResult<(Manifest, Vec<u8>)> {
+    let key = manifest_key(top);
+    let bytes = remote.get(&key).map_err(|e| {
+        if e.is_not_found() {
+            TransferError::NotFound {
+                remote: remote.describe(),
+                what: format!("version {top}"),
+            }
+        } else {
+            e.into()
+        }
+    })?;
+    let manifest = Manifest::from_slice(&bytes).map_err(|source| TransferError::BadManifest {
+        remote: remote.describe(),
+        key: key.clone(),
+        source,
+    })?;
+    let actual = manifest.top_hash();
+    if actual != *top {
+        return Err(TransferError::ManifestMismatch {
+            remote: remote.describe(),
+            key,
+            actual,
+        });
+    }
+    Ok((manifest, bytes))
+}
+
+pub fn fetch(
+    store: &Store,
+    remote: &dyn Remote,
+    name: Option<&PackageName>,
+    hash: Option<&str>,
+    opts: &FetchOptions,
+    progress: &dyn Progress,
+    interrupt: &AtomicBool,
+) -> TResult<FetchOutcome> {
+    let top = resolve(remote, name, hash)?;
+    let (manifest, bytes) = if store.has_manifest(&top) {
+        (store.get_manifest(&top)?, None)
+    } else {
+        let (m, b) = get_manifest(remote, &top)?;
+        (m, Some(b))
+    };
+
+    // Held until the ref is recorded, so a concurrent gc cannot collect fetched objects.
+    let _hold = store.hold_for_write()?;
+    let mut seen = std::collections::HashSet::new();
+    let mut missing = Vec::new();
+    let mut present = 0;
+    for e in &manifest.entries {
+        if !seen.insert(e.hash.digest) {
+            continue;
+        }
+        if store.contains(&e.hash)? {
+            present += 1;
+        } else {
+            missing.push(e);
+        }
+    }
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.max(1))
+        .thread_name(|i| format!("quilt-fetch-{i}"))
+        .build()
+        .map_err(|e| TransferError::Io {
+            path: "thread pool".into(),
+            source: std::io::Error::other(e),
+        })?;
+    let sources = Sources {
+        home: remote,
+        others: Mutex::new(HashMap::new()),
+        options: &opts.remote_options,
+    };
+    let total: u64 = missing.iter().map(|e| e.size).sum();
+    progress.start("downloading", Some(total), Unit::Bytes);
+    let downloaded = AtomicU64::new(0);
+    let bytes_down = AtomicU64::new(0);
+    for batch in batches(&missing) {
+        let writer = store.writer()?;
+        pool.install(|| {
+            batch.par_iter().try_for_each(|e| -> TResult<()> {
+                if interrupt.load(Ordering::Relaxed) {
+                    return Err(TransferError::Interrupted);
+                }
+                download(store, &writer, &sources, e)?;
+                downloaded.fetch_add(1, Ordering::Relaxed);
+                bytes_down.fetch_add(e.size, Ordering::Relaxed);
+                progress.inc(e.size);
+                Ok(())
+            })
+        })?;
+        writer.commit()?;
+    }
+    progress.finish();
+
+    if let Some(bytes) = bytes {
+        store.put_manifest_bytes(&bytes)?;
+    }
+    if let Some(name) = name {
+        let known = store.revisions(name)?.iter().any(|r| r.top_hash == top);
+        if !known {
+            let message = manifest
+                .header
+                .get("message")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned);
+            store.record_revision(name, &top, message.as_deref(), super::push::now())?;
+        }
+    }
+    Ok(FetchOutcome {
+        top_hash: top,
+        objects_downloaded: downloaded.into_inner(),
+        bytes_downloaded: bytes_down.into_inner(),
+        objects_present: present,
+    })
+}
+
+fn batches<'a>(entries: &'a [&'a Entry]) -> Vec<&'a [&'a Entry]> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, e) in entries.iter().enumerate() {
+        bytes += e.size;
+        if bytes >= BATCH_BYTES || i + 1 - start >= BATCH_OBJECTS {
+            out.push(&entries[start..=i]);
+            start = i + 1;
+            bytes = 0;
+        }
+    }
+    if start < entries.len() {
+        out.push(&entries[start..]);
+    }
+    out
+}
+
+/// The remotes objects may come from: the one fetched from, and others quilt3 physical keys
+/// name (opened on first use).
+struct Sources<'a> {
+    home: &'a dyn Remote,
+    others: Mutex<HashMap<String, std::sync::Arc<dyn Remote>>>,
+    options: &'a RemoteOptions,
+}
+
+/// Where one object can be read: a remote and a key on it.
+enum Location {
+    Home(String),
+    Other(std::sync::Arc<dyn Remote>, String),
+}
+
+impl Sources<'_> {
+    /// Candidate locations for an entry, best first.
+    fn locations(&self, e: &Entry) -> Vec<Location> {
+        let mut out = Vec::new();
+        let home_url = RemoteUrl::parse(&self.home.describe()).ok();
+        for pk in &e.physical_keys {
+            match parse_physical_key(pk) {
+                Some(PhysicalKey::S3 { bucket, key }) => {
+                    if let Some(RemoteUrl::S3 { bucket: hb, prefix }) = &home_url {
+                        if *hb == bucket {
+                            if let Some(rel) = key.strip_prefix(prefix.as_str()) {
+                                out.push(Location::Home(rel.to_owned()));
+                                continue;
+                            }
+                        }
+                    }
+                    if let Some(r) = self.other(&format!("s3://{bucket}")) {
+                        out.push(Location::Other(r, key));
+                    }
+                }
+                Some(PhysicalKey::File(path)) => {
+                    if let Some(RemoteUrl::Dir(dir)) = &home_url {
+                        if let Ok(rel) = std::path::Path::new(&path).strip_prefix(dir) {
+                            if let Some(rel) = rel.to_str() {
+                                out.push(Location::Home(rel.to_owned()));
+                                continue;
+                            }
+                        }
+                    }
+                    let p = std::path::Path::new(&path);
+                    if let (Some(parent), Some(file)) =
+                        (p.parent(), p.file_name().and_then(|f| f.to_str()))
+                    {
+                        if let Some(r) = self.other(&format!("file://{}", parent.display())) {
+                            out.push(Location::Other(r, file.to_owned()));
+                        }
+                    }
+                }
+                None => {}
+            }
+        }
+        out.push(Location::Home(object_key(&e.hash)));
+        out
+    }
+
+    fn other(&self, url: &str) -> Option<std::sync::Arc<dyn Remote>> {
+        let mut map = self.others.lock().ok()?;
+        if let Some(r) = map.get(url) {
+            return Some(r.clone());
+        }
+        let r: std::sync::Arc<dyn Remote> = open_remote(url, self.options).ok()?.into();
+        map.insert(url.to_owned(), r.clone());
+        Some(r)
+    }
+}
+
+enum PhysicalKey {
+    S3 { bucket: String, key: String },
+    File(String),
+}
+
+/// Parses `s3://bucket/key?versionId=…` and `file:///path`, undoing percent-escapes. The
+/// version id is dropped: the bytes are verified against the manifest hash instead.
+fn parse_physical_key(pk: &str) -> Option<PhysicalKey> {
+    if let Some(rest) = pk.strip_prefix("s3://") {
+        let rest = rest.split_once('?').map_or(rest, |(p, _)| p);
+        let (bucket, key) = rest.split_once('/')?;
+        return Some(PhysicalKey::S3 {
+            bucket: bucket.to_owned(),
+            key: percent_decode(key)?,
+        });
+    }
+    if let Some(rest) = pk.strip_prefix("file://") {
+        return Some(PhysicalKey::File(percent_decode(rest)?));
+    }
+    None
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Fetches one object from the first location that has it, verifies it and stores it.
+fn download(
+    store: &Store,
+    writer: &ObjectWriter<'_>,
+    sources: &Sources<'_>,
+    e: &Entry,
+) -> TResult<()> {
+    let mut last_err = None;
+    for loc in sources.locations(e) {
+        let (remote, key): (&dyn Remote, &str) = match &loc {
+            Location::Home(k) => (sources.home, k),
+            Location::Other(r, k) => (r.as_ref(), k),
+        };
+        match fetch_one(store, writer, remote, key, e) {
+            Ok(()) => return Ok(()),
+            Err(TransferError::Remote(err)) if err.is_not_found() => {
+                last_err = Some(TransferError::Remote(err))
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| TransferError::NotFound {
+        remote: sources.home.describe(),
+        what: format!("object {}", e.hash),
+    }))
+}
+
+fn fetch_one(
+    store: &Store,
+    writer: &ObjectWriter<'_>,
+    remote: &dyn Remote,
+    key: &str,
+    e: &Entry,
+) -> TResult<()> {
+    let corrupt = |actual: String, size: u64| TransferError::CorruptObject {
+        remote: remote.describe(),
+        key: key.to_owned(),
+        expected: e.hash,
+        actual,
+        size,
+    };
+    if e.size <= IN_MEMORY_MAX {
+        let data = remote.get(key)?;
+        let actual = hash_bytes_as(e.hash.kind, &data);
+        if actual != e.hash || data.len() as u64 != e.size {
+            return Err(corrupt(actual.to_string(), data.len() as u64));
+        }
+        writer.put_bytes(&e.hash, &data)?;
+        return Ok(());
+    }
+    let tmp_dir = store.root().join("tmp");
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(&tmp_dir).map_err(|source| TransferError::Io {
+            path: tmp_dir.clone(),
+            source,
+        })?;
+    let mut sink = VerifyingWriter {
+        inner: tmp.as_file_mut(),
+        verifier: Verifier::new(&e.hash, e.size),
+        written: 0,
+    };
+    remote.get_to(key, &mut sink)?;
+    let written = sink.written;
+    if let Err(err) = sink.verifier.finish() {
+        return Err(corrupt(err.to_string(), written));
+    }
+    tmp.as_file_mut()
+        .rewind()
+        .map_err(|source| TransferError::Io {
+            path: tmp.path().to_path_buf(),
+            source,
+        })?;
+    writer.put_file(&e.hash, tmp.path(), e.size)?;
+    Ok(())
+}
+
+struct VerifyingWriter<'a> {
+    inner: &'a mut std::fs::File,
+    verifier: Verifier,
+    written: u64,
+}
+
+impl Write for VerifyingWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.verifier.update(&buf[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_quilt3_physical_keys() {
+        match parse_physical_key("s3://bkt/team/ds/a%20b.txt?versionId=abc") {
+            Some(PhysicalKey::S3 { bucket, key }) => {
+                assert_eq!(bucket, "bkt");
+                assert_eq!(key, "team/ds/a b.txt");
+            }
+            _ => panic!("expected an s3 key"),
+        }
+        assert!(
+            matches!(parse_physical_key("file:///x/%C3%A9"), Some(PhysicalKey::File(p)) if p == "/x/é")
+        );
+        assert!(parse_physical_key("http://x").is_none());
+    }
+}

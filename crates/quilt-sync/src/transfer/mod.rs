@@ -1,0 +1,8 @@
+//! Push, fetch and registry operations built on the [`crate::Remote`] trait and the local
+//! store.
+
+pub mod error;
+pub mod fetch;
+pub mod plan;
+pub mod push;
+pub mod registry;

@@ -1,0 +1,76 @@
+//! Working out which objects a remote lacks, without a request per object when it can be
+//! avoided.
+//!
+//! The store keeps an inventory of the digests each remote is known to hold (everything
+//! listed there or uploaded there before). Objects the inventory does not know are checked
+//! with one HEAD each when there are few, or by listing the object prefix once when there are
+//! many; either way what is learnt goes back into the inventory. quilt never deletes remote
+//! data objects, so a known object stays known.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use quilt_hash::ObjectId;
+use quilt_store::Store;
+use rayon::prelude::*;
+
+use super::error::TResult;
+use crate::layout::{digest_of_object_key, object_key, OBJECTS_PREFIX};
+use crate::Remote;
+
+/// Above this many unknown objects one listing is cheaper than a HEAD each.
+pub const HEAD_LIMIT: usize = 64;
+
+/// Returns the objects of `wanted` the remote does not hold.
+pub fn missing_objects(
+    store: &Store,
+    remote: &dyn Remote,
+    inventory_key: &str,
+    wanted: &[(ObjectId, u64)],
+    pool: &rayon::ThreadPool,
+) -> TResult<Vec<(ObjectId, u64)>> {
+    let known = store.inventory_load(inventory_key)?;
+    let unknown: Vec<(ObjectId, u64)> = wanted
+        .iter()
+        .copied()
+        .filter(|(id, _)| !known.contains(&id.digest))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(Vec::new());
+    }
+    if unknown.len() <= HEAD_LIMIT {
+        let present = Mutex::new(Vec::new());
+        let missing: Vec<(ObjectId, u64)> = pool.install(|| {
+            unknown
+                .par_iter()
+                .filter_map(|(id, size)| match remote.head(&object_key(id)) {
+                    Ok(Some(meta)) if meta.size == *size => {
+                        present.lock().expect("inventory list lock").push(id.digest);
+                        None
+                    }
+                    Ok(_) => Some(Ok((*id, *size))),
+                    Err(e) => Some(Err(e)),
+                })
+                .collect::<Result<_, _>>()
+        })?;
+        store.inventory_add(
+            inventory_key,
+            &present.into_inner().expect("inventory list lock"),
+        )?;
+        return Ok(missing);
+    }
+    let mut listed = HashSet::new();
+    let mut sizes = Vec::new();
+    remote.list(OBJECTS_PREFIX, &mut |e| {
+        if let Some(d) = digest_of_object_key(&e.key) {
+            listed.insert((d, e.size));
+            sizes.push(d);
+        }
+        Ok(())
+    })?;
+    store.inventory_add(inventory_key, &sizes)?;
+    Ok(unknown
+        .into_iter()
+        .filter(|(id, size)| !listed.contains(&(id.digest, *size)))
+        .collect())
+}

@@ -1,0 +1,358 @@
+//! `push`: send a version and the objects the remote lacks, then move `latest` by
+//! compare-and-swap.
+//!
+//! Order on the remote: data objects, then the manifest, then a timestamped pointer, then
+//! `latest`. A push killed at any point leaves `latest` naming a complete version; the re-run
+//! learns what arrived (inventory, HEAD or one listing) and sends only the rest.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use quilt_hash::{chunk_size, Manifest, ObjectId, PackageName, Progress, TopHash, Unit};
+use quilt_store::Store;
+use rayon::prelude::*;
+use serde_json::Value;
+
+use super::error::{TResult, TransferError};
+use super::plan::missing_objects;
+use super::registry::{has_manifest, read_latest};
+use crate::layout::{latest_key, manifest_key, object_key, timestamp_key};
+use crate::{CasOutcome, Condition, Remote};
+
+/// How to push.
+#[derive(Default)]
+pub struct PushOptions<'a> {
+    /// Move `latest` even when it names a version this one was not built on; with `dest`,
+    /// overwrite files whose content differs.
+    pub force: bool,
+    /// Put files at `<dest>/<logical_key>` (like quilt3's push) instead of content-addressed
+    /// objects.
+    pub dest: Option<&'a dyn Remote>,
+    /// Replace the version's message (this makes a new version, as the message is hashed).
+    pub message: Option<String>,
+    /// Parallel transfers.
+    pub jobs: usize,
+}
+
+/// What a push did.
+#[derive(Debug, Clone)]
+pub struct PushOutcome {
+    pub top_hash: TopHash,
+    pub objects_uploaded: u64,
+    pub bytes_uploaded: u64,
+    pub objects_present: u64,
+    /// Whether `latest` now names this version because of this push.
+    pub latest_moved: bool,
+    /// Things the user should know (e.g. an unversioned `dest`).
+    pub warnings: Vec<String>,
+}
+
+/// Objects recorded in the inventory per batch while uploading, so a killed push loses little.
+const INVENTORY_BATCH: usize = 256;
+
+pub fn push(
+    store: &Store,
+    remote: &dyn Remote,
+    name: &PackageName,
+    top: &TopHash,
+    opts: &PushOptions<'_>,
+    progress: &dyn Progress,
+    interrupt: &AtomicBool,
+) -> TResult<PushOutcome> {
+    let mut manifest = store.get_manifest(top)?;
+    let mut top = *top;
+    if let Some(msg) = &opts.message {
+        if manifest.header.get("message").and_then(Value::as_str) != Some(msg.as_str()) {
+            manifest
+                .header
+                .insert("message".to_owned(), Value::String(msg.clone()));
+            top = store.put_manifest(&manifest)?;
+            store.record_revision(name, &top, Some(msg), now())?;
+        }
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.max(1))
+        .thread_name(|i| format!("quilt-push-{i}"))
+        .build()
+        .map_err(|e| TransferError::Io {
+            path: "thread pool".into(),
+            source: std::io::Error::other(e),
+        })?;
+
+    let mut warnings = Vec::new();
+    let (uploaded, bytes, present) = match opts.dest {
+        None => push_objects(store, remote, &manifest, &top, &pool, progress, interrupt)?,
+        Some(dest) => {
+            let r = push_to_dest(
+                store,
+                dest,
+                &mut manifest,
+                opts.force,
+                &pool,
+                progress,
+                interrupt,
+            )?;
+            warnings.push(format!(
+                "files were written under {} by logical key; a later push to the same dest replaces them, and older versions that point there will then fail to install",
+                dest.describe()
+            ));
+            r
+        }
+    };
+    if opts.dest.is_none() {
+        rewrite_physical_keys(&mut manifest, remote);
+    }
+    let manifest_key = manifest_key(&top);
+    if !has_manifest(remote, &top)? {
+        remote.put(&manifest_key, &manifest.to_bytes())?;
+    }
+    let latest_moved = move_latest(store, remote, name, &top, opts.force)?;
+    Ok(PushOutcome {
+        top_hash: top,
+        objects_uploaded: uploaded,
+        bytes_uploaded: bytes,
+        objects_present: present,
+        latest_moved,
+        warnings,
+    })
+}
+
+fn distinct_objects(manifest: &Manifest) -> Vec<(ObjectId, u64)> {
+    let mut seen = HashSet::new();
+    manifest
+        .entries
+        .iter()
+        .filter(|e| seen.insert(e.hash.digest))
+        .map(|e| (e.hash, e.size))
+        .collect()
+}
+
+/// Uploads the content-addressed objects the remote lacks. Returns (uploaded, bytes, present).
+fn push_objects(
+    store: &Store,
+    remote: &dyn Remote,
+    manifest: &Manifest,
+    top: &TopHash,
+    pool: &rayon::ThreadPool,
+    progress: &dyn Progress,
+    interrupt: &AtomicBool,
+) -> TResult<(u64, u64, u64)> {
+    let wanted = distinct_objects(manifest);
+    let inventory_key = remote.describe();
+    let missing = missing_objects(store, remote, &inventory_key, &wanted, pool)?;
+    let present = (wanted.len() - missing.len()) as u64;
+    if missing.is_empty() {
+        return Ok((0, 0, present));
+    }
+    let total: u64 = missing.iter().map(|(_, s)| s).sum();
+    progress.start("uploading", Some(total), Unit::Bytes);
+    let done = Mutex::new(Vec::new());
+    let bytes = AtomicU64::new(0);
+    let uploaded = AtomicU64::new(0);
+    let flush = |force: bool| -> TResult<()> {
+        let batch = {
+            let mut d = done.lock().expect("upload list lock");
+            if !force && d.len() < INVENTORY_BATCH {
+                return Ok(());
+            }
+            std::mem::take(&mut *d)
+        };
+        if !batch.is_empty() {
+            store.inventory_add(&inventory_key, &batch)?;
+        }
+        Ok(())
+    };
+    let result = pool.install(|| {
+        missing
+            .par_iter()
+            .try_for_each(|(id, size)| -> TResult<()> {
+                if interrupt.load(Ordering::Relaxed) {
+                    return Err(TransferError::Interrupted);
+                }
+                upload_object(store, remote, id, *size)?;
+                done.lock().expect("upload list lock").push(id.digest);
+                bytes.fetch_add(*size, Ordering::Relaxed);
+                uploaded.fetch_add(1, Ordering::Relaxed);
+                progress.inc(*size);
+                flush(false)
+            })
+    });
+    // Record what did arrive even when the push failed, so the re-run skips it.
+    flush(true)?;
+    result?;
+    progress.finish();
+    tracing::debug!(manifest = %top, "objects uploaded");
+    Ok((uploaded.into_inner(), bytes.into_inner(), present))
+}
+
+fn upload_object(store: &Store, remote: &dyn Remote, id: &ObjectId, size: u64) -> TResult<()> {
+    let key = object_key(id);
+    match store.loose_path(id) {
+        // Large objects stream from disk; parts match the hash's chunks so the server can
+        // check each one.
+        Some(path) => remote.put_file(&key, &path, chunk_size(size), None)?,
+        None => remote.put(&key, &store.get(id)?)?,
+    }
+    Ok(())
+}
+
+/// Points every entry at its object on the remote, so quilt3 can install from it directly.
+fn rewrite_physical_keys(manifest: &mut Manifest, remote: &dyn Remote) {
+    let base = remote.describe();
+    let base = base.trim_end_matches('/');
+    for e in &mut manifest.entries {
+        e.physical_keys = vec![format!("{base}/{}", object_key(&e.hash))];
+    }
+}
+
+/// `--dest`: files at `<dest>/<logical_key>`, refusing to replace different content unless
+/// forced.
+fn push_to_dest(
+    store: &Store,
+    dest: &dyn Remote,
+    manifest: &mut Manifest,
+    force: bool,
+    pool: &rayon::ThreadPool,
+    progress: &dyn Progress,
+    interrupt: &AtomicBool,
+) -> TResult<(u64, u64, u64)> {
+    let total: u64 = manifest.entries.iter().map(|e| e.size).sum();
+    progress.start("uploading", Some(total), Unit::Bytes);
+    let uploaded = AtomicU64::new(0);
+    let bytes = AtomicU64::new(0);
+    let present = AtomicU64::new(0);
+    pool.install(|| {
+        manifest.entries.par_iter().try_for_each(|e| -> TResult<()> {
+            if interrupt.load(Ordering::Relaxed) {
+                return Err(TransferError::Interrupted);
+            }
+            let key = e.logical_key.as_str();
+            if let Some(meta) = dest.head(key)? {
+                let same = meta.size == e.size && {
+                    let data = dest.get(key)?;
+                    quilt_hash::hash_bytes_as(e.hash.kind, &data) == e.hash
+                };
+                if same {
+                    present.fetch_add(1, Ordering::Relaxed);
+                    progress.inc(e.size);
+                    return Ok(());
+                }
+                if !force {
+                    return Err(TransferError::Unsupported {
+                        url: format!("{}/{key}", dest.describe().trim_end_matches('/')),
+                        reason: "exists with different content; pass --force to overwrite it (older versions pointing there will break)".to_owned(),
+                    });
+                }
+            }
+            match store.loose_path(&e.hash) {
+                Some(path) => dest.put_file(key, &path, chunk_size(e.size), None)?,
+                None => dest.put(key, &store.get(&e.hash)?)?,
+            }
+            uploaded.fetch_add(1, Ordering::Relaxed);
+            bytes.fetch_add(e.size, Ordering::Relaxed);
+            progress.inc(e.size);
+            Ok(())
+        })
+    })?;
+    progress.finish();
+    let base = dest.describe();
+    let base = base.trim_end_matches('/');
+    for e in &mut manifest.entries {
+        e.physical_keys = vec![format!("{base}/{}", e.logical_key.as_str())];
+    }
+    Ok((
+        uploaded.into_inner(),
+        bytes.into_inner(),
+        present.into_inner(),
+    ))
+}
+
+/// Writes the timestamped pointer, then swaps `latest` from the version this one was built on.
+fn move_latest(
+    store: &Store,
+    remote: &dyn Remote,
+    name: &PackageName,
+    top: &TopHash,
+    force: bool,
+) -> TResult<bool> {
+    let current = read_latest(remote, name)?;
+    if current.as_ref().is_some_and(|(t, _)| t == top) {
+        return Ok(false);
+    }
+    write_timestamp_pointer(remote, name, top)?;
+    let mut current = current;
+    for _ in 0..8 {
+        let cond = match &current {
+            None => Condition::IfAbsent,
+            Some((t, _)) if t == top => return Ok(false),
+            Some((t, etag)) => {
+                if !force && !built_on(store, name, t, top)? {
+                    return Err(TransferError::LatestMoved {
+                        remote: remote.describe(),
+                        name: name.to_string(),
+                        remote_latest: *t,
+                        ours: *top,
+                    });
+                }
+                Condition::IfMatch(etag.clone())
+            }
+        };
+        match remote.put_if(&latest_key(name), top.to_hex().as_bytes(), cond)? {
+            CasOutcome::Written { .. } => return Ok(true),
+            CasOutcome::PreconditionFailed { .. } => current = read_latest(remote, name)?,
+        }
+    }
+    Err(TransferError::Unsupported {
+        url: remote.describe(),
+        reason: format!("latest of {name} keeps changing under concurrent pushes; try again"),
+    })
+}
+
+/// Whether `ours` was recorded locally after `theirs` was known locally: the closest a
+/// quilt3-compatible manifest (which has no parent link) comes to "built on".
+fn built_on(store: &Store, name: &PackageName, theirs: &TopHash, ours: &TopHash) -> TResult<bool> {
+    let revs = store.revisions(name)?;
+    let their_time = revs
+        .iter()
+        .filter(|r| r.top_hash == *theirs)
+        .map(|r| r.time)
+        .min();
+    let our_time = revs
+        .iter()
+        .filter(|r| r.top_hash == *ours)
+        .map(|r| r.time)
+        .max();
+    Ok(matches!((their_time, our_time), (Some(a), Some(b)) if a <= b))
+}
+
+fn write_timestamp_pointer(remote: &dyn Remote, name: &PackageName, top: &TopHash) -> TResult<()> {
+    let mut ts = now();
+    // Two pushes in the same second must not overwrite each other's pointer.
+    for _ in 0..64 {
+        match remote.put_if(
+            &timestamp_key(name, ts),
+            top.to_hex().as_bytes(),
+            Condition::IfAbsent,
+        )? {
+            CasOutcome::Written { .. } => return Ok(()),
+            CasOutcome::PreconditionFailed { .. } => {
+                if super::registry::read_pointer(remote, &timestamp_key(name, ts))? == Some(*top) {
+                    return Ok(());
+                }
+                ts += 1;
+            }
+        }
+    }
+    Err(TransferError::Unsupported {
+        url: remote.describe(),
+        reason: format!("could not find a free timestamp for {name}"),
+    })
+}
+
+pub(crate) fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}

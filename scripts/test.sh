@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite: set-up, formatting, lints, then every test of the workspace.
+# Runs on a fresh machine with a Rust toolchain, Python 3 and network access to the package
+# registries. QUILT_S3_TESTS=skip or QUILT_SKIP_PYTHON=1 skip those groups knowingly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/test-setup.sh
+export QUILT_TEST_PYTHON="${QUILT_VENV:-$HOME/.cache/quilt-venv}/bin/python"
+export WEED="${WEED:-${QUILT_VENV:-$HOME/.cache/quilt-venv}/bin/weed}"
+export QUILT_DISABLE_USAGE_METRICS=true
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo test --workspace --no-fail-fast -- --test-threads=2

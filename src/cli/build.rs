@@ -1,0 +1,84 @@
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use quilt::hash::PackageName;
+use quilt::BuildOptions;
+
+use super::output::json_arg;
+use super::Ctx;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Package name, NAMESPACE/NAME.
+    name: String,
+    /// Directory to package (default: the working directory).
+    dir: Option<PathBuf>,
+    /// Message recorded with this version.
+    #[arg(short, long)]
+    message: Option<String>,
+    /// Package metadata: JSON, or @FILE holding JSON.
+    #[arg(long, value_name = "JSON|@FILE")]
+    meta: Option<String>,
+    /// Per-file metadata: a JSON object mapping logical keys to metadata, or @FILE.
+    #[arg(long, value_name = "JSON|@FILE")]
+    entry_meta: Option<String>,
+}
+
+pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
+    let name = PackageName::parse(&args.name)?;
+    let repo = ctx.repo()?;
+    let user_meta = args
+        .meta
+        .as_deref()
+        .map(|m| json_arg(m, "--meta"))
+        .transpose()?;
+    let entry_meta = match args.entry_meta.as_deref() {
+        None => HashMap::new(),
+        Some(s) => match json_arg(s, "--entry-meta")? {
+            serde_json::Value::Object(map) => map.into_iter().collect(),
+            _ => {
+                anyhow::bail!("--entry-meta must be a JSON object mapping logical keys to metadata")
+            }
+        },
+    };
+    let dir = args
+        .dir
+        .map(|d| if d.is_absolute() { d } else { ctx.cwd.join(d) });
+    let opts = BuildOptions {
+        dir,
+        message: args.message,
+        user_meta,
+        entry_meta,
+    };
+    let bar = ctx.bar();
+    let out = repo
+        .build(&name, &opts, &bar, ctx.interrupt)
+        .with_context(|| format!("could not build {name}"))?;
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({
+            "name": name.to_string(),
+            "top_hash": out.top_hash.to_hex(),
+            "files": out.files,
+            "bytes": out.bytes,
+            "hashed_files": out.hashed_files,
+            "new_objects": out.new_objects,
+            "new_bytes": out.new_bytes,
+            "unchanged": out.unchanged,
+        }));
+    } else {
+        println!("{}", out.top_hash);
+        if out.unchanged {
+            ctx.note(format!("{name}: nothing changed ({} files)", out.files));
+        } else {
+            ctx.note(format!(
+                "{name}: {} files, {}; {} new objects ({})",
+                out.files,
+                indicatif::HumanBytes(out.bytes),
+                out.new_objects,
+                indicatif::HumanBytes(out.new_bytes)
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,80 @@
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use quilt::{resolve_rev, CheckoutOptions, CheckoutOutcome};
+
+use super::Ctx;
+
+#[derive(Debug, clap::Args)]
+pub struct CheckoutArgs {
+    /// NS/PKG, NS/PKG@HASH or a top-hash prefix.
+    rev: String,
+    /// Overwrite or delete files with local modifications.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InstallArgs {
+    /// NS/PKG, NS/PKG@HASH or a top-hash prefix.
+    rev: String,
+    /// Directory to write the files into.
+    #[arg(long)]
+    dest: PathBuf,
+    /// Fetch from this remote URL (or remote name) first; needs no initialised directory.
+    #[arg(long, value_name = "URL")]
+    from: Option<String>,
+}
+
+pub fn run_checkout(args: CheckoutArgs, ctx: &Ctx) -> anyhow::Result<()> {
+    let repo = ctx.repo()?;
+    let bar = ctx.bar();
+    let out = repo.checkout(
+        &args.rev,
+        &CheckoutOptions { force: args.force },
+        &bar,
+        ctx.interrupt,
+    )?;
+    report(ctx, &out);
+    Ok(())
+}
+
+pub fn run_install(args: InstallArgs, ctx: &Ctx) -> anyhow::Result<()> {
+    let dest = if args.dest.is_absolute() {
+        args.dest.clone()
+    } else {
+        ctx.cwd.join(&args.dest)
+    };
+    if let Some(from) = &args.from {
+        return super::transfer::install_from_remote(&args.rev, from, &dest, ctx);
+    }
+    let repo = ctx.repo()?;
+    let rev = resolve_rev(repo.store(), &args.rev)?;
+    let manifest = repo.store().get_manifest(&rev.top_hash)?;
+    let bar = ctx.bar();
+    let mut out = quilt::install(repo.store(), &manifest, &dest, &bar, ctx.interrupt)
+        .with_context(|| format!("could not install {} into {}", args.rev, dest.display()))?;
+    out.top_hash = Some(rev.top_hash);
+    report(ctx, &out);
+    Ok(())
+}
+
+pub fn report(ctx: &Ctx, out: &CheckoutOutcome) {
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({
+            "top_hash": out.top_hash.map(|t| t.to_hex()),
+            "written": out.written,
+            "removed": out.removed,
+            "unchanged": out.unchanged,
+            "bytes": out.bytes,
+        }));
+    } else {
+        if let Some(t) = out.top_hash {
+            println!("{t}");
+        }
+        ctx.note(format!(
+            "{} written, {} removed, {} unchanged",
+            out.written, out.removed, out.unchanged
+        ));
+    }
+}

@@ -1,0 +1,175 @@
+//! Argument parsing and dispatch.
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use clap::{Parser, Subcommand};
+
+mod build;
+mod checkout;
+mod delete;
+mod diff;
+mod init;
+mod log;
+mod ls;
+mod maintenance;
+mod output;
+mod progress;
+mod remote;
+mod status;
+mod transfer;
+
+pub use output::Ctx;
+
+/// quilt: version, deduplicate and sync datasets the way git versions code.
+#[derive(Debug, Parser)]
+#[command(
+    name = "quilt",
+    version,
+    about,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Print machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Never draw progress bars or progress lines.
+    #[arg(long, global = true)]
+    no_progress: bool,
+    /// Print only errors and the essential result.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// More logging on stderr (-v, -vv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Run as if started in DIR.
+    #[arg(short = 'C', long = "dir", global = true, value_name = "DIR")]
+    cwd: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a .quilt store in this directory (or use a shared store).
+    Init(init::Args),
+    /// Hash a directory, store its contents and record a new package version.
+    Build(build::Args),
+    /// Show what changed since the last build or checkout.
+    Status(status::Args),
+    /// Show the versions of a package, newest first.
+    Log(log::LogArgs),
+    /// List packages.
+    List(log::ListArgs),
+    /// List the files of a package version.
+    Ls(ls::Args),
+    /// Show what changed between two versions (or a version and the working directory).
+    Diff(diff::Args),
+    /// Switch the working directory to a version.
+    Checkout(checkout::CheckoutArgs),
+    /// Write a version's files into a directory.
+    Install(checkout::InstallArgs),
+    /// Remove a package or one version of it (data stays until `quilt gc`).
+    Delete(delete::Args),
+    /// Remove objects and manifests no version references.
+    Gc(maintenance::GcArgs),
+    /// Re-hash every object and check every version is complete.
+    Verify(maintenance::VerifyArgs),
+    /// Manage remotes.
+    #[command(subcommand)]
+    Remote(remote::Command),
+    /// Send a package version and the objects the remote lacks.
+    Push(transfer::PushArgs),
+    /// Fetch a version from a remote and check it out.
+    Pull(transfer::PullArgs),
+    /// Fetch a version from a remote into the local store only.
+    Fetch(transfer::FetchArgs),
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    if INTERRUPTED.swap(true, Ordering::SeqCst) {
+        // A second Ctrl-C: stop now. Every write is atomic, so this is safe.
+        unsafe { libc::_exit(130) };
+    }
+}
+
+/// Parses arguments, runs the command and returns the process exit code:
+/// 0 success, 1 failure, 2 usage error.
+pub fn run() -> i32 {
+    // A closed pipe (`quilt ls | head`) ends the process quietly instead of erroring.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
+    }
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    init_logging(cli.verbose, cli.quiet);
+    let show_progress = !cli.no_progress && !cli.quiet && !cli.json;
+    let ctx = Ctx {
+        json: cli.json,
+        quiet: cli.quiet,
+        progress: show_progress,
+        tty: std::io::stderr().is_terminal(),
+        cwd: cli.cwd.clone().unwrap_or_else(|| PathBuf::from(".")),
+        interrupt: &INTERRUPTED,
+    };
+    match dispatch(cli.command, &ctx) {
+        Ok(()) => 0,
+        Err(e) => {
+            if ctx.json {
+                let msg = format!("{e:#}");
+                println!("{}", serde_json::json!({ "error": msg }));
+            }
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("QUILT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .try_init();
+}
+
+fn dispatch(command: Command, ctx: &Ctx) -> anyhow::Result<()> {
+    match command {
+        Command::Init(a) => init::run(a, ctx),
+        Command::Build(a) => build::run(a, ctx),
+        Command::Status(a) => status::run(a, ctx),
+        Command::Log(a) => log::run_log(a, ctx),
+        Command::List(a) => log::run_list(a, ctx),
+        Command::Ls(a) => ls::run(a, ctx),
+        Command::Diff(a) => diff::run(a, ctx),
+        Command::Checkout(a) => checkout::run_checkout(a, ctx),
+        Command::Install(a) => checkout::run_install(a, ctx),
+        Command::Delete(a) => delete::run(a, ctx),
+        Command::Gc(a) => maintenance::run_gc(a, ctx),
+        Command::Verify(a) => maintenance::run_verify(a, ctx),
+        Command::Remote(c) => remote::run(c, ctx),
+        Command::Push(a) => transfer::run_push(a, ctx),
+        Command::Pull(a) => transfer::run_pull(a, ctx),
+        Command::Fetch(a) => transfer::run_fetch(a, ctx),
+    }
+}

@@ -1,0 +1,82 @@
+//! Differences between two package versions.
+
+use std::cmp::Ordering;
+
+use quilt_hash::{logical_key_cmp, Entry, Manifest, ObjectId};
+
+/// How a path changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Added,
+    Removed,
+    Modified,
+}
+
+impl ChangeKind {
+    pub fn symbol(self) -> char {
+        match self {
+            ChangeKind::Added => 'A',
+            ChangeKind::Removed => 'D',
+            ChangeKind::Modified => 'M',
+        }
+    }
+}
+
+/// One changed logical key between two versions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub key: String,
+    pub kind: ChangeKind,
+    pub old: Option<(u64, ObjectId)>,
+    pub new: Option<(u64, ObjectId)>,
+}
+
+/// Compares two manifests entry by entry (both are in manifest order, so one merge pass).
+/// Entries whose content or metadata differ are `Modified`.
+pub fn diff_manifests(old: &Manifest, new: &Manifest) -> Vec<Change> {
+    let (mut i, mut j) = (0, 0);
+    let (a, b) = (&old.entries, &new.entries);
+    let mut out = Vec::new();
+    let info = |e: &Entry| Some((e.size, e.hash));
+    while i < a.len() || j < b.len() {
+        let ord = match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) => logical_key_cmp(x.logical_key.as_str(), y.logical_key.as_str()),
+            (Some(_), None) => Ordering::Less,
+            _ => Ordering::Greater,
+        };
+        match ord {
+            Ordering::Less => {
+                out.push(Change {
+                    key: a[i].logical_key.to_string(),
+                    kind: ChangeKind::Removed,
+                    old: info(&a[i]),
+                    new: None,
+                });
+                i += 1;
+            }
+            Ordering::Greater => {
+                out.push(Change {
+                    key: b[j].logical_key.to_string(),
+                    kind: ChangeKind::Added,
+                    old: None,
+                    new: info(&b[j]),
+                });
+                j += 1;
+            }
+            Ordering::Equal => {
+                let (x, y) = (&a[i], &b[j]);
+                if x.hash != y.hash || x.size != y.size || x.meta != y.meta {
+                    out.push(Change {
+                        key: x.logical_key.to_string(),
+                        kind: ChangeKind::Modified,
+                        old: info(x),
+                        new: info(y),
+                    });
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}

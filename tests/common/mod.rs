@@ -1,0 +1,144 @@
+//! Helpers shared by the end-to-end tests: run the real binary, make trees, find quilt3.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The built `quilt` binary with the flags every CLI test uses.
+pub fn quilt(dir: &Path) -> assert_cmd::Command {
+    let mut cmd =
+        assert_cmd::Command::cargo_bin("quilt").expect("the quilt binary is built by cargo test");
+    cmd.current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("QUILT_CACHE_DIR", dir.join(".test-cache"))
+        .arg("--no-progress");
+    cmd
+}
+
+/// Runs quilt and returns stdout, failing the test with stderr on a non-zero exit.
+pub fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = quilt(dir).args(args).output().expect("run quilt");
+    assert!(
+        out.status.success(),
+        "quilt {args:?} failed:\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// Runs quilt expecting failure; returns (exit code, stderr).
+pub fn fails(dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = quilt(dir).args(args).output().expect("run quilt");
+    assert!(
+        !out.status.success(),
+        "quilt {args:?} unexpectedly succeeded:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+pub fn write(root: &Path, rel: &str, data: &[u8]) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().expect("file has a parent")).expect("mkdir");
+    std::fs::write(p, data).expect("write file");
+}
+
+/// Deterministic pseudo-random bytes (xorshift), so trees are reproducible.
+pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// The top hash printed by `quilt build` (first line of stdout).
+pub fn top_hash(stdout: &str) -> String {
+    let line = stdout
+        .lines()
+        .next()
+        .expect("build prints the top hash")
+        .trim()
+        .to_owned();
+    assert_eq!(line.len(), 64, "not a top hash: {line:?}");
+    line
+}
+
+/// The Python interpreter of the venv that has quilt3 (`QUILT_TEST_PYTHON` overrides).
+/// Missing quilt3 fails the test: set `QUILT_SKIP_PYTHON=1` to skip these tests knowingly.
+pub fn python() -> Option<PathBuf> {
+    if std::env::var("QUILT_SKIP_PYTHON").is_ok_and(|v| v == "1") {
+        eprintln!("QUILT_SKIP_PYTHON=1: skipping a quilt3 interop test");
+        return None;
+    }
+    let p = std::env::var_os("QUILT_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_default();
+            home.join(".cache/quilt-venv/bin/python")
+        });
+    assert!(
+        p.exists(),
+        "quilt3's Python not found at {} — run scripts/test-setup.sh (or set QUILT_TEST_PYTHON)",
+        p.display()
+    );
+    Some(p)
+}
+
+/// Runs a helper script from tests/py with quilt3's Python; returns stdout.
+pub fn run_py(python: &Path, script: &str, args: &[&str], envs: &[(&str, &str)]) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/py")
+        .join(script);
+    let mut cmd = Command::new(python);
+    cmd.arg(path)
+        .args(args)
+        .env("QUILT_DISABLE_USAGE_METRICS", "true");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out: Output = cmd.output().expect("run python");
+    assert!(
+        out.status.success(),
+        "{script} {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// A manifest with every entry's `physical_keys` removed, for comparing writers that put
+/// the data in different places.
+pub fn without_physical_keys(manifest: &[u8]) -> String {
+    let text = std::str::from_utf8(manifest).expect("manifest is UTF-8");
+    let mut out = String::new();
+    for line in text.split_inclusive('\n') {
+        match line.find("\"physical_keys\": [") {
+            Some(start) => {
+                let rest = &line[start..];
+                let end = rest.find("], ").expect("physical_keys list ends") + 3;
+                out.push_str(&line[..start]);
+                out.push_str(&rest[end..]);
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
+/// The bytes of a stored manifest in a quilt3-layout registry directory.
+pub fn registry_manifest(registry: &Path, top: &str) -> Vec<u8> {
+    std::fs::read(registry.join(".quilt/packages").join(top)).expect("manifest in registry")
+}
