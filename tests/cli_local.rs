@@ -175,7 +175,11 @@ fn delete_gc_and_verify() {
     let v2 = top_hash(&ok(root, &["build", "team/ds"]));
     ok(root, &["verify"]);
 
+    // The checked-out version is protected from gc, as git protects HEAD: move to v1 first.
     ok(root, &["delete", "team/ds", &format!("@{}", &v2[..8])]);
+    let gc: serde_json::Value = serde_json::from_str(&ok(root, &["--json", "gc"])).expect("json");
+    assert_eq!(gc["objects_removed"], 0, "v2 is still checked out: {gc}");
+    ok(root, &["checkout", &format!("team/ds@{v1}")]);
     let log = ok(root, &["log", "team/ds"]);
     assert!(log.contains(&v1) && !log.contains(&v2), "{log}");
     let gc: serde_json::Value = serde_json::from_str(&ok(root, &["--json", "gc"])).expect("json");

@@ -9,14 +9,15 @@ pub struct Args {
     /// NS/PKG (every version) or NS/PKG@HASH (one version).
     name: String,
     /// `@HASH`: delete only this version (same as NS/PKG@HASH).
-    version: Option<String>,
+    #[arg(value_name = "@HASH")]
+    at: Option<String>,
     /// Delete the package's pointers on this remote instead (the data stays, as with quilt3).
     #[arg(long)]
     remote: Option<String>,
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
-    let spec = match &args.version {
+    let spec = match &args.at {
         Some(v) => format!("{}@{}", args.name, v.trim_start_matches('@')),
         None => args.name.clone(),
     };

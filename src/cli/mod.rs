@@ -173,3 +173,13 @@ fn dispatch(command: Command, ctx: &Ctx) -> anyhow::Result<()> {
         Command::Fetch(a) => transfer::run_fetch(a, ctx),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn argument_definitions_are_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}
