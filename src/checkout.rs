@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::fs;
 use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -91,8 +92,21 @@ fn write_object(store: &Store, id: &ObjectId, path: &Path) -> Result<u64> {
         }
     };
     tmp.as_file_mut().flush().map_err(|e| Error::io(path, e))?;
+    // Temp files are created private; a checked-out file is an ordinary file.
+    tmp.as_file().set_permissions(fs::Permissions::from_mode(file_mode())).map_err(|e| Error::io(path, e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(n)
+}
+
+/// The mode a new file gets under the process umask (0o666 & !umask).
+fn file_mode() -> u32 {
+    static MODE: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *MODE.get_or_init(|| {
+        // umask can only be read by setting it; do it once and put it back.
+        let mask = unsafe { libc::umask(0o022) };
+        unsafe { libc::umask(mask) };
+        0o666 & !(mask as u32)
+    })
 }
 
 /// Writes every entry of `manifest` under `dest`. Existing files are replaced. Every logical

@@ -26,7 +26,7 @@
 //! # }
 //! ```
 //!
-//! The on-disk formats are specified byte by byte in `FORMAT.md`.
+//! The on-disk formats are specified byte by byte in the workspace's `docs/format.md`.
 
 mod db;
 mod error;

@@ -1,5 +1,5 @@
 //! Pack files: many small objects appended to one immutable file, found through a sorted,
-//! memory-mapped index. The byte layout is specified in `FORMAT.md`.
+//! memory-mapped index. The byte layout is specified in the workspace's `docs/format.md`.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
