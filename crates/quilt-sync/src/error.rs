@@ -1,0 +1,212 @@
+//! The one error type of this crate, classified so callers know what to retry and what to tell.
+
+use std::path::PathBuf;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A boxed cause, for errors that come from a transport library.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can go wrong talking to a remote.
+///
+/// Variants name the remote (`url`, as returned by [`crate::Remote::describe`]) and, where there
+/// is one, the key. Use [`Error::is_not_found`] and [`Error::is_transient`] rather than matching
+/// on variants to decide what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The key does not exist.
+    #[error("{key} not found at {url}")]
+    NotFound { url: String, key: String },
+
+    /// The server did not accept the credentials (bad key id, bad secret, expired token).
+    #[error(
+        "the credentials were rejected by {url}: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY \
+         or AWS_PROFILE ({code}: {message})"
+    )]
+    Auth {
+        url: String,
+        code: String,
+        message: String,
+    },
+
+    /// The credentials are valid but a policy forbids this request.
+    #[error("access to {key} denied by policy at {url}")]
+    AccessDenied { url: String, key: String },
+
+    /// The bucket named in the remote URL does not exist.
+    #[error("bucket {bucket} does not exist at {endpoint}")]
+    NoSuchBucket { bucket: String, endpoint: String },
+
+    /// No TCP connection could be made. Transient: the server may be starting.
+    #[error(
+        "could not connect to {endpoint} after {attempts} attempt{s}: is the server running / \
+         is AWS_ENDPOINT_URL right?",
+        s = if *.attempts == 1 { "" } else { "s" }
+    )]
+    Unreachable {
+        endpoint: String,
+        attempts: u32,
+        #[source]
+        source: BoxError,
+    },
+
+    /// A failure worth retrying: 5xx, 408, 429, SlowDown, a timeout, a reset connection, a
+    /// response cut short, or a fault injected by a test.
+    #[error(
+        "{op} {key} at {url} failed{after}: {detail}",
+        after = if *.attempts > 1 { format!(" after {} attempts", .attempts) } else { String::new() }
+    )]
+    Transient {
+        url: String,
+        key: String,
+        op: &'static str,
+        detail: String,
+        attempts: u32,
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// The server refused the request for a reason retrying won't fix (e.g. a bad checksum).
+    #[error("{op} {key} at {url}: the server answered {status} {code}: {message}")]
+    Rejected {
+        url: String,
+        key: String,
+        op: &'static str,
+        status: u16,
+        code: String,
+        message: String,
+    },
+
+    /// The server's answer could not be understood.
+    #[error("{op} {key} at {url}: unexpected response: {detail}")]
+    Protocol {
+        url: String,
+        key: String,
+        op: &'static str,
+        detail: String,
+    },
+
+    /// A local file or directory could not be read or written.
+    #[error("{what} {}", path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Writing to the caller's sink failed during [`crate::Remote::get_to`].
+    #[error("writing {key} from {url} to the destination failed")]
+    Sink {
+        url: String,
+        key: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The key is not a valid relative object name.
+    #[error("invalid key {key:?}: {reason}")]
+    InvalidKey { key: String, reason: &'static str },
+
+    /// An argument is inconsistent (e.g. part checksums that don't match the part count).
+    #[error("invalid argument for {key}: {reason}")]
+    InvalidArgument { key: String, reason: String },
+
+    /// The remote URL could not be parsed.
+    #[error("invalid remote URL {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+
+    /// Configuration is missing or unusable (no credentials, a bad endpoint).
+    #[error("{0}")]
+    Config(String),
+
+    /// The caller's `visit` callback of [`crate::Remote::list`] stopped the listing. Decorators
+    /// use this to tell a callback error from a remote one; callers see their own error instead.
+    #[error("listing stopped by the caller")]
+    Aborted,
+}
+
+impl Error {
+    /// The key (or bucket) does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::NotFound { .. })
+    }
+
+    /// Retrying the same request later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Transient { .. } | Error::Unreachable { .. })
+    }
+
+    /// The server rejected the credentials.
+    pub fn is_auth(&self) -> bool {
+        matches!(self, Error::Auth { .. })
+    }
+
+    /// A policy denied access to the key.
+    pub fn is_access_denied(&self) -> bool {
+        matches!(self, Error::AccessDenied { .. })
+    }
+
+    /// The bucket does not exist.
+    pub fn is_no_such_bucket(&self) -> bool {
+        matches!(self, Error::NoSuchBucket { .. })
+    }
+
+    /// How many attempts were made, for errors that record it.
+    pub fn attempts(&self) -> u32 {
+        match self {
+            Error::Unreachable { attempts, .. } | Error::Transient { attempts, .. } => *attempts,
+            _ => 1,
+        }
+    }
+
+    /// Record that this error is the last of `n` attempts, so the message says so.
+    pub(crate) fn with_attempts(mut self, n: u32) -> Self {
+        if let Error::Unreachable { attempts, .. } | Error::Transient { attempts, .. } = &mut self {
+            *attempts = n;
+        }
+        self
+    }
+
+    pub(crate) fn io(what: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            what,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a panic is how a test fails
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_stays_small() {
+        // Results of this type are returned by every call; keep the Err side a few words wide.
+        assert!(
+            std::mem::size_of::<Error>() <= 128,
+            "{}",
+            std::mem::size_of::<Error>()
+        );
+    }
+
+    #[test]
+    fn attempts_show_in_unreachable_message() {
+        let e = Error::Unreachable {
+            endpoint: "http://127.0.0.1:1".into(),
+            attempts: 1,
+            source: "refused".into(),
+        }
+        .with_attempts(3);
+        assert!(e.is_transient());
+        assert_eq!(
+            e.to_string(),
+            "could not connect to http://127.0.0.1:1 after 3 attempts: is the server running / is \
+             AWS_ENDPOINT_URL right?"
+        );
+    }
+}

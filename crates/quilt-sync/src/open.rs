@@ -1,0 +1,31 @@
+//! [`open_remote`]: from a URL to a ready, retrying remote.
+
+use crate::{DirRemote, Remote, RemoteUrl, Result, Retry, RetryOptions, S3Options, S3Remote};
+
+/// Everything [`open_remote`] needs besides the URL.
+#[derive(Debug, Clone, Default)]
+pub struct RemoteOptions {
+    pub s3: S3Options,
+    pub retry: RetryOptions,
+}
+
+impl RemoteOptions {
+    /// S3 settings from the environment ([`S3Options::from_env`]) and default retries.
+    pub fn from_env() -> RemoteOptions {
+        RemoteOptions {
+            s3: S3Options::from_env(),
+            retry: RetryOptions::default(),
+        }
+    }
+}
+
+/// Open the remote at `url` (`s3://bucket[/prefix]`, `file:///path` or a directory path),
+/// wrapped in [`Retry`]. No request is sent: a missing bucket or bad credentials show up on the
+/// first call.
+pub fn open_remote(url: &str, opts: &RemoteOptions) -> Result<Box<dyn Remote>> {
+    let remote: Box<dyn Remote> = match RemoteUrl::parse(url)? {
+        RemoteUrl::S3 { bucket, prefix } => Box::new(S3Remote::new(&bucket, &prefix, &opts.s3)?),
+        RemoteUrl::Dir(path) => Box::new(DirRemote::new(path)?),
+    };
+    Ok(Box::new(Retry::new(remote, opts.retry.clone())))
+}

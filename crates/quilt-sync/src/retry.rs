@@ -1,0 +1,292 @@
+//! [`Retry`]: exponential backoff with jitter around any [`Remote`].
+
+use std::collections::hash_map::RandomState;
+use std::collections::HashSet;
+use std::hash::{BuildHasher, Hasher};
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::{CasOutcome, Condition, Error, ListEntry, ObjectMeta, Remote, Result};
+
+/// How hard [`Retry`] tries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryOptions {
+    /// Total attempts per call, the first included. 1 disables retrying.
+    pub attempts: u32,
+    /// Delay before the second attempt; doubles for each further one.
+    pub base_delay: Duration,
+    /// Upper bound of one delay.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryOptions {
+    fn default() -> Self {
+        RetryOptions {
+            attempts: 5,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryOptions {
+    /// The pause after failed attempt `attempt` (1-based): `base * 2^(attempt-1)`, capped at
+    /// `max_delay`, then scaled by a random factor in [0.5, 1) so that many clients that failed
+    /// together don't come back together.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+        let capped = exp.min(self.max_delay);
+        let jitter = (random_u64() % 1000) as f64 / 2000.0 + 0.5;
+        capped.mul_f64(jitter)
+    }
+}
+
+fn random_u64() -> u64 {
+    // RandomState is seeded per instance from the OS; good enough for jitter.
+    let mut h = RandomState::new().build_hasher();
+    h.write_u64(0);
+    h.finish()
+}
+
+/// Retries calls that fail with [`Error::is_transient`] errors; other errors pass straight
+/// through. The error of the last attempt is returned with its attempt count.
+///
+/// Beyond repeating the call, three operations need care to stay correct:
+/// - `list` starts over but skips the keys it already delivered (it remembers them, as servers
+///   don't all list in one order), so `visit` never sees a key twice; an error returned by
+///   `visit` itself is never retried;
+/// - `get_to` that fails after writing some bytes continues with ranged reads from where it
+///   stopped instead of writing the start again;
+/// - `put_if` whose earlier attempt failed in flight and whose retry then finds the precondition
+///   false checks whether the key already holds exactly `data`. If so, the lost attempt landed
+///   (or a writer stored the same value): it reports `Written`.
+#[derive(Debug)]
+pub struct Retry<R> {
+    inner: R,
+    opts: RetryOptions,
+}
+
+impl<R: Remote> Retry<R> {
+    pub fn new(inner: R, opts: RetryOptions) -> Self {
+        Retry { inner, opts }
+    }
+
+    /// The wrapped remote.
+    pub fn inner(&self) -> &R {
+        &self.inner
+    }
+
+    fn attempts(&self) -> u32 {
+        self.opts.attempts.max(1)
+    }
+
+    fn run<T>(&self, op: &str, key: &str, mut f: impl FnMut() -> Result<T>) -> Result<T> {
+        let n = self.attempts();
+        let mut attempt = 1;
+        loop {
+            match f() {
+                Ok(v) => return Ok(v),
+                Err(e) if e.is_transient() && attempt < n => {
+                    let d = self.opts.delay(attempt);
+                    tracing::debug!(op, key, attempt, delay = ?d, "retrying: {e}");
+                    std::thread::sleep(d);
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.with_attempts(attempt)),
+            }
+        }
+    }
+
+    /// Continue a download that stopped after `written` bytes.
+    fn resume(&self, key: &str, w: &mut dyn Write, written: &mut u64) -> Result<()> {
+        const CHUNK: u64 = 8 << 20;
+        let size = match self.inner.head(key)? {
+            Some(m) => m.size,
+            None => {
+                return Err(Error::NotFound {
+                    url: self.inner.describe(),
+                    key: key.to_owned(),
+                });
+            }
+        };
+        while *written < size {
+            let chunk = self
+                .inner
+                .get_range(key, *written, CHUNK.min(size - *written))?;
+            if chunk.is_empty() {
+                break;
+            }
+            w.write_all(&chunk).map_err(|source| Error::Sink {
+                url: self.inner.describe(),
+                key: key.to_owned(),
+                source,
+            })?;
+            *written += chunk.len() as u64;
+        }
+        Ok(())
+    }
+}
+
+struct CountingWriter<'a> {
+    inner: &'a mut dyn Write,
+    n: u64,
+}
+
+impl Write for CountingWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.n += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<R: Remote> Remote for Retry<R> {
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+
+    fn supports_conditional_writes(&self) -> bool {
+        self.inner.supports_conditional_writes()
+    }
+
+    fn list(&self, prefix: &str, visit: &mut dyn FnMut(ListEntry) -> Result<()>) -> Result<()> {
+        let n = self.attempts();
+        let mut delivered: Option<HashSet<String>> = None;
+        let mut attempt = 1;
+        loop {
+            let mut visit_err = None;
+            let r = self.inner.list(prefix, &mut |e: ListEntry| {
+                let seen = delivered.get_or_insert_with(HashSet::new);
+                if seen.contains(&e.key) {
+                    return Ok(()); // delivered before the retry
+                }
+                let key = e.key.clone();
+                match visit(e) {
+                    Ok(()) => {
+                        seen.insert(key);
+                        Ok(())
+                    }
+                    Err(err) => {
+                        visit_err = Some(err);
+                        Err(Error::Aborted)
+                    }
+                }
+            });
+            if let Some(e) = visit_err {
+                return Err(e);
+            }
+            match r {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_transient() && attempt < n => {
+                    std::thread::sleep(self.opts.delay(attempt));
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.with_attempts(attempt)),
+            }
+        }
+    }
+
+    fn head(&self, key: &str) -> Result<Option<ObjectMeta>> {
+        self.run("head", key, || self.inner.head(key))
+    }
+
+    fn get(&self, key: &str) -> Result<Vec<u8>> {
+        self.run("get", key, || self.inner.get(key))
+    }
+
+    fn get_to(&self, key: &str, w: &mut dyn Write) -> Result<u64> {
+        let n = self.attempts();
+        let mut written = 0u64;
+        let mut attempt = 1;
+        loop {
+            let r = if written == 0 {
+                let mut cw = CountingWriter { inner: w, n: 0 };
+                let r = self.inner.get_to(key, &mut cw);
+                written = cw.n;
+                r.map(|_| ())
+            } else {
+                self.resume(key, w, &mut written)
+            };
+            match r {
+                Ok(()) => return Ok(written),
+                Err(e) if e.is_transient() && attempt < n => {
+                    std::thread::sleep(self.opts.delay(attempt));
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.with_attempts(attempt)),
+            }
+        }
+    }
+
+    fn get_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>> {
+        self.run("get_range", key, || self.inner.get_range(key, start, len))
+    }
+
+    fn put(&self, key: &str, data: &[u8]) -> Result<()> {
+        self.run("put", key, || self.inner.put(key, data))
+    }
+
+    fn put_file(
+        &self,
+        key: &str,
+        path: &Path,
+        part_size: u64,
+        part_checksums: Option<&[[u8; 32]]>,
+    ) -> Result<()> {
+        self.run("put_file", key, || {
+            self.inner.put_file(key, path, part_size, part_checksums)
+        })
+    }
+
+    fn delete(&self, key: &str) -> Result<()> {
+        self.run("delete", key, || self.inner.delete(key))
+    }
+
+    fn put_if(&self, key: &str, data: &[u8], cond: Condition) -> Result<CasOutcome> {
+        let mut in_doubt = false;
+        let outcome = self.run("put_if", key, || {
+            let r = self.inner.put_if(key, data, cond.clone());
+            if r.as_ref().is_err_and(Error::is_transient) {
+                in_doubt = true;
+            }
+            r
+        })?;
+        match outcome {
+            CasOutcome::PreconditionFailed { current } if in_doubt => {
+                match self.run("get", key, || self.inner.get(key)) {
+                    Ok(now) if now == data => Ok(CasOutcome::Written {
+                        etag: current.unwrap_or_default(),
+                    }),
+                    _ => Ok(CasOutcome::PreconditionFailed { current }),
+                }
+            }
+            other => Ok(other),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a panic is how a test fails
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_and_stay_capped() {
+        let o = RetryOptions {
+            attempts: 10,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(1000),
+        };
+        for (attempt, full) in [(1, 100), (2, 200), (3, 400), (4, 800), (5, 1000), (9, 1000)] {
+            let d = o.delay(attempt).as_millis() as u64;
+            assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d} ms");
+        }
+        assert!(o.delay(u32::MAX) <= o.max_delay);
+    }
+}

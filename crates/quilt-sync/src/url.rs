@@ -1,0 +1,201 @@
+//! Parsing of remote locations: `s3://bucket[/prefix]`, `file:///path` and plain paths.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::{Error, Result};
+
+/// Where a remote lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteUrl {
+    /// `s3://bucket` or `s3://bucket/prefix/`. `prefix` is empty or ends with `/`.
+    S3 { bucket: String, prefix: String },
+    /// A directory, from `file:///abs/path` or a plain path (absolute or relative).
+    Dir(PathBuf),
+}
+
+impl RemoteUrl {
+    /// Parse `s`. Anything with a `scheme://` other than `s3` or `file` is refused, so a typo'd
+    /// URL is never mistaken for a relative directory.
+    pub fn parse(s: &str) -> Result<RemoteUrl> {
+        let err = |reason: &str| Error::InvalidUrl {
+            url: s.to_owned(),
+            reason: reason.to_owned(),
+        };
+        if s.is_empty() {
+            return Err(err("empty"));
+        }
+        let Some((scheme, rest)) = s.split_once("://") else {
+            return Ok(RemoteUrl::Dir(PathBuf::from(s)));
+        };
+        match scheme.to_ascii_lowercase().as_str() {
+            "s3" => {
+                let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+                check_bucket(bucket).map_err(|r| err(&r))?;
+                if prefix.contains('?') || prefix.contains('#') {
+                    return Err(err("query strings and fragments are not supported"));
+                }
+                let mut prefix = prefix.to_owned();
+                if !prefix.is_empty() {
+                    if prefix.starts_with('/') || prefix.contains("//") {
+                        return Err(err("the prefix has an empty path component"));
+                    }
+                    if prefix.split('/').any(|p| p == "." || p == "..") {
+                        return Err(err("the prefix has a '.' or '..' component"));
+                    }
+                    if !prefix.ends_with('/') {
+                        prefix.push('/');
+                    }
+                }
+                Ok(RemoteUrl::S3 {
+                    bucket: bucket.to_owned(),
+                    prefix,
+                })
+            }
+            "file" => {
+                if !rest.starts_with('/') {
+                    return Err(err(
+                        "file URLs name a local absolute path: file:///path (hosts are not supported)",
+                    ));
+                }
+                let path = percent_decode(rest).ok_or_else(|| err("bad %-escape"))?;
+                Ok(RemoteUrl::Dir(PathBuf::from(path)))
+            }
+            other => Err(err(&format!(
+                "unsupported scheme '{other}': use s3://bucket[/prefix], file:///path or a \
+                 directory path"
+            ))),
+        }
+    }
+
+    /// The directory, for [`RemoteUrl::Dir`].
+    pub fn as_dir(&self) -> Option<&Path> {
+        match self {
+            RemoteUrl::Dir(p) => Some(p),
+            RemoteUrl::S3 { .. } => None,
+        }
+    }
+}
+
+impl FromStr for RemoteUrl {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        RemoteUrl::parse(s)
+    }
+}
+
+impl fmt::Display for RemoteUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RemoteUrl::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+            RemoteUrl::Dir(p) => {
+                let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
+                write!(f, "file://{}", abs.display())
+            }
+        }
+    }
+}
+
+/// S3 bucket naming rules (the subset that matters for telling typos apart).
+fn check_bucket(b: &str) -> std::result::Result<(), String> {
+    if b.is_empty() {
+        return Err("no bucket name after s3://".into());
+    }
+    if b.len() < 3 || b.len() > 63 {
+        return Err(format!("bucket name '{b}' must be 3 to 63 characters"));
+    }
+    if !b
+        .bytes()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.')
+    {
+        return Err(format!(
+            "bucket name '{b}' may only hold lowercase letters, digits, '-' and '.'"
+        ));
+    }
+    let edge_ok = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    if !edge_ok(b.as_bytes()[0]) || !edge_ok(b.as_bytes()[b.len() - 1]) {
+        return Err(format!(
+            "bucket name '{b}' must start and end with a letter or digit"
+        ));
+    }
+    Ok(())
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a panic is how a test fails
+mod tests {
+    use super::*;
+
+    fn s3(bucket: &str, prefix: &str) -> RemoteUrl {
+        RemoteUrl::S3 {
+            bucket: bucket.into(),
+            prefix: prefix.into(),
+        }
+    }
+
+    #[test]
+    fn parses() {
+        assert_eq!(RemoteUrl::parse("s3://bkt").unwrap(), s3("bkt", ""));
+        assert_eq!(RemoteUrl::parse("s3://bkt/").unwrap(), s3("bkt", ""));
+        assert_eq!(RemoteUrl::parse("s3://bkt/a/b").unwrap(), s3("bkt", "a/b/"));
+        assert_eq!(
+            RemoteUrl::parse("s3://bkt/a/b/").unwrap(),
+            s3("bkt", "a/b/")
+        );
+        assert_eq!(
+            RemoteUrl::parse("file:///tmp/x%20y").unwrap(),
+            RemoteUrl::Dir("/tmp/x y".into())
+        );
+        assert_eq!(
+            RemoteUrl::parse("/abs/dir").unwrap(),
+            RemoteUrl::Dir("/abs/dir".into())
+        );
+        assert_eq!(
+            RemoteUrl::parse("rel/dir").unwrap(),
+            RemoteUrl::Dir("rel/dir".into())
+        );
+        assert_eq!(s3("bkt", "p/").to_string(), "s3://bkt/p/");
+        assert_eq!(
+            RemoteUrl::Dir("/a/b".into()).to_string(),
+            "file:///a/b".to_string()
+        );
+    }
+
+    #[test]
+    fn refuses() {
+        for (bad, why) in [
+            ("", "empty"),
+            ("s3://", "no bucket"),
+            ("s3:///x", "no bucket"),
+            ("s3://Upper", "lowercase"),
+            ("s3://ab", "3 to 63"),
+            ("s3://-ab", "start and end"),
+            ("s3://bkt//x", "empty path component"),
+            ("s3://bkt/a/../b", "'..'"),
+            ("file://host/x", "hosts are not supported"),
+            ("http://example/x", "unsupported scheme 'http'"),
+            ("gs://bkt", "unsupported scheme 'gs'"),
+        ] {
+            let e = RemoteUrl::parse(bad).expect_err(bad).to_string();
+            assert!(e.contains(why), "{bad:?}: {e}");
+        }
+    }
+}
