@@ -225,10 +225,11 @@ impl Remote for DirRemote {
     }
 
     fn get_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>> {
-        let (mut f, path) = self.open(key)?;
         if len == 0 {
+            self.path_of(key)?;
             return Ok(Vec::new());
         }
+        let (mut f, path) = self.open(key)?;
         let size = f
             .metadata()
             .map_err(|e| Error::io("reading", &path, e))?

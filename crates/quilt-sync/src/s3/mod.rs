@@ -45,6 +45,8 @@ pub struct S3Options {
     pub session_token: Option<String>,
     /// Section of the shared credentials file used when no keys are given; default `default`.
     pub profile: Option<String>,
+    /// The shared credentials file; default `~/.aws/credentials`.
+    pub credentials_file: Option<std::path::PathBuf>,
     /// Limit on one whole request, except object downloads and part uploads, which are bounded
     /// by attohttpc's 30 s connect and read timeouts instead. Default 60 s.
     pub timeout: Option<Duration>,
@@ -52,8 +54,8 @@ pub struct S3Options {
 
 impl S3Options {
     /// Read `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`, `AWS_REGION` or `AWS_DEFAULT_REGION`,
-    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` and `AWS_PROFILE`.
-    /// Empty variables count as unset.
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_PROFILE` and
+    /// `AWS_SHARED_CREDENTIALS_FILE`. Empty variables count as unset.
     pub fn from_env() -> S3Options {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         S3Options {
@@ -63,6 +65,7 @@ impl S3Options {
             secret_key: var("AWS_SECRET_ACCESS_KEY"),
             session_token: var("AWS_SESSION_TOKEN"),
             profile: var("AWS_PROFILE"),
+            credentials_file: var("AWS_SHARED_CREDENTIALS_FILE").map(Into::into),
             timeout: None,
         }
     }
@@ -126,7 +129,7 @@ impl S3Remote {
     ///
     /// Credentials: `opts.access_key`/`secret_key`(/`session_token`) when set (see
     /// [`S3Options::from_env`] for the environment), else the `[profile]` section (`opts.profile`,
-    /// default `default`) of `$AWS_SHARED_CREDENTIALS_FILE` or `~/.aws/credentials`.
+    /// default `default`) of `opts.credentials_file` (default `~/.aws/credentials`).
     pub fn new(bucket: &str, prefix: &str, opts: &S3Options) -> Result<S3Remote> {
         // Retries belong to crate::Retry; see the module docs.
         s3::set_retries(0);
@@ -848,11 +851,26 @@ fn credentials(opts: &S3Options) -> Result<Credentials> {
         .map_err(|e| Error::Config(format!("S3 credentials: {e}")));
     }
     let profile = opts.profile.as_deref().unwrap_or("default");
-    Credentials::from_profile(Some(profile)).map_err(|e| {
+    let file = match &opts.credentials_file {
+        Some(f) => f.clone(),
+        None => match std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE")) {
+            Some(home) => std::path::PathBuf::from(home)
+                .join(".aws")
+                .join("credentials"),
+            None => {
+                return Err(Error::Config(
+                    "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (no home \
+                     directory to find ~/.aws/credentials in)"
+                        .into(),
+                ));
+            }
+        },
+    };
+    Credentials::from_credentials_file(&file, Some(profile)).map_err(|e| {
         Error::Config(format!(
             "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or put a \
-             [{profile}] section in ~/.aws/credentials (or $AWS_SHARED_CREDENTIALS_FILE) and \
-             select it with AWS_PROFILE ({e})"
+             [{profile}] section in {} and select it with AWS_PROFILE ({e})",
+            file.display()
         ))
     })
 }

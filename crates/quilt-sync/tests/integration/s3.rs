@@ -162,6 +162,62 @@ fn unknown_access_key_is_an_auth_error() {
 }
 
 #[test]
+fn credentials_come_from_a_profile_when_no_keys_are_given() {
+    let Some(server) = common::s3_server() else {
+        return;
+    };
+    let r = fresh("profile").unwrap();
+    r.put("k", b"v").unwrap();
+    let bucket = r.describe()["s3://".len()..]
+        .trim_end_matches('/')
+        .to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("credentials");
+    std::fs::write(
+        &file,
+        format!(
+            "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n\
+             [quilt-test]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            server.access_key, server.secret_key
+        ),
+    )
+    .unwrap();
+    let opts = S3Options {
+        access_key: None,
+        secret_key: None,
+        profile: Some("quilt-test".into()),
+        credentials_file: Some(file.clone()),
+        ..server.options()
+    };
+    assert_eq!(
+        S3Remote::new(&bucket, "", &opts).unwrap().get("k").unwrap(),
+        b"v"
+    );
+
+    let default = S3Options {
+        profile: None,
+        ..opts.clone()
+    };
+    let e = S3Remote::new(&bucket, "", &default)
+        .unwrap()
+        .get("k")
+        .unwrap_err();
+    assert!(e.is_auth(), "{e}");
+
+    let missing = S3Options {
+        profile: Some("nope".into()),
+        ..opts
+    };
+    let e = S3Remote::new(&bucket, "", &missing)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("[nope] section in") && e.contains("AWS_PROFILE"),
+        "{e}"
+    );
+}
+
+#[test]
 fn unknown_bucket_says_so() {
     let Some(server) = common::s3_server() else {
         return;
