@@ -93,7 +93,9 @@ fn write_object(store: &Store, id: &ObjectId, path: &Path) -> Result<u64> {
     };
     tmp.as_file_mut().flush().map_err(|e| Error::io(path, e))?;
     // Temp files are created private; a checked-out file is an ordinary file.
-    tmp.as_file().set_permissions(fs::Permissions::from_mode(file_mode())).map_err(|e| Error::io(path, e))?;
+    tmp.as_file()
+        .set_permissions(fs::Permissions::from_mode(file_mode()))
+        .map_err(|e| Error::io(path, e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(n)
 }

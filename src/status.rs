@@ -55,7 +55,7 @@ pub(crate) fn current_ids(
                 }
             }
             let id = hash_path(&path, f.size)?;
-            let row = (f.mtime_ns < started - 100_000_000).then(|| StatRow {
+            let row = (f.mtime_ns < started - 100_000_000).then_some(StatRow {
                 path,
                 size: f.size,
                 mtime_ns: f.mtime_ns,

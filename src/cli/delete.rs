@@ -40,7 +40,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let removed = match &args.remote {
         Some(r) => {
             let remote = open_named_remote(&repo, r)?;
-            quilt::sync::registry::delete(remote.as_ref(), &name, version.as_ref())?
+            quilt::sync::registry::delete(&remote, &name, version.as_ref())?
         }
         None => match &version {
             Some(t) => usize::from(repo.store().delete_revision(&name, t)?),

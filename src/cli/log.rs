@@ -26,7 +26,7 @@ pub fn run_log(args: LogArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let revs: Vec<(String, i64, Option<String>)> = match &args.remote {
         Some(r) => {
             let remote = open_named_remote(&repo, r)?;
-            quilt::sync::registry::revisions(remote.as_ref(), &name)?
+            quilt::sync::registry::revisions(&remote, &name)?
                 .into_iter()
                 .map(|r| (r.top_hash.to_hex(), r.time, None))
                 .collect()
@@ -67,7 +67,7 @@ pub fn run_list(args: ListArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let rows: Vec<(String, String, i64)> = match &args.remote {
         Some(r) => {
             let remote = open_named_remote(&repo, r)?;
-            quilt::sync::registry::packages(remote.as_ref())?
+            quilt::sync::registry::packages(&remote)?
                 .into_iter()
                 .map(|r| (r.name.to_string(), r.top_hash.to_hex(), r.time))
                 .collect()

@@ -1,4 +1,4 @@
-use quilt::sync::{open_remote, Remote, RemoteOptions};
+use quilt::sync::{open_remote, Counting, Remote, RemoteOptions};
 use quilt::Repository;
 
 use super::Ctx;
@@ -69,11 +69,14 @@ fn validate_name(name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A remote that counts its requests, so `--json` can report them.
+pub type Counted = Counting<Box<dyn Remote>>;
+
 /// Opens a remote given by name (from `quilt remote add`), by URL, or the default when `None`.
 pub fn resolve_remote(
     repo: &Repository,
     name_or_url: Option<&str>,
-) -> anyhow::Result<(String, Box<dyn Remote>)> {
+) -> anyhow::Result<(String, Counted)> {
     let store = repo.store();
     let url = match name_or_url {
         Some(n) => match store.remotes()?.into_iter().find(|(name, _)| name == n) {
@@ -92,9 +95,9 @@ pub fn resolve_remote(
         }
     };
     let remote = open_remote(&url, &RemoteOptions::from_env())?;
-    Ok((url, remote))
+    Ok((url, Counting::new(remote)))
 }
 
-pub fn open_named_remote(repo: &Repository, name_or_url: &str) -> anyhow::Result<Box<dyn Remote>> {
+pub fn open_named_remote(repo: &Repository, name_or_url: &str) -> anyhow::Result<Counted> {
     Ok(resolve_remote(repo, Some(name_or_url))?.1)
 }

@@ -80,7 +80,7 @@ pub fn run_push(args: PushArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let bar = ctx.bar();
     let out = quilt::sync::push(
         repo.store(),
-        remote.as_ref(),
+        &remote,
         &name,
         &rev.top_hash,
         &opts,
@@ -97,6 +97,7 @@ pub fn run_push(args: PushArgs, ctx: &Ctx) -> anyhow::Result<()> {
             "bytes_uploaded": out.bytes_uploaded,
             "objects_present": out.objects_present,
             "latest_moved": out.latest_moved,
+            "requests": remote.counts().total(),
         }));
     } else {
         for w in &out.warnings {
@@ -158,11 +159,11 @@ fn report_fetch(ctx: &Ctx, out: &quilt::sync::FetchOutcome) {
 pub fn run_fetch(args: FetchArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
     let (url, remote) = resolve_remote(&repo, args.remote.as_deref())?;
-    let (_, out) = fetch_into(repo.store(), &args.rev, remote.as_ref(), args.jobs, ctx)
+    let (_, out) = fetch_into(repo.store(), &args.rev, &remote, args.jobs, ctx)
         .with_context(|| format!("fetch of {} from {url} failed", args.rev))?;
     report_fetch(ctx, &out);
     if ctx.json {
-        ctx.print_json(&serde_json::json!({"top_hash": out.top_hash.to_hex(), "objects_downloaded": out.objects_downloaded, "bytes_downloaded": out.bytes_downloaded}));
+        ctx.print_json(&serde_json::json!({"top_hash": out.top_hash.to_hex(), "objects_downloaded": out.objects_downloaded, "bytes_downloaded": out.bytes_downloaded, "objects_present": out.objects_present, "requests": remote.counts().total()}));
     } else {
         println!("{}", out.top_hash);
     }
@@ -172,7 +173,7 @@ pub fn run_fetch(args: FetchArgs, ctx: &Ctx) -> anyhow::Result<()> {
 pub fn run_pull(args: PullArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
     let (url, remote) = resolve_remote(&repo, args.remote.as_deref())?;
-    let (name, out) = fetch_into(repo.store(), &args.rev, remote.as_ref(), args.jobs, ctx)
+    let (name, out) = fetch_into(repo.store(), &args.rev, &remote, args.jobs, ctx)
         .with_context(|| format!("pull of {} from {url} failed", args.rev))?;
     report_fetch(ctx, &out);
     let rev = match name {

@@ -12,7 +12,7 @@ pub enum TransferError {
         remote: String,
         key: String,
         #[source]
-        source: quilt_hash::ManifestError,
+        source: Box<quilt_hash::ManifestError>,
     },
     #[error("manifest {key} on {remote} hashes to {actual}, not to the top hash it is named by; the remote copy is corrupt, nothing was stored")]
     ManifestMismatch {

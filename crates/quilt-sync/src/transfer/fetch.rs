@@ -83,7 +83,7 @@ pub fn get_manifest(remote: &dyn Remote, top: &TopHash) -> TResult<(Manifest, Ve
     let manifest = Manifest::from_slice(&bytes).map_err(|source| TransferError::BadManifest {
         remote: remote.describe(),
         key: key.clone(),
-        source,
+        source: Box::new(source),
     })?;
     let actual = manifest.top_hash();
     if actual != *top {

@@ -57,7 +57,7 @@ pub fn revisions(remote: &dyn Remote, name: &PackageName) -> TResult<Vec<RemoteR
         }
         Ok(())
     })?;
-    stamps.sort_by(|a, b| b.0.cmp(&a.0));
+    stamps.sort_by_key(|s| std::cmp::Reverse(s.0));
     let mut out = Vec::with_capacity(stamps.len());
     for (ts, key) in stamps {
         if let Some(top) = read_pointer(remote, &key)? {
