@@ -122,7 +122,8 @@ fn check_bucket(b: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
-fn percent_decode(s: &str) -> Option<String> {
+/// Undoes `%XX` escapes; `None` for a bad escape or bytes that are not UTF-8.
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

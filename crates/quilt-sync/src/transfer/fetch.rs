@@ -20,6 +20,7 @@ use rayon::prelude::*;
 use super::error::{TResult, TransferError};
 use super::registry::{read_pointer, resolve_prefix};
 use crate::layout::{latest_key, manifest_key, object_key};
+use crate::url::percent_decode;
 use crate::{open_remote, Remote, RemoteOptions, RemoteUrl};
 
 /// How to fetch.
@@ -293,23 +294,6 @@ fn parse_physical_key(pk: &str) -> Option<PhysicalKey> {
         return Some(PhysicalKey::File(percent_decode(rest)?));
     }
     None
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// Fetches one object from the first location that has it, verifies it and stores it.
