@@ -1,5 +1,7 @@
 //! One SeaweedFS S3 server per test binary, started by scripts/s3-server.sh on 127.0.0.1.
 
+#![allow(dead_code)]
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
