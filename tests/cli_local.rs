@@ -284,3 +284,67 @@ fn ambiguous_prefix_lists_candidates() {
     // One more digit disambiguates.
     ok(root, &["ls", &real]);
 }
+
+#[test]
+fn a_file_that_keeps_changing_while_hashed_stops_the_build_cleanly() {
+    use std::io::Write as _;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let t = tempfile::tempdir().expect("tempdir");
+    let root = t.path();
+    write(root, "stable.txt", b"stable");
+    write(root, "growing.log", &bytes(3, 48 * 1024 * 1024));
+    init(root);
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        let path = root.join("growing.log");
+        std::thread::spawn(move || {
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(path)
+                .expect("open for append");
+            while !stop.load(Ordering::Relaxed) {
+                f.write_all(b"more log\n").expect("append");
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+        })
+    };
+    let (code, err) = fails(root, &["build", "team/changing"]);
+    stop.store(true, Ordering::Relaxed);
+    writer.join().expect("writer thread");
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("growing.log") && err.contains("changed while it was being hashed"),
+        "{err}"
+    );
+    // Nothing was recorded and the store is intact; once the file settles the build succeeds.
+    assert!(!ok(root, &["list"]).contains("team/changing"));
+    ok(root, &["verify"]);
+    ok(root, &["build", "team/changing"]);
+}
+
+#[test]
+fn symlinks_are_followed_to_files_and_skipped_to_directories() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let root = t.path().join("ds");
+    write(&root, "real/data.txt", b"data");
+    write(t.path(), "outside/x.txt", b"outside");
+    std::os::unix::fs::symlink(root.join("real/data.txt"), root.join("link.txt"))
+        .expect("file link");
+    std::os::unix::fs::symlink(t.path().join("outside"), root.join("linkdir")).expect("dir link");
+    std::os::unix::fs::symlink(root.join("missing"), root.join("dangling")).expect("dangling link");
+    init(&root);
+    let out: serde_json::Value =
+        serde_json::from_str(&ok(&root, &["--json", "build", "team/links"])).expect("json");
+    assert_eq!(out["files"], 2, "{out}");
+    let ls = ok(&root, &["ls", "team/links"]);
+    assert!(
+        ls.contains("link.txt")
+            && ls.contains("real/data.txt")
+            && !ls.contains("linkdir")
+            && !ls.contains("dangling"),
+        "{ls}"
+    );
+}
