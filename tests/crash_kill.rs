@@ -152,10 +152,12 @@ struct Harness {
     /// Longest clean run seen per operation, to draw kill moments from.
     longest: BTreeMap<Op, Duration>,
     generation: u64,
+    /// The remote `latest` last installed from scratch.
+    remote_checked: Option<String>,
     stats: Stats,
 }
 
-const SMALL_FILES: usize = 300;
+const SMALL_FILES: usize = 250;
 
 impl Harness {
     fn new(seed: u64) -> Harness {
@@ -176,8 +178,8 @@ impl Harness {
                 &bytes(i as u64, len),
             );
         }
-        write(&ds, "big/one.bin", &bytes(10_001, 3 << 20));
-        write(&ds, "big/two.bin", &bytes(10_002, 5 << 20));
+        write(&ds, "big/one.bin", &bytes(10_001, 2 << 20));
+        write(&ds, "big/two.bin", &bytes(10_002, 3 << 20));
         let mut h = Harness {
             _tmp: tmp,
             base,
@@ -192,6 +194,7 @@ impl Harness {
             committed_remote: BTreeSet::new(),
             longest: BTreeMap::new(),
             generation: 0,
+            remote_checked: None,
             stats: Stats::default(),
         };
         let remote_s = h.remote.to_str().expect("utf-8").to_owned();
@@ -251,7 +254,7 @@ impl Harness {
                 }
                 if self.rng.chance(40) {
                     let which = if self.rng.chance(50) { "one" } else { "two" };
-                    let len = (2 << 20) + self.rng.below(3 << 20) as usize;
+                    let len = (2 << 20) + self.rng.below(1 << 20) as usize;
                     write(
                         &self.ds,
                         &format!("big/{which}.bin"),
@@ -303,7 +306,13 @@ impl Harness {
                         .log(&self.ds.clone())
                         .into_iter()
                         .rev()
-                        .find(|v| Some(v) != latest.as_ref() && Some(v) != head.as_ref());
+                        .find(|v| {
+                            Some(v) != latest.as_ref()
+                                && Some(v) != head.as_ref()
+                                // A pushed version stays: push refuses to move a remote
+                                // `latest` that names a version this store no longer knows.
+                                && !self.committed_remote.contains(v)
+                        });
                     if let Some(v) = victim {
                         self.must(&self.ds.clone(), &["delete", &format!("t/ds@{v}")]);
                         self.committed_local.remove(&v);
@@ -506,6 +515,10 @@ impl Harness {
         let latest_path = self.remote.join(".quilt/named_packages/t/ds/latest");
         if let Ok(latest) = std::fs::read_to_string(&latest_path) {
             let latest = latest.trim().to_owned();
+            // Remote objects are never deleted, so a latest already installed stays good.
+            if self.remote_checked.as_deref() == Some(latest.as_str()) {
+                return;
+            }
             let fresh = self.base.join(format!("fresh-{trial}"));
             let dest = self.base.join(format!("rinst-{trial}"));
             std::fs::create_dir_all(&fresh).expect("mkdir");
@@ -533,7 +546,8 @@ impl Harness {
                     "{ctx}: remote latest {latest} installs a tree never built"
                 ));
             } else {
-                self.committed_remote.insert(latest);
+                self.committed_remote.insert(latest.clone());
+                self.remote_checked = Some(latest);
             }
             let _ = std::fs::remove_dir_all(&fresh);
             let _ = std::fs::remove_dir_all(&dest);
