@@ -259,7 +259,12 @@ fn install_refuses_a_corrupt_packed_object() {
     let f = fixture();
     let pack = files_with_ext(&pack_dir(&f.ds), "pack")
         .into_iter()
-        .find(|p| std::fs::read(p).expect("read").windows(64).any(|w| w == &f.small[..64]))
+        .find(|p| {
+            std::fs::read(p)
+                .expect("read")
+                .windows(64)
+                .any(|w| w == &f.small[..64])
+        })
         .expect("a pack holds the small file");
     let at = find(&pack, &f.small) + 1500;
     flip(&pack, at);

@@ -302,17 +302,13 @@ impl Harness {
                 if self.committed_local.len() > 3 {
                     let latest = self.latest_local();
                     let head = self.head_of_ds();
-                    let victim = self
-                        .log(&self.ds.clone())
-                        .into_iter()
-                        .rev()
-                        .find(|v| {
-                            Some(v) != latest.as_ref()
+                    let victim = self.log(&self.ds.clone()).into_iter().rev().find(|v| {
+                        Some(v) != latest.as_ref()
                                 && Some(v) != head.as_ref()
                                 // A pushed version stays: push refuses to move a remote
                                 // `latest` that names a version this store no longer knows.
                                 && !self.committed_remote.contains(v)
-                        });
+                    });
                     if let Some(v) = victim {
                         self.must(&self.ds.clone(), &["delete", &format!("t/ds@{v}")]);
                         self.committed_local.remove(&v);
@@ -711,7 +707,10 @@ fn build_killed_midway_verifies_and_reruns() {
         h.check(u64::from(attempts), Op::Build, &args);
     }
     eprintln!("build killed midway {kills} times in {attempts} attempts");
-    assert!(kills >= 1, "no kill landed mid-build in {attempts} attempts");
+    assert!(
+        kills >= 1,
+        "no kill landed mid-build in {attempts} attempts"
+    );
     assert!(h.stats.failures.is_empty(), "{:?}", h.stats.failures);
 }
 
@@ -720,7 +719,7 @@ fn build_killed_midway_verifies_and_reruns() {
 #[test]
 #[ignore = "bug: a killed checkout leaves .quilt-tmp* files that status and build treat as data"]
 fn temp_files_of_a_killed_checkout_do_not_become_data() {
-    let mut h = Harness::new(env_u64("QUILT_CRASH_SEED").unwrap_or(11));
+    let h = Harness::new(env_u64("QUILT_CRASH_SEED").unwrap_or(11));
     let old = h.committed_local.iter().next().cloned().expect("a version");
     let mut stray = Vec::new();
     for attempt in 0..40u32 {
@@ -730,8 +729,16 @@ fn temp_files_of_a_killed_checkout_do_not_become_data() {
         } else {
             h.latest_local().expect("latest")
         };
-        let args = vec!["checkout".to_owned(), format!("t/ds@{target}"), "--force".to_owned()];
-        let window = h.longest.get(&Op::Checkout).copied().unwrap_or(Duration::from_millis(300));
+        let args = vec![
+            "checkout".to_owned(),
+            format!("t/ds@{target}"),
+            "--force".to_owned(),
+        ];
+        let window = h
+            .longest
+            .get(&Op::Checkout)
+            .copied()
+            .unwrap_or(Duration::from_millis(300));
         let mut child = cmd(&h.ds, &h.cache, &strs(&args))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -751,16 +758,25 @@ fn temp_files_of_a_killed_checkout_do_not_become_data() {
     }
     eprintln!("stray temp files after a killed checkout: {stray:?}");
     let latest = h.latest_local().expect("latest");
-    h.must(&h.ds.clone(), &["checkout", &format!("t/ds@{latest}"), "--force"]);
+    h.must(
+        &h.ds.clone(),
+        &["checkout", &format!("t/ds@{latest}"), "--force"],
+    );
     let left = stray_files(&h.ds);
     let status = h.must(&h.ds.clone(), &["status"]);
-    let top = h.must(&h.ds.clone(), &["build", "t/ds", "-m", "after a killed checkout"]);
+    let top = h.must(
+        &h.ds.clone(),
+        &["build", "t/ds", "-m", "after a killed checkout"],
+    );
     let top = top.lines().next().expect("top").trim().to_owned();
     let ls = h.must(&h.ds.clone(), &["ls", &format!("t/ds@{top}")]);
     assert!(
         left.is_empty() && !status.contains(".quilt-tmp") && !ls.contains(".quilt-tmp"),
         "temp files survive a clean checkout ({left:?}) and are data to status/build:\n\
          status: {status}\nls: {}",
-        ls.lines().filter(|l| l.contains(".quilt-tmp")).collect::<Vec<_>>().join("\n")
+        ls.lines()
+            .filter(|l| l.contains(".quilt-tmp"))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }

@@ -641,16 +641,16 @@ mod generated {
 
 // --- the pack reader and index validator, through a real store -------------------------
 
-/// A store with one pack of `n` small objects; returns (store dir, idx bytes, pack bytes,
-/// the objects).
-fn store_with_pack(
-    n: usize,
-) -> (
+/// A temp dir holding a store, a valid index and pack, and the objects the pack holds.
+type PackFixture = (
     tempfile::TempDir,
     Vec<u8>,
     Vec<u8>,
     Vec<(ObjectId, Vec<u8>)>,
-) {
+);
+
+/// A store with one pack of `n` small objects, whose files are then taken out of it.
+fn store_with_pack(n: usize) -> PackFixture {
     let t = tempfile::tempdir().expect("tempdir");
     let store = quilt::store::Store::init(&t.path().join(".quilt")).expect("init");
     let objs: Vec<(ObjectId, Vec<u8>)> = (0..n)
