@@ -223,7 +223,7 @@ proptest! {
                     let items: Vec<(&str, &[u8])> =
                         keys.iter().map(String::as_str).zip(datas.iter().map(Vec::as_slice)).collect();
                     let top = commit_package(&store, &format!("ns/p{pkg}"), &items, time);
-                    model.entry(pkg).or_default().retain(|(t, _)| *t != top);
+                    // Like quilt3's timestamp pointers, recording a version again adds a record.
                     model.entry(pkg).or_default().push((top, files.clone()));
                     ever.extend(files);
                 }
@@ -234,7 +234,9 @@ proptest! {
                 Op::DeleteRevision { pkg, nth } => {
                     if let Some(revs) = model.get_mut(&pkg) {
                         if !revs.is_empty() {
-                            let (top, _) = revs.remove(usize::from(nth) % revs.len());
+                            let (top, _) = revs[usize::from(nth) % revs.len()].clone();
+                            // Deleting a version removes every record of it.
+                            revs.retain(|(t, _)| *t != top);
                             let pkg_name = name(&format!("ns/p{pkg}"));
                             let removed = store.delete_revision(&pkg_name, &top).expect("delete");
                             prop_assert!(removed);

@@ -226,8 +226,13 @@ fn file_size_limit_is_reported_as_disk_full() {
         ])
         .env("QUILT_STORE_FSIZE_CHILD", "1")
         .env("QUILT_STORE_ROOT", store.root())
-        .status()
+        .output()
         .expect("spawn");
-    assert!(status.success());
+    assert!(
+        status.status.success(),
+        "child under RLIMIT_FSIZE failed:\n{}\n{}",
+        String::from_utf8_lossy(&status.stdout),
+        String::from_utf8_lossy(&status.stderr)
+    );
     let _ = Store::open(store.root()).expect("store still opens");
 }
