@@ -133,6 +133,35 @@ struct Stats {
     finished_first: u64,
     failures: Vec<String>,
     per_op: BTreeMap<Op, (u64, u64)>,
+    /// Times `verify` exited 1 over nothing but an orphan pack (see
+    /// `orphan_pack_is_a_warning_not_a_failure`).
+    orphan_packs: u64,
+}
+
+/// The line `verify` prints for a `.pack` left without its `.idx` by a killed writer.
+const ORPHAN: &str = "has no index (an interrupted write)";
+
+/// `quilt --json verify` found nothing but (known, harmless) orphan-pack warnings.
+fn verify_ok(dir: &Path, cache: &Path, orphans: &mut u64) -> Result<(), String> {
+    let out = cmd(dir, cache, &["--json", "verify"])
+        .output()
+        .expect("verify");
+    if out.status.success() {
+        return Ok(());
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|_| show(&out))?;
+    let problems: Vec<String> = v["problems"]
+        .as_array()
+        .ok_or_else(|| show(&out))?
+        .iter()
+        .map(|p| p.as_str().unwrap_or("").to_owned())
+        .collect();
+    let real: Vec<&String> = problems.iter().filter(|p| !p.contains(ORPHAN)).collect();
+    if real.is_empty() && !problems.is_empty() {
+        *orphans += 1;
+        return Ok(());
+    }
+    Err(show(&out))
 }
 
 struct Harness {
@@ -423,15 +452,8 @@ impl Harness {
     fn check(&mut self, trial: u64, op: Op, args: &[String]) {
         let ctx = format!("trial {trial} ({op:?} {args:?})");
         for dir in [self.ds.clone(), self.client.clone()] {
-            let out = cmd(&dir, &self.cache, &["verify"])
-                .output()
-                .expect("verify");
-            if !out.status.success() {
-                self.fail(format!(
-                    "{ctx}: verify in {}: {}",
-                    dir.display(),
-                    show(&out)
-                ));
+            if let Err(e) = verify_ok(&dir, &self.cache, &mut self.stats.orphan_packs) {
+                self.fail(format!("{ctx}: verify in {}: {e}", dir.display()));
             }
             let out = cmd(&dir, &self.cache, &["--json", "list"])
                 .output()
@@ -649,11 +671,12 @@ fn random_kills_leave_a_consistent_store() {
     let s = &h.stats;
     eprintln!(
         "crash_kill summary: seed {seed}, trials {}, kills {}, finished before the kill {}, \
-         failures {}, {:.1}s; per op (trials, kills): {:?}",
+         failures {}, orphan-pack verify warnings {}, {:.1}s; per op (trials, kills): {:?}",
         s.trials,
         s.kills,
         s.finished_first,
         s.failures.len(),
+        s.orphan_packs,
         started.elapsed().as_secs_f64(),
         s.per_op
     );
@@ -693,10 +716,11 @@ fn build_killed_midway_verifies_and_reruns() {
             kills += 1;
         }
         child.wait().expect("wait");
-        h.must(&h.ds.clone(), &["verify"]);
+        let mut orphans = 0;
+        verify_ok(&h.ds, &h.cache, &mut orphans).expect("verify after a killed build");
         let top = h.must(&h.ds.clone(), &strs(&args));
         let top = top.lines().next().expect("top hash").trim().to_owned();
-        h.must(&h.ds.clone(), &["verify"]);
+        verify_ok(&h.ds, &h.cache, &mut orphans).expect("verify after the re-run");
         let again = h.must(&h.ds.clone(), &strs(&args));
         assert_eq!(
             again.lines().next().expect("top hash").trim(),
@@ -778,5 +802,42 @@ fn temp_files_of_a_killed_checkout_do_not_become_data() {
             .filter(|l| l.contains(".quilt-tmp"))
             .collect::<Vec<_>>()
             .join("\n")
+    );
+}
+
+/// A build killed between renaming its `.pack` and its `.idx` leaves an orphan pack.
+/// `Problem::OrphanPack` is a warning (`is_warning()`), yet `quilt verify` exits 1 on it.
+#[test]
+#[ignore = "bug: src/cli/maintenance.rs run_verify fails on warnings (problems.is_empty() instead of report.is_ok())"]
+fn orphan_pack_is_a_warning_not_a_failure() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let ds = t.path().join("ds");
+    let cache = t.path().join("cache");
+    for i in 0..20u64 {
+        write(&ds, &format!("f{i}.bin"), &bytes(i, 3000));
+    }
+    let run = |args: &[&str]| cmd(&ds, &cache, args).output().expect("run quilt");
+    assert!(run(&["init"]).status.success());
+    assert!(run(&["build", "t/ds"]).status.success());
+    // Exactly what a kill between steps 2 and 3 of publishing a pack leaves behind.
+    let packs = ds.join(".quilt/objects/pack");
+    let pack = std::fs::read_dir(&packs)
+        .expect("pack dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "pack"))
+        .expect("a pack");
+    let orphan = packs.join(format!("pack-{}.pack", "0".repeat(64)));
+    std::fs::copy(&pack, &orphan).expect("copy");
+    let out = run(&["verify"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(ORPHAN),
+        "the orphan is reported: {}",
+        show(&out)
+    );
+    assert!(
+        out.status.success(),
+        "a harmless warning must not fail verify: {}",
+        show(&out)
     );
 }
