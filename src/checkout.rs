@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use quilt_hash::{Entry, Manifest, ObjectId, Progress, TopHash, Unit};
+use quilt_hash::{Entry, Manifest, ObjectId, Progress, TopHash, Unit, Verifier};
 use quilt_store::{StatRow, Store};
 use rayon::prelude::*;
 
@@ -74,23 +74,34 @@ fn prepare_parent(dest: &Path, key: &str, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes one object to `path` atomically (temp file beside it, then rename).
-fn write_object(store: &Store, id: &ObjectId, path: &Path) -> Result<u64> {
+/// Writes one object to `path` atomically (temp file beside it, then rename), hashing the
+/// bytes on the way: a corrupt stored object is refused, never written out.
+fn write_object(store: &Store, id: &ObjectId, size: u64, path: &Path) -> Result<u64> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
-        .prefix(".quilt-tmp")
+        .prefix(TEMP_PREFIX)
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
+    let mut sink = VerifyingWriter {
+        inner: tmp.as_file_mut(),
+        verifier: Verifier::new(id, size),
+    };
     let n = match store.loose_path(id) {
         Some(src) => {
             let mut f = fs::File::open(&src).map_err(|e| Error::io(&src, e))?;
-            std::io::copy(&mut f, tmp.as_file_mut()).map_err(|e| Error::io(path, e))?
+            std::io::copy(&mut f, &mut sink).map_err(|e| Error::io(path, e))?
         }
         None => {
             let mut reader = store.open_object(id)?;
-            std::io::copy(&mut reader, tmp.as_file_mut()).map_err(|e| Error::io(path, e))?
+            std::io::copy(&mut reader, &mut sink).map_err(|e| Error::io(path, e))?
         }
     };
+    if let Err(e) = sink.verifier.finish() {
+        return Err(Error::CorruptObject {
+            id: *id,
+            detail: e.to_string(),
+        });
+    }
     tmp.as_file_mut().flush().map_err(|e| Error::io(path, e))?;
     // Temp files are created private; a checked-out file is an ordinary file.
     tmp.as_file()
@@ -98,6 +109,26 @@ fn write_object(store: &Store, id: &ObjectId, path: &Path) -> Result<u64> {
         .map_err(|e| Error::io(path, e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(n)
+}
+
+/// Prefix of the temp files checkout and install write beside their targets; the directory
+/// walk never treats such a file as data (a killed checkout may leave one behind).
+pub const TEMP_PREFIX: &str = ".quilt-tmp";
+
+struct VerifyingWriter<'a> {
+    inner: &'a mut fs::File,
+    verifier: Verifier,
+}
+
+impl std::io::Write for VerifyingWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.verifier.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// The mode a new file gets under the process umask (0o666 & !umask).
@@ -156,7 +187,7 @@ fn write_all(
             return Err(Error::Interrupted);
         }
         prepare_parent(dest, e.logical_key.as_str(), path)?;
-        let n = write_object(store, &e.hash, path)?;
+        let n = write_object(store, &e.hash, e.size, path)?;
         bytes.fetch_add(n, Ordering::Relaxed);
         progress.inc(e.size);
         Ok(())

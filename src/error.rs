@@ -43,6 +43,11 @@ pub enum Error {
     WouldOverwrite { count: usize, example: String },
     #[error("no package was built or checked out in {0} yet; run `quilt build NS/PKG` first")]
     NoHead(PathBuf),
+    #[error("stored object {id:?} is corrupt ({detail}); nothing was written for it. Run `quilt verify` to see which versions it breaks, then fetch them again")]
+    CorruptObject {
+        id: quilt_hash::ObjectId,
+        detail: String,
+    },
     #[error("interrupted")]
     Interrupted,
 }

@@ -128,7 +128,12 @@ fn classify(
         }
         return Ok(Child::Dir(path, key));
     }
-    if ignore.is_ignored(&key, false) {
+    if ignore.is_ignored(&key, false)
+        || key
+            .rsplit('/')
+            .next()
+            .is_some_and(|n| n.starts_with(crate::checkout::TEMP_PREFIX))
+    {
         return Ok(Child::Skip);
     }
     let md = match md {

@@ -254,7 +254,6 @@ fn install_refuses(f: &Fixture, file: &str) {
 }
 
 #[test]
-#[ignore = "bug: src/checkout.rs write_object copies stored bytes without checking their hash"]
 fn install_refuses_a_corrupt_packed_object() {
     let f = fixture();
     let pack = files_with_ext(&pack_dir(&f.ds), "pack")
@@ -272,7 +271,6 @@ fn install_refuses_a_corrupt_packed_object() {
 }
 
 #[test]
-#[ignore = "bug: src/checkout.rs write_object copies stored bytes without checking their hash"]
 fn install_refuses_a_corrupt_loose_object() {
     let f = fixture();
     flip(&loose_path(&f.ds, &f.big), BIG / 2);

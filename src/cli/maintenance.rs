@@ -47,18 +47,28 @@ pub fn run_verify(_args: VerifyArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let report = repo
         .store()
         .verify(&VerifyOptions::default(), &bar, ctx.interrupt)?;
+    let (warnings, errors): (Vec<_>, Vec<_>) = report.problems.iter().partition(|p| p.is_warning());
     if ctx.json {
-        let problems: Vec<String> = report.problems.iter().map(|p| p.to_string()).collect();
-        ctx.print_json(&serde_json::json!({"objects_checked": report.objects_checked, "ok": problems.is_empty(), "problems": problems}));
+        let list =
+            |v: &[&quilt::store::Problem]| v.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+        ctx.print_json(&serde_json::json!({
+            "objects_checked": report.objects_checked,
+            "ok": report.is_ok(),
+            "problems": list(&errors),
+            "warnings": list(&warnings),
+        }));
     } else {
-        for p in &report.problems {
+        for p in &errors {
             println!("{p}");
         }
+        for w in &warnings {
+            eprintln!("warning: {w}");
+        }
     }
-    if !report.problems.is_empty() {
+    if !report.is_ok() {
         anyhow::bail!(
             "verify found {} problem(s) in {} objects",
-            report.problems.len(),
+            errors.len(),
             report.objects_checked
         );
     }
