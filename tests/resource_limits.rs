@@ -193,7 +193,6 @@ fn file_size_limit_mid_build_fails_cleanly_and_recovers() {
 }
 
 #[test]
-#[ignore = "bug: crates/quilt-store/src/db.rs Db::open cannot read a WAL database on read-only media"]
 fn read_only_store_reads_and_refuses_writes_clearly() {
     let t = tempfile::tempdir().expect("tempdir");
     let mnt = t.path().join("mnt");

@@ -152,12 +152,15 @@ fn subtree_bounds(dir: &Path) -> (Vec<u8>, Vec<u8>) {
 impl Db {
     pub fn open(path: &Path) -> Result<Db> {
         let conn = match Connection::open(path) {
-            Ok(c) => c,
-            Err(e) => {
-                // A store on read-only media can still be read.
-                Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-                    .map_err(|_| Error::db("open the database", path, e))?
-            }
+            Ok(c) if !c.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) => c,
+            // On read-only media SQLite can't create the WAL index (`-shm`), so a plain
+            // read-only open fails at the first query. `immutable=1` promises SQLite the file
+            // can't change, which on such media it can't, and needs no `-shm`.
+            Ok(_) | Err(_) => Connection::open_with_flags(
+                immutable_uri(path),
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .map_err(|e| Error::db("open the database", path, e))?,
         };
         let db = Db {
             path: path.to_owned(),
@@ -656,4 +659,19 @@ mod tests {
         assert!(b"/a/bc".as_slice() >= hi.as_slice());
         assert!(b"/a/b-c".as_slice() < lo.as_slice());
     }
+}
+
+/// `file:<path>?immutable=1`, with the path percent-encoded as an SQLite URI requires.
+fn immutable_uri(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt as _;
+    let mut uri = String::from("file:");
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~') {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
 }

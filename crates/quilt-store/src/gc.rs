@@ -81,6 +81,12 @@ impl Store {
                 path: self.root().to_owned(),
             });
         };
+        // gc exists to write; on a read-only store say so up front rather than succeed
+        // vacuously or fail half way.
+        if !opts.dry_run {
+            let tmp = self.root().join("tmp");
+            tempfile::tempfile_in(&tmp).map_err(|e| Error::io_write("write in", &tmp, e))?;
+        }
         let check = || {
             if interrupt.load(Ordering::Relaxed) {
                 Err(Error::Interrupted)
