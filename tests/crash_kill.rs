@@ -149,7 +149,10 @@ fn verify_ok(dir: &Path, cache: &Path, orphans: &mut u64) -> Result<(), String> 
     if out.status.success() {
         return Ok(());
     }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|_| show(&out))?;
+    // On failure `--json` prints the report, then an `{"error": …}` line.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let first = stdout.lines().next().unwrap_or("");
+    let v: serde_json::Value = serde_json::from_str(first).map_err(|_| show(&out))?;
     let problems: Vec<String> = v["problems"]
         .as_array()
         .ok_or_else(|| show(&out))?
