@@ -213,6 +213,15 @@ fn malformed_manifests_name_the_line() {
         (format!("{GOOD_HEADER}{}\u{ff}\n", ok_entry("a")), 3, "not valid JSON"),
     ];
     for (text, line, what) in cases {
+        // The parallel in-memory reader and the streaming reader agree on every error.
+        let streamed =
+            Manifest::read(std::io::BufReader::new(text.as_bytes())).expect_err("malformed");
+        assert_eq!(
+            streamed.line(),
+            Some(line),
+            "streaming reader on {text:?}: {streamed}"
+        );
+        assert_eq!(streamed.to_string(), err(&text).to_string());
         let e = err(&text);
         assert_eq!(e.line(), Some(line), "{text:?}: {e}");
         let shown = format!(

@@ -148,9 +148,55 @@ impl Manifest {
         })
     }
 
-    /// [`Manifest::read`] from memory.
+    /// [`Manifest::read`] from memory, parsing lines on all cores. Checks and errors are the
+    /// same as `read`'s; when several lines are bad, the first one is reported.
     pub fn from_slice(bytes: &[u8]) -> Result<Manifest, ManifestError> {
-        Manifest::read(bytes)
+        use rayon::prelude::*;
+
+        if bytes.is_empty() {
+            return Err(ManifestError::Empty);
+        }
+        if bytes.last() != Some(&b'\n') {
+            let line = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
+            return Err(ManifestError::Truncated { line });
+        }
+        let lines: Vec<&[u8]> = bytes[..bytes.len() - 1].split(|&b| b == b'\n').collect();
+        let header = parse_object(1, lines[0], "the header")?;
+        let parsed: Vec<Result<Line, ManifestError>> = lines[1..]
+            .par_iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let line = i + 2;
+                parse_object(line, text, "a manifest line").and_then(|map| parse_record(line, map))
+            })
+            .collect();
+        let mut dirs = Vec::new();
+        let mut entries = Vec::with_capacity(parsed.len());
+        let mut entry_lines = Vec::with_capacity(parsed.len());
+        for (i, item) in parsed.into_iter().enumerate() {
+            match item? {
+                Line::Dir(d) => dirs.push(d),
+                Line::Entry(e) => {
+                    entries.push(e);
+                    entry_lines.push(i + 2);
+                }
+            }
+        }
+        let mut seen = HashSet::with_capacity(entries.len());
+        for (entry, line) in entries.iter().zip(entry_lines) {
+            if !seen.insert(entry.logical_key.as_str()) {
+                return Err(ManifestError::DuplicateKey {
+                    line,
+                    key: entry.logical_key.to_string(),
+                });
+            }
+        }
+        drop(seen);
+        Ok(Manifest {
+            header,
+            dirs,
+            entries,
+        })
     }
 }
 
