@@ -22,10 +22,10 @@ TREE=$TMP/tree
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 # Runs the command under /usr/bin/time -v; prints "<wall s> <peak RSS MB>".
 measure() {
-  /usr/bin/time -v "$@" 2>"$TMP/time.txt" >"$TMP/out.txt"
+  /usr/bin/time -v "$@" 2>"$TMP/time.txt" >"$TMP/out.txt" || { cat "$TMP/time.txt" >&2; exit 1; }
   awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,t,":"); s=0; for(i=1;i<=n;i++) s=s*60+t[i]}
               /Maximum resident/ {r=$2}
-              END {printf "%.2f %.0f", s, r/1024}' "$TMP/time.txt"
+              END {printf "%.2f %.0f\n", s, r/1024}' "$TMP/time.txt"
 }
 
 echo "== generating $FILES files of $SIZE bytes under $TREE"
