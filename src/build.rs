@@ -164,7 +164,7 @@ impl Repository {
             };
             let physical = format!("{base_url}/{}", percent_encode_path(&file.key));
             entries.push(Entry {
-                logical_key: LogicalKey::parse(&file.key)?,
+                logical_key: LogicalKey::parse(file.key)?,
                 physical_keys: vec![physical],
                 size: file.size,
                 hash: id,
@@ -193,13 +193,16 @@ impl Repository {
         };
         let files_count = manifest.entries.len() as u64;
 
+        // The cache only maps paths to content ids of committed objects, so it can be written
+        // now, and its rows freed before the manifest is serialised.
+        store.stat_cache_store(&rows)?;
+        drop(rows);
         let top_hash = store.put_manifest(&manifest)?;
         let unchanged = store.latest(name)?.is_some_and(|r| r.top_hash == top_hash);
         if !unchanged {
             store.record_revision(name, &top_hash, opts.message.as_deref(), now_secs())?;
         }
         store.set_worktree_head(&dir, name, &top_hash)?;
-        store.stat_cache_store(&rows)?;
 
         Ok(BuildOutcome {
             top_hash,

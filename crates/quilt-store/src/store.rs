@@ -314,8 +314,16 @@ impl Store {
     pub fn put_manifest(&self, m: &Manifest) -> Result<TopHash> {
         let top = m.top_hash();
         if !self.has_manifest(&top) {
-            let bytes = m.to_bytes();
-            self.write_manifest(&top, &bytes)?;
+            // Streamed to the temp file: a million-entry manifest is ~250 MB as bytes.
+            let _lock = self.lock_shared()?;
+            let mut tmp = self.layout.temp_file()?;
+            {
+                let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+                m.write(&mut w)
+                    .and_then(|()| std::io::Write::flush(&mut w))
+                    .map_err(|e| Error::io_write("write", &self.layout.tmp_dir(), e))?;
+            }
+            layout::persist(tmp, &self.layout.manifest_path(&top.to_hex()))?;
         }
         Ok(top)
     }
