@@ -222,10 +222,18 @@ fn hash_and_store(
     path: &Path,
     walked: WalkedFile,
 ) -> Result<(WalkedFile, ObjectId, bool)> {
+    // The walk's stat serves as the "before" of the first attempt; a change since then shows
+    // up in the stat taken after reading, and later attempts stat afresh.
+    let mut before = Some((walked.size, walked.mtime_ns, walked.ino));
     for _ in 0..CHANGE_RETRIES {
         let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let before = file.metadata().map_err(|e| Error::io(path, e))?;
-        let size = before.len();
+        let (size, mtime, ino) = match before {
+            Some(b) => b,
+            None => {
+                let md = file.metadata().map_err(|e| Error::io(path, e))?;
+                (md.len(), mtime_ns(&md), md.ino())
+            }
+        };
         let (id, data) = if size <= READ_WHOLE_MAX {
             let mut data = Vec::with_capacity(size as usize);
             file.read_to_end(&mut data)
@@ -234,13 +242,21 @@ fn hash_and_store(
         } else {
             match hash_file(&file, size) {
                 Ok(id) => (id, None),
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    before = None;
+                    continue;
+                }
                 Err(e) => return Err(Error::io(path, e)),
             }
         };
         let after = file.metadata().map_err(|e| Error::io(path, e))?;
         let read_len = data.as_ref().map_or(size, |d| d.len() as u64);
-        if after.len() != size || mtime_ns(&after) != mtime_ns(&before) || read_len != size {
+        if after.len() != size
+            || mtime_ns(&after) != mtime
+            || after.ino() != ino
+            || read_len != size
+        {
+            before = None;
             continue;
         }
         let stored = match data {
@@ -250,15 +266,18 @@ fn hash_and_store(
                 Err(
                     quilt_store::Error::HashMismatch { .. }
                     | quilt_store::Error::SizeMismatch { .. },
-                ) => continue,
+                ) => {
+                    before = None;
+                    continue;
+                }
                 Err(e) => return Err(e.into()),
             },
         };
         let file = WalkedFile {
             key: walked.key,
             size,
-            mtime_ns: mtime_ns(&before),
-            ino: before.ino(),
+            mtime_ns: mtime,
+            ino,
         };
         return Ok((file, id, stored));
     }

@@ -1,3 +1,7 @@
+use std::io::Write as _;
+
+use anyhow::Context as _;
+use quilt::hash::{Line, ManifestLines};
 use quilt::resolve_rev;
 
 use super::Ctx;
@@ -8,21 +12,40 @@ pub struct Args {
     rev: String,
 }
 
+/// Streams the manifest line by line, so listing a million-entry version holds one entry at
+/// a time.
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
     let rev = resolve_rev(repo.store(), &args.rev)?;
-    let manifest = repo.store().get_manifest(&rev.top_hash)?;
+    let reader = repo.store().open_manifest(&rev.top_hash)?;
+    let what = || format!("manifest {}", rev.top_hash);
+    let lines = ManifestLines::new(reader).with_context(what)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
     if ctx.json {
-        let v: Vec<_> = manifest
-            .entries
-            .iter()
-            .map(|e| serde_json::json!({"logical_key": e.logical_key.as_str(), "size": e.size, "hash": e.hash.value_string(), "hash_type": e.hash.kind.name()}))
-            .collect();
-        ctx.print_json(&serde_json::json!({"top_hash": rev.top_hash.to_hex(), "entries": v}));
-        return Ok(());
+        write!(out, "{{\"top_hash\": \"{}\", \"entries\": [", rev.top_hash)?;
     }
-    for e in &manifest.entries {
-        println!("{:>12}  {}", e.size, e.logical_key.as_str());
+    let mut first = true;
+    for line in lines {
+        let Line::Entry(e) = line.with_context(what)? else {
+            continue;
+        };
+        if ctx.json {
+            let v = serde_json::json!({
+                "logical_key": e.logical_key.as_str(),
+                "size": e.size,
+                "hash": e.hash.value_string(),
+                "hash_type": e.hash.kind.name(),
+            });
+            write!(out, "{}{v}", if first { "" } else { ", " })?;
+        } else {
+            writeln!(out, "{:>12}  {}", e.size, e.logical_key.as_str())?;
+        }
+        first = false;
     }
+    if ctx.json {
+        writeln!(out, "]}}")?;
+    }
+    out.flush()?;
     Ok(())
 }

@@ -646,21 +646,6 @@ impl Db {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn subtree_bounds_cover_children_only() {
-        let (lo, hi) = subtree_bounds(Path::new("/a/b/"));
-        assert_eq!(lo, b"/a/b/");
-        assert_eq!(hi, b"/a/b0");
-        assert!(b"/a/b/c".as_slice() >= lo.as_slice() && b"/a/b/c".as_slice() < hi.as_slice());
-        assert!(b"/a/bc".as_slice() >= hi.as_slice());
-        assert!(b"/a/b-c".as_slice() < lo.as_slice());
-    }
-}
-
 /// `file:<path>?immutable=1`, with the path percent-encoded as an SQLite URI requires.
 fn immutable_uri(path: &Path) -> String {
     use std::os::unix::ffi::OsStrExt as _;
@@ -674,4 +659,19 @@ fn immutable_uri(path: &Path) -> String {
     }
     uri.push_str("?immutable=1");
     uri
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subtree_bounds_cover_children_only() {
+        let (lo, hi) = subtree_bounds(Path::new("/a/b/"));
+        assert_eq!(lo, b"/a/b/");
+        assert_eq!(hi, b"/a/b0");
+        assert!(b"/a/b/c".as_slice() >= lo.as_slice() && b"/a/b/c".as_slice() < hi.as_slice());
+        assert!(b"/a/bc".as_slice() >= hi.as_slice());
+        assert!(b"/a/b-c".as_slice() < lo.as_slice());
+    }
 }

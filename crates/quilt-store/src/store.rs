@@ -189,7 +189,9 @@ impl Store {
     }
 
     pub fn contains(&self, id: &ObjectId) -> Result<bool> {
-        if self.layout.loose_path(&id.digest).is_file() {
+        // Most objects are small and packed: answer those from the mapped indexes without a
+        // system call, before stat'ing a loose path or re-reading the pack directory.
+        if self.find_packed_cached(id).is_some() || self.layout.loose_path(&id.digest).is_file() {
             return Ok(true);
         }
         Ok(self.find_packed(id)?.is_some())
@@ -346,6 +348,19 @@ impl Store {
         let _lock = self.lock_shared()?;
         self.layout
             .atomic_write(&self.layout.manifest_path(&top.to_hex()), bytes)
+    }
+
+    /// Opens a stored manifest for reading line by line (`quilt_hash::ManifestLines`), so a
+    /// huge manifest need not be held in memory.
+    pub fn open_manifest(&self, top: &TopHash) -> Result<std::io::BufReader<File>> {
+        let path = self.layout.manifest_path(&top.to_hex());
+        match File::open(&path) {
+            Ok(f) => Ok(std::io::BufReader::with_capacity(1 << 20, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(Error::ManifestMissing { top: *top })
+            }
+            Err(e) => Err(Error::io("open", &path, e)),
+        }
     }
 
     pub fn has_manifest(&self, top: &TopHash) -> bool {
