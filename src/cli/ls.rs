@@ -23,6 +23,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if ctx.json {
+        super::output::JSON_PRINTED.store(true, std::sync::atomic::Ordering::Relaxed);
         write!(out, "{{\"top_hash\": \"{}\", \"entries\": [", rev.top_hash)?;
     }
     let mut first = true;

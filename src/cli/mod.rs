@@ -126,7 +126,7 @@ pub fn run() -> i32 {
     match dispatch(cli.command, &ctx) {
         Ok(()) => 0,
         Err(e) => {
-            if ctx.json {
+            if ctx.json && !output::JSON_PRINTED.load(Ordering::Relaxed) {
                 let msg = format!("{e:#}");
                 println!("{}", serde_json::json!({ "error": msg }));
             }

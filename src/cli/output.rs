@@ -8,6 +8,9 @@ use quilt::Repository;
 
 use super::progress::Bar;
 
+/// Whether the command already printed its JSON document.
+pub static JSON_PRINTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// What every command needs to know about how it was invoked.
 pub struct Ctx {
     pub json: bool,
@@ -27,8 +30,10 @@ impl Ctx {
         Bar::new(self.progress, self.tty)
     }
 
-    /// Prints a JSON value on stdout (for `--json`).
+    /// Prints a JSON value on stdout (for `--json`). A command prints one document; if it
+    /// fails after printing it, the error goes to stderr only.
     pub fn print_json(&self, v: &serde_json::Value) {
+        JSON_PRINTED.store(true, std::sync::atomic::Ordering::Relaxed);
         println!("{v}");
     }
 
