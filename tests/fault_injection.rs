@@ -61,6 +61,52 @@ fn repo_with_data(dir: &Path) -> (Repository, PackageName, TopHash) {
     (repo, name, out.top_hash)
 }
 
+fn fetch_with(
+    store: &quilt::store::Store,
+    remote: &dyn Remote,
+    name: Option<&PackageName>,
+    hash: Option<&str>,
+) -> Result<quilt::sync::FetchOutcome, quilt::sync::TransferError> {
+    let opts = FetchOptions {
+        jobs: 4,
+        ..FetchOptions::default()
+    };
+    fetch(
+        store,
+        remote,
+        name,
+        hash,
+        &opts,
+        &NoProgress,
+        &AtomicBool::new(false),
+    )
+}
+
+fn push_with(
+    repo: &Repository,
+    remote: &dyn Remote,
+    name: &PackageName,
+    top: &TopHash,
+) -> Result<quilt::sync::PushOutcome, quilt::sync::TransferError> {
+    push(
+        repo.store(),
+        remote,
+        name,
+        top,
+        &push_opts(),
+        &NoProgress,
+        &AtomicBool::new(false),
+    )
+}
+
+fn assert_verifies(repo: &Repository) {
+    let report = repo
+        .store()
+        .verify(&Default::default(), &NoProgress, &AtomicBool::new(false))
+        .expect("verify");
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
 fn push_opts() -> PushOptions<'static> {
     PushOptions {
         jobs: 4,
@@ -106,16 +152,7 @@ fn push_and_fetch_retry_through_transient_faults() {
     }
     let faulty = faulty.lose_answer_of_call(7);
     let remote = Retry::new(faulty, fast_retry());
-    let out = push(
-        repo.store(),
-        &remote,
-        &name,
-        &top,
-        &push_opts(),
-        &NoProgress,
-        &AtomicBool::new(false),
-    )
-    .expect("push retries through faults");
+    let out = push_with(&repo, &remote, &name, &top).expect("push retries through faults");
     assert_eq!(out.top_hash, top);
     let plain = s3(&bucket).expect("server");
     latest_is_complete(&plain, &name, &top, &repo);
@@ -127,25 +164,10 @@ fn push_and_fetch_retry_through_transient_faults() {
         .fail_call(9);
     let remote = Retry::new(faulty, fast_retry());
     let other = Repository::init(&t.path().join("other"), None).expect("init");
-    let got = fetch(
-        other.store(),
-        &remote,
-        Some(&name),
-        None,
-        &FetchOptions {
-            jobs: 4,
-            ..FetchOptions::default()
-        },
-        &NoProgress,
-        &AtomicBool::new(false),
-    )
-    .expect("fetch retries through faults");
+    let got = fetch_with(other.store(), &remote, Some(&name), None)
+        .expect("fetch retries through faults");
     assert_eq!(got.top_hash, top);
-    let report = other
-        .store()
-        .verify(&Default::default(), &NoProgress, &AtomicBool::new(false))
-        .expect("verify");
-    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_verifies(&other);
 }
 
 #[test]
@@ -160,15 +182,7 @@ fn push_without_retries_stops_cleanly_at_every_failure_point() {
     for n in [1u64, 2, 3, 5, 10, 30, 50, 62, 63, 64, 65, 66, 67, 68, 70] {
         let bucket = server.bucket(&format!("faults-at-{n}"));
         let faulty = FaultInjecting::new(s3(&bucket).expect("server")).fail_call(n);
-        match push(
-            repo.store(),
-            &faulty,
-            &name,
-            &top,
-            &push_opts(),
-            &NoProgress,
-            &AtomicBool::new(false),
-        ) {
+        match push_with(&repo, &faulty, &name, &top) {
             Ok(_) => {}
             Err(e) => {
                 failures += 1;
@@ -182,16 +196,7 @@ fn push_without_retries_stops_cleanly_at_every_failure_point() {
         let plain = s3(&bucket).expect("server");
         latest_is_complete(&plain, &name, &top, &repo);
         // The re-run without faults completes and sends only what is missing.
-        let again = push(
-            repo.store(),
-            &plain,
-            &name,
-            &top,
-            &push_opts(),
-            &NoProgress,
-            &AtomicBool::new(false),
-        )
-        .expect("re-run completes");
+        let again = push_with(&repo, &plain, &name, &top).expect("re-run completes");
         assert_eq!(
             again.objects_uploaded + again.objects_present,
             61,
@@ -218,33 +223,13 @@ fn truncated_downloads_are_refused_and_nothing_is_stored() {
     let t = tempfile::tempdir().expect("tempdir");
     let (repo, name, top) = repo_with_data(&t.path().join("ws"));
     let plain = s3(&bucket).expect("server");
-    push(
-        repo.store(),
-        &plain,
-        &name,
-        &top,
-        &push_opts(),
-        &NoProgress,
-        &AtomicBool::new(false),
-    )
-    .expect("push");
+    push_with(&repo, &plain, &name, &top).expect("push");
 
     let faulty = FaultInjecting::new(s3(&bucket).expect("server")).truncate_reads(1000);
     let other = Repository::init(&t.path().join("other"), None).expect("init");
     // The manifest itself is truncated first: a clear parse or hash error.
-    let err = fetch(
-        other.store(),
-        &faulty,
-        Some(&name),
-        None,
-        &FetchOptions {
-            jobs: 2,
-            ..FetchOptions::default()
-        },
-        &NoProgress,
-        &AtomicBool::new(false),
-    )
-    .expect_err("truncated data must be refused");
+    let err = fetch_with(other.store(), &faulty, Some(&name), None)
+        .expect_err("truncated data must be refused");
     let msg = err.to_string();
     assert!(
         msg.contains("malformed") || msg.contains("corrupt") || msg.contains("does not hold"),
@@ -264,19 +249,8 @@ fn truncated_downloads_are_refused_and_nothing_is_stored() {
                 .expect("manifest"),
         )
         .expect("store manifest");
-    let err = fetch(
-        other.store(),
-        &faulty,
-        None,
-        Some(&top.to_hex()),
-        &FetchOptions {
-            jobs: 2,
-            ..FetchOptions::default()
-        },
-        &NoProgress,
-        &AtomicBool::new(false),
-    )
-    .expect_err("truncated objects must be refused");
+    let err = fetch_with(other.store(), &faulty, None, Some(&top.to_hex()))
+        .expect_err("truncated objects must be refused");
     assert!(err.to_string().contains("corrupt"), "{err}");
     let manifest = other.store().get_manifest(&top).expect("manifest");
     let large = manifest
@@ -288,9 +262,5 @@ fn truncated_downloads_are_refused_and_nothing_is_stored() {
         !other.store().contains(&large.hash).expect("contains"),
         "a truncated object was stored"
     );
-    let report = other
-        .store()
-        .verify(&Default::default(), &NoProgress, &AtomicBool::new(false))
-        .expect("verify");
-    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_verifies(&other);
 }

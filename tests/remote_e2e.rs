@@ -41,12 +41,7 @@ fn s3_backend(tag: &str) -> Option<Backend> {
     let server = s3_server::server()?;
     let bucket = server.bucket(tag);
     let env = server.env();
-    let (endpoint, ak, sk, b) = (
-        server.endpoint.clone(),
-        server.access_key.clone(),
-        server.secret_key.clone(),
-        bucket.clone(),
-    );
+    let bucket_for_put = bucket.clone();
     Some(Backend {
         url: format!("s3://{bucket}"),
         registry: format!("s3://{bucket}"),
@@ -54,32 +49,8 @@ fn s3_backend(tag: &str) -> Option<Backend> {
         raw_put: Box::new(move |key, data| {
             let tmp = tempfile::NamedTempFile::new().expect("tmp");
             std::fs::write(tmp.path(), data).expect("write tmp");
-            let out = Command::new("curl")
-                .args([
-                    "-s",
-                    "-o",
-                    "/dev/null",
-                    "-w",
-                    "%{http_code}",
-                    "-X",
-                    "PUT",
-                    "-H",
-                    "x-amz-content-sha256: UNSIGNED-PAYLOAD",
-                    "--aws-sigv4",
-                    "aws:amz:us-east-1:s3",
-                    "--user",
-                ])
-                .arg(format!("{ak}:{sk}"))
-                .arg("--data-binary")
-                .arg(format!("@{}", tmp.path().display()))
-                .arg(format!("{endpoint}/{b}/{key}"))
-                .output()
-                .expect("curl");
-            assert_eq!(
-                String::from_utf8_lossy(&out.stdout),
-                "200",
-                "raw PUT of {key}"
-            );
+            let code = server.signed_put(&format!("{bucket_for_put}/{key}"), Some(tmp.path()));
+            assert_eq!(code, "200", "raw PUT of {key}");
         }),
     })
 }

@@ -84,31 +84,35 @@ impl Server {
         ]
     }
 
+    /// A SigV4-signed `PUT` of `path` (`bucket` or `bucket/key`) with curl, the body read
+    /// from `body` when given; returns the HTTP status code. Used to act behind quilt's back.
+    pub fn signed_put(&self, path: &str, body: Option<&std::path::Path>) -> String {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT"])
+            .args([
+                "-H",
+                "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+                "--aws-sigv4",
+                "aws:amz:us-east-1:s3",
+            ])
+            .arg("--user")
+            .arg(format!("{}:{}", self.access_key, self.secret_key));
+        if let Some(body) = body {
+            cmd.arg("--data-binary").arg(format!("@{}", body.display()));
+        }
+        let out = cmd
+            .arg(format!("{}/{path}", self.endpoint))
+            .output()
+            .expect("run curl");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Creates a fresh bucket and returns its name.
     pub fn bucket(&self, tag: &str) -> String {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let name = format!("e2e-{}-{n}-{tag}", std::process::id());
-        let status = Command::new("curl")
-            .args([
-                "-s",
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{http_code}",
-                "-X",
-                "PUT",
-                "-H",
-                "x-amz-content-sha256: UNSIGNED-PAYLOAD",
-                "--aws-sigv4",
-                "aws:amz:us-east-1:s3",
-                "--user",
-            ])
-            .arg(format!("{}:{}", self.access_key, self.secret_key))
-            .arg(format!("{}/{name}", self.endpoint))
-            .output()
-            .expect("curl");
-        let code = String::from_utf8_lossy(&status.stdout).into_owned();
+        let code = self.signed_put(&name, None);
         assert!(code == "200", "creating bucket {name} answered {code}");
         name
     }

@@ -9,11 +9,11 @@
 //! objects and the local ref is moved last.
 
 use std::collections::HashMap;
-use std::io::{Seek as _, Write};
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use quilt_hash::{hash_bytes_as, Entry, Manifest, PackageName, Progress, TopHash, Unit, Verifier};
+use quilt_hash::{hash_bytes_as, Entry, Manifest, PackageName, Progress, TopHash, Unit};
 use quilt_store::{ObjectWriter, Store};
 use rayon::prelude::*;
 
@@ -154,7 +154,7 @@ pub fn fetch(
                 if interrupt.load(Ordering::Relaxed) {
                     return Err(TransferError::Interrupted);
                 }
-                download(store, &writer, &sources, e)?;
+                download(&writer, &sources, e)?;
                 downloaded.fetch_add(1, Ordering::Relaxed);
                 bytes_down.fetch_add(e.size, Ordering::Relaxed);
                 progress.inc(e.size);
@@ -297,19 +297,14 @@ fn parse_physical_key(pk: &str) -> Option<PhysicalKey> {
 }
 
 /// Fetches one object from the first location that has it, verifies it and stores it.
-fn download(
-    store: &Store,
-    writer: &ObjectWriter<'_>,
-    sources: &Sources<'_>,
-    e: &Entry,
-) -> TResult<()> {
+fn download(writer: &ObjectWriter<'_>, sources: &Sources<'_>, e: &Entry) -> TResult<()> {
     let mut last_err = None;
     for loc in sources.locations(e) {
         let (remote, key): (&dyn Remote, &str) = match &loc {
             Location::Home(k) => (sources.home, k),
             Location::Other(r, k) => (r.as_ref(), k),
         };
-        match fetch_one(store, writer, remote, key, e) {
+        match fetch_one(writer, remote, key, e) {
             Ok(()) => return Ok(()),
             Err(TransferError::Remote(err)) if err.is_not_found() => {
                 last_err = Some(TransferError::Remote(err))
@@ -323,13 +318,7 @@ fn download(
     }))
 }
 
-fn fetch_one(
-    store: &Store,
-    writer: &ObjectWriter<'_>,
-    remote: &dyn Remote,
-    key: &str,
-    e: &Entry,
-) -> TResult<()> {
+fn fetch_one(writer: &ObjectWriter<'_>, remote: &dyn Remote, key: &str, e: &Entry) -> TResult<()> {
     let corrupt = |actual: String, size: u64| TransferError::CorruptObject {
         remote: remote.describe(),
         key: key.to_owned(),
@@ -346,47 +335,97 @@ fn fetch_one(
         writer.put_bytes(&e.hash, &data)?;
         return Ok(());
     }
-    let tmp_dir = store.root().join("tmp");
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(&tmp_dir).map_err(|source| TransferError::Io {
-            path: tmp_dir.clone(),
-            source,
-        })?;
-    let mut sink = VerifyingWriter {
-        inner: tmp.as_file_mut(),
-        verifier: Verifier::new(&e.hash, e.size),
-        written: 0,
+    // Large objects stream from the download straight into the store, which hashes them once
+    // on the way and stores nothing unless size and hash match.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+    let (stored, got) = std::thread::scope(|scope| {
+        let getter = scope.spawn(move || {
+            let mut sink = ChannelWriter { tx };
+            remote.get_to(key, &mut sink)
+        });
+        let mut source = ChannelReader {
+            rx,
+            buf: Vec::new(),
+            pos: 0,
+        };
+        let stored = writer.put_reader(&e.hash, e.size, &mut source);
+        // Dropping the receiving end makes a still-running download stop with an error.
+        drop(source);
+        (stored, getter.join())
+    });
+    let downloaded = match got {
+        Ok(result) => result,
+        Err(_) => {
+            return Err(TransferError::Io {
+                path: key.into(),
+                source: std::io::Error::other("download thread panicked"),
+            })
+        }
     };
-    remote.get_to(key, &mut sink)?;
-    let written = sink.written;
-    if let Err(err) = sink.verifier.finish() {
-        return Err(corrupt(err.to_string(), written));
+    match (stored, downloaded) {
+        (Ok(_), Ok(_)) => Ok(()),
+        // The store refused the bytes and closed the pipe: the data is what was wrong.
+        (
+            Err(quilt_store::Error::ContentMismatch { actual, .. }),
+            Err(crate::Error::Sink { .. }),
+        ) => Err(corrupt(actual.to_string(), e.size)),
+        (Err(quilt_store::Error::SizeMismatch { actual, .. }), Err(crate::Error::Sink { .. })) => {
+            Err(corrupt(
+                format!("more than {} bytes", actual.saturating_sub(1)),
+                actual,
+            ))
+        }
+        // Otherwise a failed download explains a short stream better than the size it left.
+        (_, Err(err)) => Err(err.into()),
+        (Err(quilt_store::Error::ContentMismatch { actual, .. }), Ok(n)) => {
+            Err(corrupt(actual.to_string(), n))
+        }
+        (Err(quilt_store::Error::SizeMismatch { actual, .. }), Ok(_)) => {
+            Err(corrupt(format!("{actual} bytes"), actual))
+        }
+        (Err(other), Ok(_)) => Err(other.into()),
     }
-    tmp.as_file_mut()
-        .rewind()
-        .map_err(|source| TransferError::Io {
-            path: tmp.path().to_path_buf(),
-            source,
-        })?;
-    writer.put_file(&e.hash, tmp.path(), e.size)?;
-    Ok(())
 }
 
-struct VerifyingWriter<'a> {
-    inner: &'a mut std::fs::File,
-    verifier: Verifier,
-    written: u64,
+/// The sending half of an in-process pipe: each write becomes one message.
+struct ChannelWriter {
+    tx: std::sync::mpsc::SyncSender<Vec<u8>>,
 }
 
-impl Write for VerifyingWriter<'_> {
+impl Write for ChannelWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.verifier.update(&buf[..n]);
-        self.written += n as u64;
-        Ok(n)
+        self.tx.send(buf.to_vec()).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the store stopped reading")
+        })?;
+        Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
+        Ok(())
+    }
+}
+
+/// The receiving half: reads messages in order; end of input once the sender is gone.
+struct ChannelReader {
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl std::io::Read for ChannelReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.buf.len() {
+            match self.rx.recv() {
+                Ok(next) => {
+                    self.buf = next;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
     }
 }
 
