@@ -131,16 +131,7 @@ impl Manifest {
                 }
             }
         }
-        let mut seen = HashSet::with_capacity(entries.len());
-        for (entry, line) in entries.iter().zip(entry_lines) {
-            if !seen.insert(entry.logical_key.as_str()) {
-                return Err(ManifestError::DuplicateKey {
-                    line,
-                    key: entry.logical_key.to_string(),
-                });
-            }
-        }
-        drop(seen);
+        check_unique_keys(&entries, entry_lines)?;
         Ok(Manifest {
             header: lines.into_header(),
             dirs,
@@ -182,22 +173,28 @@ impl Manifest {
                 }
             }
         }
-        let mut seen = HashSet::with_capacity(entries.len());
-        for (entry, line) in entries.iter().zip(entry_lines) {
-            if !seen.insert(entry.logical_key.as_str()) {
-                return Err(ManifestError::DuplicateKey {
-                    line,
-                    key: entry.logical_key.to_string(),
-                });
-            }
-        }
-        drop(seen);
+        check_unique_keys(&entries, entry_lines)?;
         Ok(Manifest {
             header,
             dirs,
             entries,
         })
     }
+}
+
+/// quilt3 refuses a manifest that names a logical key twice; so does quilt. `lines` are the
+/// 1-based line numbers of `entries`.
+fn check_unique_keys(entries: &[Entry], lines: Vec<usize>) -> Result<(), ManifestError> {
+    let mut seen = HashSet::with_capacity(entries.len());
+    for (entry, line) in entries.iter().zip(lines) {
+        if !seen.insert(entry.logical_key.as_str()) {
+            return Err(ManifestError::DuplicateKey {
+                line,
+                key: entry.logical_key.to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn parse_object(
