@@ -124,9 +124,9 @@ fn gc_keeps_everything(ds: &Path, damaged: &Path) {
     assert!(damaged.exists(), "gc deleted {}", damaged.display());
 }
 
-#[test]
-fn flipped_byte_in_a_pack_names_the_object_and_version() {
-    let f = fixture();
+/// Flips a byte inside the small file's record in the pack that holds it; returns the pack
+/// and the offset flipped.
+fn flip_small_in_pack(f: &Fixture) -> (PathBuf, usize) {
     let pack = files_with_ext(&pack_dir(&f.ds), "pack")
         .into_iter()
         .find(|p| {
@@ -138,6 +138,13 @@ fn flipped_byte_in_a_pack_names_the_object_and_version() {
         .expect("a pack holds the small file");
     let at = find(&pack, &f.small) + 1500;
     flip(&pack, at);
+    (pack, at)
+}
+
+#[test]
+fn flipped_byte_in_a_pack_names_the_object_and_version() {
+    let f = fixture();
+    let (pack, at) = flip_small_in_pack(&f);
     let out = verify_output(&f.ds);
     assert!(out.contains(&f.small_id), "names the object:\n{out}");
     assert!(out.contains(&f.top), "names the broken version:\n{out}");
@@ -256,17 +263,7 @@ fn install_refuses(f: &Fixture, file: &str) {
 #[test]
 fn install_refuses_a_corrupt_packed_object() {
     let f = fixture();
-    let pack = files_with_ext(&pack_dir(&f.ds), "pack")
-        .into_iter()
-        .find(|p| {
-            std::fs::read(p)
-                .expect("read")
-                .windows(64)
-                .any(|w| w == &f.small[..64])
-        })
-        .expect("a pack holds the small file");
-    let at = find(&pack, &f.small) + 1500;
-    flip(&pack, at);
+    flip_small_in_pack(&f);
     install_refuses(&f, "small.bin");
 }
 

@@ -341,6 +341,27 @@ impl S3Remote {
         }
     }
 
+    /// The body of a GET, refusing one shorter or longer than the `content-length` the server
+    /// announced (a connection cut mid-body reads as a short, successful response).
+    fn checked_body(
+        &self,
+        op: &'static str,
+        key: &str,
+        resp: s3::request::ResponseData,
+    ) -> Result<Vec<u8>> {
+        let want = resp
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.parse::<u64>().ok());
+        let data = resp.to_vec();
+        match want {
+            Some(w) if w != data.len() as u64 => {
+                Err(self.short_read(op, key, data.len() as u64, w))
+            }
+            _ => Ok(data),
+        }
+    }
+
     fn short_read(&self, op: &'static str, key: &str, got: u64, want: u64) -> Error {
         Error::Transient {
             url: self.url.clone(),
@@ -677,17 +698,7 @@ impl Remote for S3Remote {
             .stream_bucket
             .get_object(&path)
             .map_err(|e| self.classify("get", key, e.into()))?;
-        let want = resp
-            .headers()
-            .get("content-length")
-            .and_then(|v| v.parse::<u64>().ok());
-        let data = resp.to_vec();
-        match want {
-            Some(w) if w != data.len() as u64 => {
-                Err(self.short_read("get", key, data.len() as u64, w))
-            }
-            _ => Ok(data),
-        }
+        self.checked_body("get", key, resp)
     }
 
     fn get_to(&self, key: &str, w: &mut dyn Write) -> Result<u64> {
@@ -733,17 +744,7 @@ impl Remote for S3Remote {
             .stream_bucket
             .get_object_range(&path, start, Some(end))
             .map_err(|e| self.classify("get_range", key, e.into()))?;
-        let want = resp
-            .headers()
-            .get("content-length")
-            .and_then(|v| v.parse::<u64>().ok());
-        let data = resp.to_vec();
-        match want {
-            Some(w) if w != data.len() as u64 => {
-                Err(self.short_read("get_range", key, data.len() as u64, w))
-            }
-            _ => Ok(data),
-        }
+        self.checked_body("get_range", key, resp)
     }
 
     fn put(&self, key: &str, data: &[u8]) -> Result<()> {
