@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use quilt_hash::{
-    hash_bytes, hash_file, Entry, LogicalKey, Manifest, ObjectId, PackageName, Progress, TopHash,
-    Unit,
+    hash_bytes, hash_file, logical_key_cmp, Entry, LogicalKey, ObjectId, PackageName, Progress,
+    TopHash, Unit,
 };
 use quilt_store::{ObjectWriter, StatRow};
 use rayon::prelude::*;
@@ -87,7 +87,10 @@ impl Repository {
         progress.finish();
 
         for key in opts.entry_meta.keys() {
-            if !files.iter().any(|f| &f.key == key) {
+            if files
+                .binary_search_by(|f| logical_key_cmp(&f.key, key))
+                .is_err()
+            {
                 return Err(Error::BadMeta(format!(
                     "entry metadata names {key:?}, which is not a file in {}",
                     dir.display()
@@ -97,107 +100,82 @@ impl Repository {
 
         // Held until the ref is moved, so a concurrent gc cannot collect our new objects.
         let _hold = store.hold_for_write()?;
-        let cache = store.stat_cache_load(&dir)?;
+        // The walk and the cache are both in manifest order: one merge pairs them up.
+        let cached: Vec<Option<ObjectId>> = {
+            let cache = store.stat_cache_load(&dir)?;
+            let rows = cache.align(files.iter().map(|f| &f.key));
+            rows.into_iter()
+                .zip(&files)
+                .map(|(row, f)| {
+                    row.filter(|r| r.matches(f.size, f.mtime_ns, f.ino))
+                        .map(|r| r.id)
+                })
+                .collect()
+        };
         let total: u64 = files.iter().map(|f| f.size).sum();
         progress.start("hashing", Some(total), Unit::Bytes);
         let writer = store.writer()?;
-        let hashed = AtomicU64::new(0);
         let new_objects = AtomicU64::new(0);
         let new_bytes = AtomicU64::new(0);
 
-        let results: Vec<(WalkedFile, ObjectId)> = files
+        // (file, id, whether it was read and hashed now)
+        let results: Vec<(WalkedFile, ObjectId, bool)> = files
             .into_par_iter()
-            .map(|file| {
+            .zip(cached)
+            .map(|(file, cached)| {
                 if interrupt.load(Ordering::Relaxed) {
                     return Err(Error::Interrupted);
                 }
-                let path = dir.join(&file.key);
-                let cached = cache
-                    .get(&path)
-                    .filter(|c| {
-                        c.size == file.size && c.mtime_ns == file.mtime_ns && c.inode == file.ino
-                    })
-                    .map(|c| c.id);
-                let (file, id) = match cached {
-                    Some(id) if store.contains(&id)? => (file, id),
+                let done = match cached {
+                    Some(id) if store.contains(&id)? => (file, id, false),
                     _ => {
-                        hashed.fetch_add(1, Ordering::Relaxed);
+                        let path = dir.join(&file.key);
                         let (file, id, stored) = hash_and_store(&writer, &path, file)?;
                         if stored {
                             new_objects.fetch_add(1, Ordering::Relaxed);
                             new_bytes.fetch_add(file.size, Ordering::Relaxed);
                         }
-                        (file, id)
+                        (file, id, true)
                     }
                 };
-                progress.inc(file.size);
-                Ok((file, id))
+                progress.inc(done.0.size);
+                Ok(done)
             })
             .collect::<Result<_>>()?;
         progress.finish();
-        // Objects become durable before anything can name them.
-        writer.commit()?;
+        let hashed = results.iter().filter(|r| r.2).count() as u64;
+        let bytes = results.iter().map(|r| r.0.size).sum();
+        let files_count = results.len() as u64;
 
-        let base_url = file_url(&dir);
-        let mut bytes = 0;
-        let mut rows = Vec::with_capacity(results.len());
-        let mut entries = Vec::with_capacity(results.len());
-        for (file, id) in results {
-            bytes += file.size;
-            let path = dir.join(&file.key);
-            if file.mtime_ns < started_ns - RACY_WINDOW_NS {
-                rows.push(StatRow {
-                    path,
-                    size: file.size,
-                    mtime_ns: file.mtime_ns,
-                    inode: file.ino,
-                    id,
-                });
-            }
-            let meta = match opts.entry_meta.get(&file.key) {
-                Some(m) => {
-                    let mut obj = Map::new();
-                    obj.insert("user_meta".to_owned(), m.clone());
-                    Value::Object(obj)
+        // The cache only maps paths to content ids, true whatever happens to the objects, so
+        // it is written, and the manifest streamed to its temp file, while the packs are
+        // being made durable. The manifest takes its name only after they are.
+        let (committed, written) = rayon::join(
+            || writer.commit(),
+            || -> Result<_> {
+                let rows: Vec<StatRow> = results
+                    .iter()
+                    .filter(|(f, _, hashed)| *hashed && f.mtime_ns < started_ns - RACY_WINDOW_NS)
+                    .map(|(f, id, _)| StatRow {
+                        key: f.key.clone(),
+                        size: f.size,
+                        mtime_ns: f.mtime_ns,
+                        inode: f.ino,
+                        id: *id,
+                    })
+                    .collect();
+                store.stat_cache_store(&dir, &rows)?;
+                drop(rows);
+                let mut sink = store.manifest_sink(&header(opts))?;
+                let base_url = file_url(&dir);
+                for (file, id, _) in results {
+                    sink.entry(&entry(opts, &base_url, file, id)?)?;
                 }
-                None => Value::Object(Map::new()),
-            };
-            let physical = format!("{base_url}/{}", percent_encode_path(&file.key));
-            entries.push(Entry {
-                logical_key: LogicalKey::parse(file.key)?,
-                physical_keys: vec![physical],
-                size: file.size,
-                hash: id,
-                meta: Some(meta),
-                extra: Map::new(),
-            });
-        }
-
-        let mut header = Map::new();
-        header.insert("version".to_owned(), Value::String("v0".to_owned()));
-        header.insert(
-            "user_meta".to_owned(),
-            opts.user_meta.clone().unwrap_or(Value::Null),
+                Ok(sink)
+            },
         );
-        header.insert(
-            "message".to_owned(),
-            opts.message
-                .clone()
-                .map(Value::String)
-                .unwrap_or(Value::Null),
-        );
-        let manifest = Manifest {
-            header,
-            dirs: Vec::new(),
-            entries,
-        };
-        let files_count = manifest.entries.len() as u64;
-
-        // The cache only maps paths to content ids of committed objects, so it can be written
-        // now, and its rows freed before the manifest is serialised.
-        store.stat_cache_store(&rows)?;
-        drop(rows);
-        let top_hash = store.put_manifest(&manifest)?;
+        committed?;
+        let top_hash = written?.finish()?;
         let unchanged = store.latest(name)?.is_some_and(|r| r.top_hash == top_hash);
         if !unchanged {
             store.record_revision(name, &top_hash, opts.message.as_deref(), now_secs())?;
@@ -208,12 +186,47 @@ impl Repository {
             top_hash,
             files: files_count,
             bytes,
-            hashed_files: hashed.into_inner(),
+            hashed_files: hashed,
             new_objects: new_objects.into_inner(),
             new_bytes: new_bytes.into_inner(),
             unchanged,
         })
     }
+}
+
+/// The manifest header quilt3's `build` writes: version, user_meta, message.
+fn header(opts: &BuildOptions) -> Map<String, Value> {
+    let mut header = Map::new();
+    header.insert("version".to_owned(), Value::String("v0".to_owned()));
+    header.insert(
+        "user_meta".to_owned(),
+        opts.user_meta.clone().unwrap_or(Value::Null),
+    );
+    header.insert(
+        "message".to_owned(),
+        opts.message
+            .clone()
+            .map(Value::String)
+            .unwrap_or(Value::Null),
+    );
+    header
+}
+
+/// The manifest entry of one built file; its physical key is the file's `file://` URL.
+fn entry(opts: &BuildOptions, base_url: &str, file: WalkedFile, id: ObjectId) -> Result<Entry> {
+    let mut meta = Map::new();
+    if let Some(m) = opts.entry_meta.get(&file.key) {
+        meta.insert("user_meta".to_owned(), m.clone());
+    }
+    let physical = format!("{base_url}/{}", percent_encode_path(&file.key));
+    Ok(Entry {
+        logical_key: LogicalKey::parse(file.key)?,
+        physical_keys: vec![physical],
+        size: file.size,
+        hash: id,
+        meta: Some(Value::Object(meta)),
+        extra: Map::new(),
+    })
 }
 
 /// Reads, hashes and stores one file, re-reading it if it changes underneath.

@@ -297,7 +297,7 @@ impl Repository {
                 let md = fs::metadata(path).ok()?;
                 let w = WalkedFile::from_metadata(String::new(), &md);
                 Some(StatRow {
-                    path: path.clone(),
+                    key: e.logical_key.to_string(),
                     size: w.size,
                     mtime_ns: w.mtime_ns,
                     inode: w.ino,
@@ -305,7 +305,7 @@ impl Repository {
                 })
             })
             .collect();
-        store.stat_cache_store(&rows)?;
+        store.stat_cache_store(&dir, &rows)?;
         let name = match target_rev.name.or_else(|| head.map(|h| h.0)) {
             Some(n) => n,
             None => {

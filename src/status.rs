@@ -45,18 +45,17 @@ pub(crate) fn current_ids(
     cache: &StatCache,
 ) -> Result<(Vec<ObjectId>, Vec<StatRow>)> {
     let started = now_ns();
+    let cached = cache.align(files.iter().map(|f| &f.key));
     let out: Vec<(ObjectId, Option<StatRow>)> = files
         .par_iter()
-        .map(|f| {
-            let path = dir.join(&f.key);
-            if let Some(c) = cache.get(&path) {
-                if c.size == f.size && c.mtime_ns == f.mtime_ns && c.inode == f.ino {
-                    return Ok((c.id, None));
-                }
+        .zip(cached)
+        .map(|(f, c)| {
+            if let Some(c) = c.filter(|c| c.matches(f.size, f.mtime_ns, f.ino)) {
+                return Ok((c.id, None));
             }
-            let id = hash_path(&path, f.size)?;
-            let row = (f.mtime_ns < started - 100_000_000).then_some(StatRow {
-                path,
+            let id = hash_path(&dir.join(&f.key), f.size)?;
+            let row = (f.mtime_ns < started - 100_000_000).then(|| StatRow {
+                key: f.key.clone(),
                 size: f.size,
                 mtime_ns: f.mtime_ns,
                 inode: f.ino,
@@ -100,9 +99,7 @@ impl Repository {
         let files = walk_dir(&dir, &ignore, &skip)?;
         let cache = self.store().stat_cache_load(&dir)?;
         let (ids, rows) = current_ids(&dir, &files, &cache)?;
-        if !rows.is_empty() {
-            self.store().stat_cache_store(&rows)?;
-        }
+        self.store().stat_cache_store(&dir, &rows)?;
         let (changes, unchanged) = compare(&manifest, &files, &ids);
         Ok(Status {
             name,

@@ -49,3 +49,11 @@ fn component_order() {
     let sorted: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
     assert_eq!(sorted, ["a/b", "a-c", "a.txt", "big", "sub/x.txt"]);
 }
+
+proptest::proptest! {
+    /// The byte-level comparison is exactly quilt3's `logical_key.split('/')` order.
+    #[test]
+    fn order_is_component_order(a in "[a/.\\- \\x01é]{0,8}", b in "[a/.\\- \\x01é]{0,8}") {
+        proptest::prop_assert_eq!(logical_key_cmp(&a, &b), a.split('/').cmp(b.split('/')));
+    }
+}

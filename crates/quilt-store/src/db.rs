@@ -2,16 +2,20 @@
 //! remotes, remote inventories and settings. Objects and manifests are files; only small,
 //! mutable facts live here.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use quilt_hash::{HashType, ObjectId, PackageName, TopHash};
+use quilt_hash::{PackageName, TopHash};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use crate::{Error, Result};
 
-const SCHEMA_VERSION: i64 = 1;
+mod stat_cache;
+pub use stat_cache::{StatCache, StatRow};
+
+/// 2: the stat cache is keyed by (root, logical key) in manifest order.
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS revisions (
@@ -24,13 +28,19 @@ CREATE TABLE IF NOT EXISTS revisions (
 );
 CREATE INDEX IF NOT EXISTS revisions_by_name ON revisions (name, time);
 CREATE INDEX IF NOT EXISTS revisions_by_top ON revisions (top_hash);
-CREATE TABLE IF NOT EXISTS stat_cache (
-    path     BLOB PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS stat_roots (
+    id   INTEGER PRIMARY KEY,
+    path BLOB NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS stat_entries (
+    root     INTEGER NOT NULL,
+    key      BLOB NOT NULL,
     size     INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
     inode    INTEGER NOT NULL,
     kind     INTEGER NOT NULL,
-    digest   BLOB NOT NULL
+    digest   BLOB NOT NULL,
+    PRIMARY KEY (root, key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS worktrees (
     dir      BLOB PRIMARY KEY,
@@ -65,46 +75,6 @@ pub struct Revision {
     pub message: Option<String>,
 }
 
-/// What the stat cache remembers about one file: if size, mtime and inode still match, its
-/// content still hashes to `id`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatRow {
-    /// Absolute path.
-    pub path: PathBuf,
-    pub size: u64,
-    pub mtime_ns: i64,
-    pub inode: u64,
-    pub id: ObjectId,
-}
-
-impl StatRow {
-    /// True if a file with these stat fields can be trusted to still have `self.id`.
-    pub fn matches(&self, size: u64, mtime_ns: i64, inode: u64) -> bool {
-        self.size == size && self.mtime_ns == mtime_ns && self.inode == inode
-    }
-}
-
-/// The stat cache rows under one directory, keyed by absolute path.
-#[derive(Debug, Clone, Default)]
-pub struct StatCache {
-    rows: HashMap<PathBuf, StatRow>,
-}
-
-impl StatCache {
-    pub fn get(&self, path: impl AsRef<Path>) -> Option<&StatRow> {
-        self.rows.get(path.as_ref())
-    }
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-    pub fn iter(&self) -> impl Iterator<Item = &StatRow> {
-        self.rows.values()
-    }
-}
-
 pub(crate) struct Db {
     path: PathBuf,
     conn: Mutex<Connection>,
@@ -116,37 +86,9 @@ fn path_bytes(p: &Path) -> &[u8] {
     p.as_os_str().as_bytes()
 }
 
-#[cfg(unix)]
-fn path_from_bytes(b: Vec<u8>) -> PathBuf {
-    use std::os::unix::ffi::OsStringExt;
-    PathBuf::from(std::ffi::OsString::from_vec(b))
-}
-
 #[cfg(not(unix))]
 fn path_bytes(p: &Path) -> &[u8] {
     p.to_str().unwrap_or_default().as_bytes()
-}
-
-#[cfg(not(unix))]
-fn path_from_bytes(b: Vec<u8>) -> PathBuf {
-    PathBuf::from(String::from_utf8_lossy(&b).into_owned())
-}
-
-/// The byte string just past every path below `dir` (`dir/…`), for a range scan: `/` + 1 is `0`.
-fn subtree_bounds(dir: &Path) -> (Vec<u8>, Vec<u8>) {
-    let mut lo = path_bytes(dir).to_vec();
-    while lo.len() > 1 && lo.last() == Some(&b'/') {
-        lo.pop();
-    }
-    let mut hi = lo.clone();
-    if lo.last() != Some(&b'/') {
-        lo.push(b'/');
-        hi.push(b'0');
-    } else {
-        // The filesystem root: everything is below it.
-        hi = vec![0xff; 1];
-    }
-    (lo, hi)
 }
 
 impl Db {
@@ -195,6 +137,11 @@ impl Db {
                     "schema version {version} is newer than this quilt understands ({SCHEMA_VERSION}); upgrade quilt"
                 ),
             });
+        }
+        if version < 2 {
+            // Version 1 keyed the stat cache by absolute path. It is only a cache: drop it.
+            conn.execute_batch("DROP TABLE IF EXISTS stat_cache")
+                .map_err(|e| Error::db("upgrade the schema", &self.path, e))?;
         }
         conn.execute_batch(SCHEMA)
             .map_err(|e| Error::db("create the schema", &self.path, e))?;
@@ -336,98 +283,6 @@ impl Db {
         rows.iter()
             .map(|t| TopHash::parse(t).map_err(|_| self.bad(format!("top hash {t:?}"))))
             .collect()
-    }
-
-    // ---- stat cache ----
-
-    pub fn stat_cache_load(&self, root: &Path) -> Result<StatCache> {
-        let (lo, hi) = subtree_bounds(root);
-        let conn = self.conn();
-        let ctx = "load the stat cache";
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT path, size, mtime_ns, inode, kind, digest FROM stat_cache
-                 WHERE (path >= ?1 AND path < ?2) OR path = ?3",
-            )
-            .map_err(self.err(ctx))?;
-        let raw = stmt
-            .query_map(params![lo, hi, path_bytes(root)], |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, Vec<u8>>(5)?,
-                ))
-            })
-            .map_err(self.err(ctx))?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(self.err(ctx))?;
-        let mut rows = HashMap::with_capacity(raw.len());
-        for (path, size, mtime_ns, inode, kind, digest) in raw {
-            let path = path_from_bytes(path);
-            let kind = u8::try_from(kind).ok().and_then(HashType::from_code);
-            let digest: Option<[u8; 32]> = digest.try_into().ok();
-            // A malformed row only costs a re-hash, so it is skipped rather than fatal.
-            let (Some(kind), Some(digest)) = (kind, digest) else {
-                tracing::warn!(path = %path.display(), "ignoring malformed stat cache row");
-                continue;
-            };
-            rows.insert(
-                path.clone(),
-                StatRow {
-                    path,
-                    size: size as u64,
-                    mtime_ns,
-                    inode: inode as u64,
-                    id: ObjectId::new(kind, digest),
-                },
-            );
-        }
-        Ok(StatCache { rows })
-    }
-
-    pub fn stat_cache_store(&self, rows: &[StatRow]) -> Result<()> {
-        let ctx = "update the stat cache";
-        let mut conn = self.conn();
-        let tx = conn.transaction().map_err(self.err(ctx))?;
-        {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO stat_cache (path, size, mtime_ns, inode, kind, digest)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(self.err(ctx))?;
-            for r in rows {
-                // SQLite integers are i64; sizes and inodes round-trip through a bit cast.
-                stmt.execute(params![
-                    path_bytes(&r.path),
-                    r.size as i64,
-                    r.mtime_ns,
-                    r.inode as i64,
-                    r.id.kind.code(),
-                    r.id.digest.as_slice()
-                ])
-                .map_err(self.err(ctx))?;
-            }
-        }
-        tx.commit().map_err(self.err(ctx))
-    }
-
-    pub fn stat_cache_remove(&self, paths: &[PathBuf]) -> Result<()> {
-        let ctx = "update the stat cache";
-        let mut conn = self.conn();
-        let tx = conn.transaction().map_err(self.err(ctx))?;
-        {
-            let mut stmt = tx
-                .prepare_cached("DELETE FROM stat_cache WHERE path = ?1")
-                .map_err(self.err(ctx))?;
-            for p in paths {
-                stmt.execute([path_bytes(p)]).map_err(self.err(ctx))?;
-            }
-        }
-        tx.commit().map_err(self.err(ctx))
     }
 
     // ---- worktrees ----
@@ -659,19 +514,4 @@ fn immutable_uri(path: &Path) -> String {
     }
     uri.push_str("?immutable=1");
     uri
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn subtree_bounds_cover_children_only() {
-        let (lo, hi) = subtree_bounds(Path::new("/a/b/"));
-        assert_eq!(lo, b"/a/b/");
-        assert_eq!(hi, b"/a/b0");
-        assert!(b"/a/b/c".as_slice() >= lo.as_slice() && b"/a/b/c".as_slice() < hi.as_slice());
-        assert!(b"/a/bc".as_slice() >= hi.as_slice());
-        assert!(b"/a/b-c".as_slice() < lo.as_slice());
-    }
 }

@@ -165,7 +165,7 @@ impl Store {
         Ok(())
     }
 
-    fn find_packed_cached(&self, id: &ObjectId) -> Option<(Arc<Pack>, IndexEntry)> {
+    pub(crate) fn find_packed_cached(&self, id: &ObjectId) -> Option<(Arc<Pack>, IndexEntry)> {
         let set = self.read_packs();
         set.packs
             .iter()
@@ -523,19 +523,19 @@ impl Store {
 
     // ---- stat cache ----
 
-    /// Stat cache rows for `root` and every path below it.
+    /// The stat cache rows of the files under `root`, in manifest order.
     pub fn stat_cache_load(&self, root: &Path) -> Result<StatCache> {
         self.db.stat_cache_load(root)
     }
 
-    /// Inserts or replaces rows, in one transaction.
-    pub fn stat_cache_store(&self, rows: &[StatRow]) -> Result<()> {
-        self.db.stat_cache_store(rows)
+    /// Inserts or replaces rows of files under `root`, in one transaction.
+    pub fn stat_cache_store(&self, root: &Path, rows: &[StatRow]) -> Result<()> {
+        self.db.stat_cache_store(root, rows)
     }
 
-    /// Forgets rows (for files that were deleted).
-    pub fn stat_cache_remove(&self, paths: &[PathBuf]) -> Result<()> {
-        self.db.stat_cache_remove(paths)
+    /// Forgets the rows of these logical keys under `root` (files that were deleted).
+    pub fn stat_cache_remove(&self, root: &Path, keys: &[String]) -> Result<()> {
+        self.db.stat_cache_remove(root, keys)
     }
 
     // ---- worktrees ----

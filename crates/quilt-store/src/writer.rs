@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use rayon::prelude::*;
+
 use quilt_hash::ObjectId;
 
 use crate::hashing::StreamCheck;
@@ -32,22 +34,22 @@ pub struct WriteOutcome {
     pub packs: Vec<PathBuf>,
 }
 
-#[derive(Default)]
-struct OpenPack {
-    writer: Option<PackWriter>,
-    /// (type code, digest) of every object this writer packed. Kept after a pack is
-    /// published too, because another thread may have checked the store before the publish
-    /// and be about to append the same object.
-    pending: HashSet<(u8, [u8; 32])>,
-    published: Vec<PathBuf>,
-}
+/// The objects a writer has packed, by (type code, digest). Kept after a pack is published
+/// too, because another thread may have checked the store before the publish and be about to
+/// append the same object.
+type Pending = HashSet<(u8, [u8; 32])>;
 
 /// Adds objects to a [`Store`]. All methods take `&self`, so rayon workers can share one
-/// writer. Call [`ObjectWriter::commit`] to publish the open pack; dropping the writer
-/// discards it (loose objects and packs already rolled over stay, as they are complete).
+/// writer. Each worker thread appends to a pack of its own, so threads never wait for each
+/// other's writes. Call [`ObjectWriter::commit`] to publish the open packs; dropping the
+/// writer discards them (loose objects and packs already rolled over stay, as they are
+/// complete).
 pub struct ObjectWriter<'a> {
     store: &'a Store,
-    pack: Mutex<OpenPack>,
+    /// One open pack per worker thread (by rayon thread index; other threads share slot 0).
+    shards: Vec<Mutex<Option<PackWriter>>>,
+    pending: Mutex<Pending>,
+    published: Mutex<Vec<PathBuf>>,
     objects: AtomicU64,
     bytes: AtomicU64,
     loose: AtomicU64,
@@ -75,9 +77,14 @@ impl<'a> ObjectWriter<'a> {
             drop(excl);
         }
         let lock = store.lock_shared()?;
+        let shards = (0..rayon::current_num_threads().max(1))
+            .map(|_| Mutex::new(None))
+            .collect();
         Ok(ObjectWriter {
             store,
-            pack: Mutex::new(OpenPack::default()),
+            shards,
+            pending: Mutex::new(Pending::new()),
+            published: Mutex::new(Vec::new()),
             objects: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             loose: AtomicU64::new(0),
@@ -104,10 +111,9 @@ impl<'a> ObjectWriter<'a> {
         Ok(true)
     }
 
-    fn lock_pack(&self) -> std::sync::MutexGuard<'_, OpenPack> {
-        self.pack
-            .lock()
-            .expect("pack mutex poisoned: another thread panicked while appending to the pack")
+    fn shard(&self) -> std::sync::MutexGuard<'_, Option<PackWriter>> {
+        let i = rayon::current_thread_index().unwrap_or(0) % self.shards.len();
+        lock(&self.shards[i])
     }
 
     /// Stores `data` under `id`; returns `true` if it was not there before. The caller has
@@ -124,36 +130,42 @@ impl<'a> ObjectWriter<'a> {
             persist(tmp, &self.store.layout.loose_path(&id.digest))?;
             return self.stored(size, true);
         }
-        if self.store.contains_cached(id) {
+        if self.store.find_packed_cached(id).is_some() {
             return self.dup();
         }
-        let mut open = self.lock_pack();
         let key = (id.kind.code(), id.digest);
-        if open.pending.contains(&key) {
-            drop(open);
+        if !lock(&self.pending).insert(key) {
             return self.dup();
         }
-        if open.writer.is_none() {
-            open.writer = Some(PackWriter::new(&self.store.layout)?);
+        let added = self.append(id, data);
+        if added.is_err() {
+            // Not stored after all: a later attempt must not take it for a duplicate.
+            lock(&self.pending).remove(&key);
         }
-        let open = &mut *open;
-        let w = open.writer.as_mut().expect("a pack writer was just opened");
-        w.add(id.kind, &id.digest, data)?;
-        let full = w.len() >= self.store.options.pack_size_limit;
-        open.pending.insert(key);
-        if full {
-            self.publish(open)?;
-        }
+        added?;
         self.stored(size, false)
     }
 
-    /// Finishes the open pack and makes its objects visible through the store.
-    fn publish(&self, open: &mut OpenPack) -> Result<()> {
-        let Some(w) = open.writer.take() else {
+    fn append(&self, id: &ObjectId, data: &[u8]) -> Result<()> {
+        let mut shard = self.shard();
+        let w = match &mut *shard {
+            Some(w) => w,
+            none => none.insert(PackWriter::new(&self.store.layout)?),
+        };
+        w.add(id.kind, &id.digest, data)?;
+        if w.len() >= self.store.options.pack_size_limit {
+            self.publish(shard.take())?;
+        }
+        Ok(())
+    }
+
+    /// Finishes a pack and makes its objects visible through the store.
+    fn publish(&self, pack: Option<PackWriter>) -> Result<()> {
+        let Some(w) = pack else {
             return Ok(());
         };
         if let Some(done) = w.finish(&self.store.layout)? {
-            open.published.push(done.idx_path);
+            lock(&self.published).push(done.idx_path);
         }
         self.store.refresh_packs()
     }
@@ -242,17 +254,23 @@ impl<'a> ObjectWriter<'a> {
     /// Publishes the open pack (fsync, index, renames, directory fsync) and reports what was
     /// written.
     pub fn commit(self) -> Result<WriteOutcome> {
-        let published = {
-            let mut open = self.lock_pack();
-            self.publish(&mut open)?;
-            std::mem::take(&mut open.published)
-        };
+        // Each open pack waits for its own fsync; publishing them side by side overlaps those.
+        let packs: Vec<PackWriter> = self.shards.iter().filter_map(|s| lock(s).take()).collect();
+        packs
+            .into_par_iter()
+            .try_for_each(|w| self.publish(Some(w)))?;
         Ok(WriteOutcome {
             objects_written: self.objects.load(Ordering::Relaxed),
             bytes_written: self.bytes.load(Ordering::Relaxed),
             loose_written: self.loose.load(Ordering::Relaxed),
             duplicates: self.duplicates.load(Ordering::Relaxed),
-            packs: published,
+            packs: std::mem::take(&mut *lock(&self.published)),
         })
     }
+}
+
+/// Locks a mutex of the writer. A thread that panicked while holding it leaves at worst an
+/// unpublished pack, which is never made visible, so the data behind it is still usable.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
