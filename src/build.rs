@@ -34,6 +34,8 @@ const CHANGE_RETRIES: usize = 3;
 /// Files modified this close to the start of a build are not trusted from the stat cache
 /// next time: a later write within the same timestamp tick would be invisible.
 const RACY_WINDOW_NS: i64 = 100_000_000;
+/// Stat cache rows written per transaction.
+const STAT_ROWS_AT_ONCE: usize = 64 * 1024;
 
 /// What to build.
 #[derive(Debug, Clone, Default)]
@@ -118,34 +120,36 @@ impl Repository {
         let new_objects = AtomicU64::new(0);
         let new_bytes = AtomicU64::new(0);
 
-        // (file, id, whether it was read and hashed now)
-        let results: Vec<(WalkedFile, ObjectId, bool)> = files
-            .into_par_iter()
+        // Each file's id, and whether it was read and hashed now (not taken from the cache).
+        // A file that changed while it was read gets its new stat written back.
+        let mut files = files;
+        let ids: Vec<(ObjectId, bool)> = files
+            .par_iter_mut()
             .zip(cached)
             .map(|(file, cached)| {
                 if interrupt.load(Ordering::Relaxed) {
                     return Err(Error::Interrupted);
                 }
                 let done = match cached {
-                    Some(id) if store.contains(&id)? => (file, id, false),
+                    Some(id) if store.contains(&id)? => (id, false),
                     _ => {
                         let path = dir.join(&file.key);
-                        let (file, id, stored) = hash_and_store(&writer, &path, file)?;
+                        let (id, stored) = hash_and_store(&writer, &path, file)?;
                         if stored {
                             new_objects.fetch_add(1, Ordering::Relaxed);
                             new_bytes.fetch_add(file.size, Ordering::Relaxed);
                         }
-                        (file, id, true)
+                        (id, true)
                     }
                 };
-                progress.inc(done.0.size);
+                progress.inc(file.size);
                 Ok(done)
             })
             .collect::<Result<_>>()?;
         progress.finish();
-        let hashed = results.iter().filter(|r| r.2).count() as u64;
-        let bytes = results.iter().map(|r| r.0.size).sum();
-        let files_count = results.len() as u64;
+        let hashed = ids.iter().filter(|r| r.1).count() as u64;
+        let bytes = files.iter().map(|f| f.size).sum();
+        let files_count = files.len() as u64;
 
         // The cache only maps paths to content ids, true whatever happens to the objects, so
         // it is written, and the manifest streamed to its temp file, while the packs are
@@ -153,22 +157,31 @@ impl Repository {
         let (committed, written) = rayon::join(
             || writer.commit(),
             || -> Result<_> {
-                let rows: Vec<StatRow> = results
-                    .iter()
-                    .filter(|(f, _, hashed)| *hashed && f.mtime_ns < started_ns - RACY_WINDOW_NS)
-                    .map(|(f, id, _)| StatRow {
-                        key: f.key.clone(),
-                        size: f.size,
-                        mtime_ns: f.mtime_ns,
-                        inode: f.ino,
-                        id: *id,
-                    })
-                    .collect();
-                store.stat_cache_store(&dir, &rows)?;
-                drop(rows);
+                // In slices, so a million new rows are never all in memory at once.
+                let trusted = |(f, (_, hashed)): &(&WalkedFile, &(ObjectId, bool))| {
+                    *hashed && f.mtime_ns < started_ns - RACY_WINDOW_NS
+                };
+                for (fs, is) in files
+                    .chunks(STAT_ROWS_AT_ONCE)
+                    .zip(ids.chunks(STAT_ROWS_AT_ONCE))
+                {
+                    let rows: Vec<StatRow> = fs
+                        .iter()
+                        .zip(is)
+                        .filter(trusted)
+                        .map(|(f, (id, _))| StatRow {
+                            key: f.key.clone(),
+                            size: f.size,
+                            mtime_ns: f.mtime_ns,
+                            inode: f.ino,
+                            id: *id,
+                        })
+                        .collect();
+                    store.stat_cache_store(&dir, &rows)?;
+                }
                 let mut sink = store.manifest_sink(&header(opts))?;
                 let base_url = file_url(&dir);
-                for (file, id, _) in results {
+                for (file, (id, _)) in files.into_iter().zip(ids) {
                     sink.entry(&entry(opts, &base_url, file, id)?)?;
                 }
                 Ok(sink)
@@ -233,8 +246,8 @@ fn entry(opts: &BuildOptions, base_url: &str, file: WalkedFile, id: ObjectId) ->
 fn hash_and_store(
     writer: &ObjectWriter<'_>,
     path: &Path,
-    walked: WalkedFile,
-) -> Result<(WalkedFile, ObjectId, bool)> {
+    walked: &mut WalkedFile,
+) -> Result<(ObjectId, bool)> {
     // The walk's stat serves as the "before" of the first attempt; a change since then shows
     // up in the stat taken after reading, and later attempts stat afresh.
     let mut before = Some((walked.size, walked.mtime_ns, walked.ino));
@@ -286,13 +299,10 @@ fn hash_and_store(
                 Err(e) => return Err(e.into()),
             },
         };
-        let file = WalkedFile {
-            key: walked.key,
-            size,
-            mtime_ns: mtime,
-            ino,
-        };
-        return Ok((file, id, stored));
+        walked.size = size;
+        walked.mtime_ns = mtime;
+        walked.ino = ino;
+        return Ok((id, stored));
     }
     Err(Error::FileChanged {
         path: path.to_path_buf(),

@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use quilt_hash::{Entry, Manifest, ObjectId, Progress, TopHash, Unit, Verifier};
+use quilt_hash::{Entry, EntrySummary, Manifest, ObjectId, Progress, TopHash, Unit, Verifier};
 use quilt_store::{StatRow, Store};
 use rayon::prelude::*;
 
@@ -229,11 +229,15 @@ impl Repository {
 
         // Paths whose local content differs from the current version (or are untracked).
         let modified: std::collections::HashSet<String> = match &current {
-            Some(m) => compare(m, &files, &ids)
-                .0
-                .into_iter()
-                .map(|c| c.key)
-                .collect(),
+            Some(m) => compare(
+                &m.entries.iter().map(EntrySummary::from).collect::<Vec<_>>(),
+                &files,
+                &ids,
+            )
+            .0
+            .into_iter()
+            .map(|c| c.key)
+            .collect(),
             None => files.iter().map(|f| f.key.clone()).collect(),
         };
 

@@ -1,10 +1,10 @@
 //! `quilt status`: what changed in the working directory since the last build or checkout.
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use quilt_hash::{hash_file, Manifest, ObjectId, PackageName, TopHash};
+use quilt_hash::{hash_file, logical_key_cmp, EntrySummary, ObjectId, PackageName, TopHash};
 use quilt_store::{StatCache, StatRow};
 use rayon::prelude::*;
 
@@ -93,14 +93,14 @@ impl Repository {
     pub fn status(&self) -> Result<Status> {
         let dir: PathBuf = self.worktree().to_path_buf();
         let (name, top_hash) = self.head()?.ok_or_else(|| Error::NoHead(dir.clone()))?;
-        let manifest = self.store().get_manifest(&top_hash)?;
+        let manifest = self.store().manifest_summary(&top_hash)?;
         let ignore = IgnoreRules::load(&dir)?;
         let skip = vec![self.store().root().to_path_buf()];
         let files = walk_dir(&dir, &ignore, &skip)?;
         let cache = self.store().stat_cache_load(&dir)?;
         let (ids, rows) = current_ids(&dir, &files, &cache)?;
         self.store().stat_cache_store(&dir, &rows)?;
-        let (changes, unchanged) = compare(&manifest, &files, &ids);
+        let (changes, unchanged) = compare(&manifest.entries, &files, &ids);
         Ok(Status {
             name,
             top_hash,
@@ -110,43 +110,54 @@ impl Repository {
     }
 }
 
-/// Changes from a manifest to the walked files, in manifest order.
+/// Changes from a version's entries to the walked files: removed and modified paths in
+/// manifest order, then added ones. Both sides are walked together in manifest order.
 pub(crate) fn compare(
-    manifest: &Manifest,
+    entries: &[EntrySummary],
     files: &[WalkedFile],
     ids: &[ObjectId],
 ) -> (Vec<StatusEntry>, u64) {
-    let mut current: HashMap<&str, (&WalkedFile, &ObjectId)> = files
-        .iter()
-        .zip(ids)
-        .map(|(f, id)| (f.key.as_str(), (f, id)))
-        .collect();
+    let mut recorded: Vec<&EntrySummary> = entries.iter().collect();
+    let sorted = recorded
+        .windows(2)
+        .all(|w| logical_key_cmp(&w[0].logical_key, &w[1].logical_key) == Ordering::Less);
+    if !sorted {
+        // quilt and quilt3 write sorted manifests; one from elsewhere may not be.
+        recorded.sort_by(|a, b| logical_key_cmp(&a.logical_key, &b.logical_key));
+    }
+    let change = |key: &str, kind| StatusEntry {
+        key: key.to_owned(),
+        kind,
+    };
     let mut changes = Vec::new();
+    let mut added = Vec::new();
     let mut unchanged = 0;
-    for e in &manifest.entries {
-        match current.remove(e.logical_key.as_str()) {
-            None => changes.push(StatusEntry {
-                key: e.logical_key.to_string(),
-                kind: ChangeKind::Removed,
-            }),
-            Some((f, id)) if f.size == e.size && same_content(id, &e.hash) => unchanged += 1,
-            Some(_) => changes.push(StatusEntry {
-                key: e.logical_key.to_string(),
-                kind: ChangeKind::Modified,
-            }),
+    let mut current = files.iter().zip(ids).peekable();
+    for e in recorded {
+        let key = e.logical_key.as_str();
+        loop {
+            match current.peek() {
+                Some((f, _)) if logical_key_cmp(&f.key, key) == Ordering::Less => {
+                    added.push(change(&f.key, ChangeKind::Added));
+                    current.next();
+                }
+                Some((f, id)) if f.key == key => {
+                    if f.size == e.size && **id == e.hash {
+                        unchanged += 1;
+                    } else {
+                        changes.push(change(key, ChangeKind::Modified));
+                    }
+                    current.next();
+                    break;
+                }
+                _ => {
+                    changes.push(change(key, ChangeKind::Removed));
+                    break;
+                }
+            }
         }
     }
-    let mut added: Vec<&str> = current.into_keys().collect();
-    added.sort_by(|a, b| quilt_hash::logical_key_cmp(a, b));
-    changes.extend(added.into_iter().map(|k| StatusEntry {
-        key: k.to_owned(),
-        kind: ChangeKind::Added,
-    }));
+    added.extend(current.map(|(f, _)| change(&f.key, ChangeKind::Added)));
+    changes.extend(added);
     (changes, unchanged)
-}
-
-/// Contents are equal when their ids are; an old `SHA256` entry is compared by re-hashing
-/// elsewhere, so here a type mismatch counts as a change only if digests differ in kind.
-fn same_content(current: &ObjectId, recorded: &ObjectId) -> bool {
-    current == recorded
 }

@@ -92,7 +92,11 @@ fn walk_into(
             Child::Skip => Ok(Vec::new()),
         })
         .collect::<Result<_>>()?;
-    Ok(nested.into_iter().flatten().collect())
+    let mut out = Vec::with_capacity(nested.iter().map(Vec::len).sum());
+    for files in nested {
+        out.extend(files);
+    }
+    Ok(out)
 }
 
 fn classify(

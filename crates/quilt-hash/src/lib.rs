@@ -39,7 +39,10 @@ pub use hash::{
 pub use id::{HashType, ObjectId, TopHash};
 pub use json::{python_dumps, JsonStyle};
 pub use key::{logical_key_cmp, LogicalKey};
-pub use manifest::{DirMeta, Entry, Line, Manifest, ManifestError, ManifestLines, ManifestWriter};
+pub use manifest::{
+    DirMeta, Entry, EntrySummary, Line, Manifest, ManifestError, ManifestLines, ManifestSummary,
+    ManifestWriter,
+};
 pub use name::PackageName;
 pub use progress::{NoProgress, Progress, Unit};
 pub use tophash::TopHasher;

@@ -7,10 +7,12 @@ use crate::{logical_key_cmp, LogicalKey, ObjectId, TopHash, TopHasher};
 
 mod error;
 pub mod read;
+pub mod summary;
 pub mod write;
 
 pub use error::ManifestError;
 pub use read::{Line, ManifestLines};
+pub use summary::{EntrySummary, ManifestSummary};
 pub use write::ManifestWriter;
 
 /// One package version: a header line, directory-metadata lines, then one line per file.

@@ -3,8 +3,8 @@ mod common;
 use proptest::prelude::*;
 use quilt_hash::manifest::default_header;
 use quilt_hash::{
-    hash_bytes, DirMeta, Entry, HashType, Line, LogicalKey, Manifest, ManifestError, ManifestLines,
-    ManifestWriter, ObjectId, TopHash,
+    hash_bytes, DirMeta, Entry, EntrySummary, HashType, Line, LogicalKey, Manifest, ManifestError,
+    ManifestLines, ManifestSummary, ManifestWriter, ObjectId, TopHash,
 };
 use serde_json::{json, Map, Value};
 
@@ -222,6 +222,12 @@ fn malformed_manifests_name_the_line() {
             "streaming reader on {text:?}: {streamed}"
         );
         assert_eq!(streamed.to_string(), err(&text).to_string());
+        let summary = ManifestSummary::read(text.as_bytes()).expect_err("malformed");
+        assert_eq!(
+            summary.to_string(),
+            err(&text).to_string(),
+            "summary reader on {text:?}"
+        );
         let e = err(&text);
         assert_eq!(e.line(), Some(line), "{text:?}: {e}");
         let shown = format!(
@@ -241,6 +247,36 @@ fn malformed_manifests_name_the_line() {
         err("").to_string(),
         "empty manifest: line 1 should be the header object"
     );
+}
+
+#[test]
+fn summaries_match_the_whole_reader() {
+    for name in FIXTURES {
+        let bytes = std::fs::read(common::fixture(name)).expect("fixture exists");
+        let whole = Manifest::from_slice(&bytes).expect("fixture parses");
+        let summary = ManifestSummary::read(&bytes[..]).expect("fixture parses");
+        assert_eq!(summary.header, whole.header);
+        let expected: Vec<EntrySummary> = whole.entries.iter().map(EntrySummary::from).collect();
+        assert_eq!(summary.entries, expected);
+    }
+    // Past the first batch of lines, with a directory line in between: line numbers and
+    // order hold across batches.
+    let mut text = String::from(GOOD_HEADER);
+    text.push_str("{\"logical_key\": \"d/\", \"meta\": {}}\n");
+    for i in 0..40_000 {
+        text.push_str(&format!(
+            "{{\"logical_key\": \"k{i:05}\", \"size\": 5, {HELLO}}}\n"
+        ));
+    }
+    let summary = ManifestSummary::read(text.as_bytes()).expect("parses");
+    assert_eq!(summary.entries.len(), 40_000);
+    assert_eq!(summary.entries[39_999].logical_key.as_str(), "k39999");
+    let dup = format!("{text}{{\"logical_key\": \"k00007\", \"size\": 5, {HELLO}}}\n");
+    let e = ManifestSummary::read(dup.as_bytes()).expect_err("duplicate");
+    assert_eq!(e.line(), Some(40_003), "{e}");
+    let bad = text.replacen("\"k30000\", \"size\": 5", "\"k30000\", \"size\": -5", 1);
+    let e = ManifestSummary::read(bad.as_bytes()).expect_err("bad size");
+    assert_eq!(e.line(), Some(30_003), "{e}");
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use quilt_hash::{Manifest, ObjectId, PackageName, TopHash};
+use quilt_hash::{Manifest, ManifestSummary, ObjectId, PackageName, TopHash};
 
 use crate::db::{Db, Revision, StatCache, StatRow};
 use crate::layout::{self, Layout};
@@ -381,6 +381,16 @@ impl Store {
     pub fn get_manifest(&self, top: &TopHash) -> Result<Manifest> {
         let bytes = self.manifest_bytes(top)?;
         Manifest::from_slice(&bytes).map_err(|e| Error::BadManifest {
+            path: self.layout.manifest_path(&top.to_hex()),
+            source: Box::new(e),
+        })
+    }
+
+    /// The header and each entry's key, size and hash: what a comparison needs, in a fraction
+    /// of the memory of [`Store::get_manifest`].
+    pub fn manifest_summary(&self, top: &TopHash) -> Result<ManifestSummary> {
+        let reader = self.open_manifest(top)?;
+        ManifestSummary::read(reader).map_err(|e| Error::BadManifest {
             path: self.layout.manifest_path(&top.to_hex()),
             source: Box::new(e),
         })

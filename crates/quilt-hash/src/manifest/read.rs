@@ -370,3 +370,13 @@ fn parse_hash(line: usize, v: Value) -> Result<ObjectId, ManifestError> {
     let value = value.ok_or_else(|| invalid(line, "hash", "is missing \"value\""))?;
     ObjectId::from_manifest(kind, value).map_err(|source| ManifestError::BadHash { line, source })
 }
+
+/// Parses the header line (without its newline).
+pub(crate) fn parse_header(bytes: &[u8]) -> Result<Map<String, Value>, ManifestError> {
+    parse_object(1, bytes, "the header")
+}
+
+/// Parses and checks one line after the header (without its newline).
+pub(crate) fn parse_line(line: usize, bytes: &[u8]) -> Result<Line, ManifestError> {
+    parse_object(line, bytes, "a manifest line").and_then(|map| parse_record(line, map))
+}

@@ -1,0 +1,130 @@
+//! Reading only what a comparison needs from a manifest: each entry's key, size and hash.
+//!
+//! `status` and `checkout` compare a working directory with a version. They need neither the
+//! metadata nor the physical keys, and a million-entry manifest held whole as JSON values takes
+//! gigabytes. This reader checks every line exactly as [`Manifest::read`] does, a batch of
+//! lines at a time on all cores, and keeps three fields of each entry.
+
+use std::collections::HashSet;
+use std::io::BufRead;
+
+use rayon::prelude::*;
+use serde_json::{Map, Value};
+
+use super::read::{parse_line, Line};
+use super::{Entry, ManifestError};
+use crate::{LogicalKey, ObjectId};
+
+/// Lines parsed together on all cores.
+const BATCH_LINES: usize = 16 * 1024;
+
+/// The key, size and content id of one entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntrySummary {
+    pub logical_key: LogicalKey,
+    pub size: u64,
+    pub hash: ObjectId,
+}
+
+impl From<&Entry> for EntrySummary {
+    fn from(e: &Entry) -> Self {
+        EntrySummary {
+            logical_key: e.logical_key.clone(),
+            size: e.size,
+            hash: e.hash,
+        }
+    }
+}
+
+/// A manifest's header and its entries' summaries, in the manifest's order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManifestSummary {
+    pub header: Map<String, Value>,
+    pub entries: Vec<EntrySummary>,
+}
+
+impl ManifestSummary {
+    /// Reads and checks a whole manifest, keeping only the summaries. Errors are those of
+    /// [`Manifest::read`](super::Manifest::read), naming the first bad line.
+    pub fn read(mut reader: impl BufRead) -> Result<ManifestSummary, ManifestError> {
+        let mut text = Vec::new();
+        let mut starts = Vec::new();
+        let mut line = 0;
+        let mut header = None;
+        let mut entries = Vec::new();
+        let mut entry_lines = Vec::new();
+        loop {
+            text.clear();
+            starts.clear();
+            let first_line = line + 1;
+            while starts.len() < BATCH_LINES {
+                line += 1;
+                let start = text.len();
+                let n = reader
+                    .read_until(b'\n', &mut text)
+                    .map_err(|source| ManifestError::Io { line, source })?;
+                if n == 0 {
+                    line -= 1;
+                    break;
+                }
+                if text.last() != Some(&b'\n') {
+                    return Err(ManifestError::Truncated { line });
+                }
+                starts.push(start);
+            }
+            if starts.is_empty() {
+                break;
+            }
+            let ends = starts.iter().skip(1).copied().chain([text.len()]);
+            let spans: Vec<(usize, usize)> = starts.iter().copied().zip(ends).collect();
+            let mut first = 0;
+            if header.is_none() {
+                let (s, e) = spans[0];
+                header = Some(super::read::parse_header(&text[s..e - 1])?);
+                first = 1;
+            }
+            let parsed: Vec<Result<Option<(usize, EntrySummary)>, ManifestError>> = spans[first..]
+                .par_iter()
+                .enumerate()
+                .map(|(i, &(s, e))| {
+                    let n = first_line + first + i;
+                    Ok(match parse_line(n, &text[s..e - 1])? {
+                        Line::Entry(e) => Some((
+                            n,
+                            EntrySummary {
+                                logical_key: e.logical_key,
+                                size: e.size,
+                                hash: e.hash,
+                            },
+                        )),
+                        Line::Dir(_) => None,
+                    })
+                })
+                .collect();
+            for item in parsed {
+                if let Some((n, e)) = item? {
+                    entry_lines.push(n);
+                    entries.push(e);
+                }
+            }
+        }
+        let header = header.ok_or(ManifestError::Empty)?;
+        check_unique(&entries, &entry_lines)?;
+        Ok(ManifestSummary { header, entries })
+    }
+}
+
+/// quilt3 refuses a manifest that names a logical key twice. `lines` are the 1-based line
+/// numbers of `entries`.
+fn check_unique(entries: &[EntrySummary], lines: &[usize]) -> Result<(), ManifestError> {
+    let mut seen = HashSet::with_capacity(entries.len());
+    for (e, &line) in entries.iter().zip(lines) {
+        if !seen.insert(e.logical_key.as_str()) {
+            return Err(ManifestError::DuplicateKey {
+                line,
+                key: e.logical_key.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
