@@ -5,6 +5,7 @@
 //! files) first, the manifest next, the ref last. A kill at any point leaves either the old
 //! ref, or the new ref with everything it names present.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read as _;
@@ -85,7 +86,13 @@ impl Repository {
             self.worktree().join(crate::repo::DOT_QUILT),
         ];
         progress.start("scanning", None, Unit::Items);
-        let files = walk_dir(&dir, &ignore, &skip)?;
+        // Held until the ref is moved, so a concurrent gc cannot collect our new objects.
+        let _hold = store.hold_for_write()?;
+        let (files, cache) = rayon::join(
+            || walk_dir(&dir, &ignore, &skip),
+            || store.stat_cache_load(&dir),
+        );
+        let (files, cache) = (files?, cache?);
         progress.finish();
 
         for key in opts.entry_meta.keys() {
@@ -100,11 +107,8 @@ impl Repository {
             }
         }
 
-        // Held until the ref is moved, so a concurrent gc cannot collect our new objects.
-        let _hold = store.hold_for_write()?;
         // The walk and the cache are both in manifest order: one merge pairs them up.
         let cached: Vec<Option<ObjectId>> = {
-            let cache = store.stat_cache_load(&dir)?;
             let rows = cache.align(files.iter().map(|f| &f.key));
             rows.into_iter()
                 .zip(&files)
@@ -114,6 +118,7 @@ impl Repository {
                 })
                 .collect()
         };
+        drop(cache);
         let total: u64 = files.iter().map(|f| f.size).sum();
         progress.start("hashing", Some(total), Unit::Bytes);
         let writer = store.writer()?;
@@ -154,39 +159,39 @@ impl Repository {
         // The cache only maps paths to content ids, true whatever happens to the objects, so
         // it is written, and the manifest streamed to its temp file, while the packs are
         // being made durable. The manifest takes its name only after they are.
-        let (committed, written) = rayon::join(
-            || writer.commit(),
-            || -> Result<_> {
-                // In slices, so a million new rows are never all in memory at once.
-                let trusted = |(f, (_, hashed)): &(&WalkedFile, &(ObjectId, bool))| {
-                    *hashed && f.mtime_ns < started_ns - RACY_WINDOW_NS
-                };
-                for (fs, is) in files
-                    .chunks(STAT_ROWS_AT_ONCE)
-                    .zip(ids.chunks(STAT_ROWS_AT_ONCE))
-                {
-                    let rows: Vec<StatRow> = fs
-                        .iter()
-                        .zip(is)
-                        .filter(trusted)
-                        .map(|(f, (id, _))| StatRow {
-                            key: f.key.clone(),
-                            size: f.size,
-                            mtime_ns: f.mtime_ns,
-                            inode: f.ino,
-                            id: *id,
-                        })
-                        .collect();
-                    store.stat_cache_store(&dir, &rows)?;
-                }
-                let mut sink = store.manifest_sink(&header(opts))?;
-                let base_url = file_url(&dir);
-                for (file, (id, _)) in files.into_iter().zip(ids) {
-                    sink.entry(&entry(opts, &base_url, file, id)?)?;
-                }
-                Ok(sink)
-            },
-        );
+        let stat_rows = || -> Result<()> {
+            // In slices, so a million new rows are never all in memory at once.
+            for (fs, is) in files
+                .chunks(STAT_ROWS_AT_ONCE)
+                .zip(ids.chunks(STAT_ROWS_AT_ONCE))
+            {
+                let rows: Vec<StatRow> = fs
+                    .iter()
+                    .zip(is)
+                    .filter(|(f, (_, hashed))| *hashed && f.mtime_ns < started_ns - RACY_WINDOW_NS)
+                    .map(|(f, (id, _))| StatRow {
+                        key: f.key.clone(),
+                        size: f.size,
+                        mtime_ns: f.mtime_ns,
+                        inode: f.ino,
+                        id: *id,
+                    })
+                    .collect();
+                store.stat_cache_store(&dir, &rows)?;
+            }
+            Ok(())
+        };
+        let manifest = || -> Result<_> {
+            let mut sink = store.manifest_sink(&header(opts))?;
+            let base_url = file_url(&dir);
+            for (file, (id, _)) in files.iter().zip(&ids) {
+                sink.entry(&entry(opts, &base_url, file, *id)?)?;
+            }
+            Ok(sink)
+        };
+        let (committed, (cached, written)) =
+            rayon::join(|| writer.commit(), || rayon::join(stat_rows, manifest));
+        cached?;
         committed?;
         let top_hash = written?.finish()?;
         let unchanged = store.latest(name)?.is_some_and(|r| r.top_hash == top_hash);
@@ -226,14 +231,14 @@ fn header(opts: &BuildOptions) -> Map<String, Value> {
 }
 
 /// The manifest entry of one built file; its physical key is the file's `file://` URL.
-fn entry(opts: &BuildOptions, base_url: &str, file: WalkedFile, id: ObjectId) -> Result<Entry> {
+fn entry(opts: &BuildOptions, base_url: &str, file: &WalkedFile, id: ObjectId) -> Result<Entry> {
     let mut meta = Map::new();
     if let Some(m) = opts.entry_meta.get(&file.key) {
         meta.insert("user_meta".to_owned(), m.clone());
     }
     let physical = format!("{base_url}/{}", percent_encode_path(&file.key));
     Ok(Entry {
-        logical_key: LogicalKey::parse(file.key)?,
+        logical_key: LogicalKey::parse(file.key.clone())?,
         physical_keys: vec![physical],
         size: file.size,
         hash: id,
@@ -248,6 +253,10 @@ fn hash_and_store(
     path: &Path,
     walked: &mut WalkedFile,
 ) -> Result<(ObjectId, bool)> {
+    thread_local! {
+        /// Each worker reads small files into one buffer, reused from file to file.
+        static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
     // The walk's stat serves as the "before" of the first attempt; a change since then shows
     // up in the stat taken after reading, and later attempts stat afresh.
     let mut before = Some((walked.size, walked.mtime_ns, walked.ino));
@@ -260,53 +269,83 @@ fn hash_and_store(
                 (md.len(), mtime_ns(&md), md.ino())
             }
         };
-        let (id, data) = if size <= READ_WHOLE_MAX {
-            let mut data = Vec::with_capacity(size as usize);
-            file.read_to_end(&mut data)
-                .map_err(|e| Error::io(path, e))?;
-            (hash_bytes(&data), Some(data))
+        let small = size <= READ_WHOLE_MAX;
+        let outcome = if small {
+            BUF.with_borrow_mut(|buf| -> Result<Option<(ObjectId, bool)>> {
+                let read = read_up_to(&mut file, buf, size).map_err(|e| Error::io(path, e))?;
+                if read != size || changed(&file, path, size, mtime, ino)? {
+                    return Ok(None);
+                }
+                let id = hash_bytes(buf);
+                Ok(Some((id, writer.put_bytes(&id, buf)?)))
+            })?
         } else {
-            match hash_file(&file, size) {
-                Ok(id) => (id, None),
+            let id = match hash_file(&file, size) {
+                Ok(id) => id,
                 Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
                     before = None;
                     continue;
                 }
                 Err(e) => return Err(Error::io(path, e)),
+            };
+            if changed(&file, path, size, mtime, ino)? {
+                None
+            } else {
+                match writer.put_file(&id, path, size) {
+                    Ok(stored) => Some((id, stored)),
+                    Err(
+                        quilt_store::Error::HashMismatch { .. }
+                        | quilt_store::Error::SizeMismatch { .. },
+                    ) => None,
+                    Err(e) => return Err(e.into()),
+                }
             }
         };
-        let after = file.metadata().map_err(|e| Error::io(path, e))?;
-        let read_len = data.as_ref().map_or(size, |d| d.len() as u64);
-        if after.len() != size
-            || mtime_ns(&after) != mtime
-            || after.ino() != ino
-            || read_len != size
-        {
-            before = None;
-            continue;
+        match outcome {
+            Some(done) => {
+                walked.size = size;
+                walked.mtime_ns = mtime;
+                walked.ino = ino;
+                return Ok(done);
+            }
+            None => before = None,
         }
-        let stored = match data {
-            Some(data) => writer.put_bytes(&id, &data)?,
-            None => match writer.put_file(&id, path, size) {
-                Ok(stored) => stored,
-                Err(
-                    quilt_store::Error::HashMismatch { .. }
-                    | quilt_store::Error::SizeMismatch { .. },
-                ) => {
-                    before = None;
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            },
-        };
-        walked.size = size;
-        walked.mtime_ns = mtime;
-        walked.ino = ino;
-        return Ok((id, stored));
     }
     Err(Error::FileChanged {
         path: path.to_path_buf(),
     })
+}
+
+/// Reads the file into `buf` (replacing its contents) until end of file or one byte past
+/// `expected`, and returns how much was read. The stat taken after reading is what confirms
+/// the content, so a read that returns exactly `expected` bytes needs no second call to see
+/// end of file.
+fn read_up_to(file: &mut File, buf: &mut Vec<u8>, expected: u64) -> std::io::Result<u64> {
+    let want = usize::try_from(expected).unwrap_or(usize::MAX).saturating_add(1);
+    buf.clear();
+    buf.resize(want, 0);
+    let mut got = 0;
+    while got < want {
+        match file.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                got += n;
+                if got as u64 == expected {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(got);
+    Ok(got as u64)
+}
+
+/// Whether the open file no longer has the stat it had before it was read.
+fn changed(file: &File, path: &Path, size: u64, mtime: i64, ino: u64) -> Result<bool> {
+    let after = file.metadata().map_err(|e| Error::io(path, e))?;
+    Ok(after.len() != size || mtime_ns(&after) != mtime || after.ino() != ino)
 }
 
 pub(crate) fn now_ns() -> i64 {

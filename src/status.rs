@@ -93,11 +93,20 @@ impl Repository {
     pub fn status(&self) -> Result<Status> {
         let dir: PathBuf = self.worktree().to_path_buf();
         let (name, top_hash) = self.head()?.ok_or_else(|| Error::NoHead(dir.clone()))?;
-        let manifest = self.store().manifest_summary(&top_hash)?;
         let ignore = IgnoreRules::load(&dir)?;
         let skip = vec![self.store().root().to_path_buf()];
-        let files = walk_dir(&dir, &ignore, &skip)?;
-        let cache = self.store().stat_cache_load(&dir)?;
+        // The walk waits on the file system; reading the manifest and the cache meanwhile
+        // keeps both cores busy.
+        let (files, (manifest, cache)) = rayon::join(
+            || walk_dir(&dir, &ignore, &skip),
+            || {
+                rayon::join(
+                    || self.store().manifest_summary(&top_hash),
+                    || self.store().stat_cache_load(&dir),
+                )
+            },
+        );
+        let (files, manifest, cache) = (files?, manifest?, cache?);
         let (ids, rows) = current_ids(&dir, &files, &cache)?;
         self.store().stat_cache_store(&dir, &rows)?;
         let (changes, unchanged) = compare(&manifest.entries, &files, &ids);
