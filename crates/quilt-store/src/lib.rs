@@ -1,7 +1,8 @@
 //! The local, content-addressed object store behind quilt: objects live in immutable pack
-//! files (small ones) or as loose files (large ones), manifests in `packages/`, and package
-//! revisions, caches and settings in a small SQLite database. The layout doubles as a quilt3
-//! `file://` local registry.
+//! files (small ones) or as loose files (large ones), manifests in `packages/` (zstd
+//! compressed, most of them as small deltas against an earlier version), and package revisions,
+//! caches and settings in a small SQLite database. Readers always get quilt3's JSONL back; a
+//! quilt3 registry is what pushing to a directory remote produces.
 //!
 //! Writes are ordered so that a crash at any point leaves a consistent store: objects first,
 //! then the manifest, then the ref. Every file reaches its final name by an fsync'd rename.
