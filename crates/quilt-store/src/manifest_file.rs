@@ -137,8 +137,7 @@ pub(crate) fn open(layout: &Layout, top: &TopHash) -> Result<Box<dyn BufRead + S
     match sniff(&mut file, &path)? {
         ManifestKind::Plain => Ok(Box::new(BufReader::with_capacity(1 << 20, file))),
         ManifestKind::Keyframe => {
-            let d = decoder(zstd::stream::read::Decoder::new(file))
-                .map_err(|e| bad(&path, e))?;
+            let d = decoder(zstd::stream::read::Decoder::new(file)).map_err(|e| bad(&path, e))?;
             Ok(Box::new(BufReader::with_capacity(
                 1 << 20,
                 Named { inner: d, path },
@@ -364,13 +363,13 @@ mod tests {
         assert_eq!(&delta[..8], b"QMDELTA1");
         assert_eq!(&delta[8..40], &[7; 32]);
         assert!(delta.len() < 200, "{} bytes", delta.len());
-        let mut d = zstd::stream::read::Decoder::with_ref_prefix(&delta[40..], &base[..])
-            .expect("decoder");
+        let mut d =
+            zstd::stream::read::Decoder::with_ref_prefix(&delta[40..], &base[..]).expect("decoder");
         let mut out = Vec::new();
         d.read_to_end(&mut out).expect("decode");
         assert_eq!(out, next);
-        let mut wrong = zstd::stream::read::Decoder::with_ref_prefix(&delta[40..], &next[..])
-            .expect("decoder");
+        let mut wrong =
+            zstd::stream::read::Decoder::with_ref_prefix(&delta[40..], &next[..]).expect("decoder");
         let mut out = Vec::new();
         assert!(wrong.read_to_end(&mut out).is_err() || out != next);
     }

@@ -37,7 +37,10 @@ fn version(v: u32) -> Manifest {
 /// Stores the objects of version `v` and its manifest (with `base`), and records it.
 fn commit_version(store: &Store, v: u32, base: Option<&TopHash>) -> TopHash {
     let items = version_items(v);
-    put(store, &items.iter().map(|(_, d)| d.clone()).collect::<Vec<_>>());
+    put(
+        store,
+        &items.iter().map(|(_, d)| d.clone()).collect::<Vec<_>>(),
+    );
     let top = store
         .put_manifest_with_base(&version(v), base)
         .expect("put manifest");
@@ -101,7 +104,10 @@ fn put_manifest_writes_a_compressed_keyframe() {
     let (_dir, store) = new_store();
     let m = version(1);
     let top = store.put_manifest(&m).expect("put");
-    assert_eq!(store.manifest_kind(&top).expect("kind"), ManifestKind::Keyframe);
+    assert_eq!(
+        store.manifest_kind(&top).expect("kind"),
+        ManifestKind::Keyframe
+    );
     let raw = std::fs::read(path_of(&store, &top)).expect("read");
     assert_eq!(raw[..4], ZSTD_MAGIC);
     assert!(raw.len() < m.to_bytes().len() / 2, "{} bytes", raw.len());
@@ -110,7 +116,10 @@ fn put_manifest_writes_a_compressed_keyframe() {
     // Exact bytes, too, and the empty manifest.
     let empty = manifest_of(&[]);
     let top = store.put_manifest_bytes(&empty.to_bytes()).expect("put");
-    assert_eq!(store.manifest_kind(&top).expect("kind"), ManifestKind::Keyframe);
+    assert_eq!(
+        store.manifest_kind(&top).expect("kind"),
+        ManifestKind::Keyframe
+    );
     assert_reads_back(&store, &empty);
 }
 
@@ -191,12 +200,18 @@ fn unhelpful_or_missing_bases_give_keyframes() {
     let v1 = store
         .put_manifest_with_base(&version(1), Some(&small))
         .expect("v1");
-    assert_eq!(store.manifest_kind(&v1).expect("kind"), ManifestKind::Keyframe);
+    assert_eq!(
+        store.manifest_kind(&v1).expect("kind"),
+        ManifestKind::Keyframe
+    );
     let absent = version(9).top_hash();
     let v2 = store
         .put_manifest_with_base(&version(2), Some(&absent))
         .expect("v2");
-    assert_eq!(store.manifest_kind(&v2).expect("kind"), ManifestKind::Keyframe);
+    assert_eq!(
+        store.manifest_kind(&v2).expect("kind"),
+        ManifestKind::Keyframe
+    );
     // Storing a present manifest again writes nothing, base or not.
     let before = std::fs::read(path_of(&store, &v2)).expect("read");
     store
@@ -283,7 +298,10 @@ fn verify_names_a_missing_or_corrupt_base() {
     // Missing.
     std::fs::remove_file(&base).expect("rm");
     let err = store.get_manifest(&v2).expect_err("no base");
-    assert!(matches!(err, Error::ManifestBaseMissing { base, .. } if base == v1), "{err}");
+    assert!(
+        matches!(err, Error::ManifestBaseMissing { base, .. } if base == v1),
+        "{err}"
+    );
     assert!(!err.is_not_found(), "the version's own file is there");
     let report = verify(&store);
     assert_eq!(
@@ -339,4 +357,60 @@ fn a_corrupt_or_truncated_keyframe_is_an_error_naming_the_file() {
     }
     std::fs::write(&path, &saved).expect("restore");
     assert_reads_back(&store, &m);
+}
+
+mod damage {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Damaged keyframes and deltas (bytes flipped, cut short, extended) read back as the
+        /// original or as an error, never as other bytes and never with a panic.
+        #[test]
+        fn damaged_manifest_files_fail_cleanly(
+            which in 0usize..3,
+            flips in proptest::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 0..4),
+            cut in proptest::option::of(any::<prop::sample::Index>()),
+            tail in proptest::collection::vec(any::<u8>(), 0..3),
+        ) {
+            let (_dir, store) = new_store();
+            let v1 = store.put_manifest(&version(1)).expect("v1");
+            let v2 = store.put_manifest_with_base(&version(2), Some(&v1)).expect("v2");
+            let small = store.put_manifest(&manifest_of(&[("x", b"x")])).expect("small");
+            let (top, want) = match which {
+                0 => (v1, version(1).to_bytes()),
+                1 => (v2, version(2).to_bytes()),
+                _ => (small, manifest_of(&[("x", b"x")]).to_bytes()),
+            };
+            let path = path_of(&store, &top);
+            let mut bytes = std::fs::read(&path).expect("read");
+            for (at, x) in flips {
+                let i = at.index(bytes.len());
+                bytes[i] ^= x;
+            }
+            if let Some(c) = cut {
+                bytes.truncate(c.index(bytes.len()));
+            }
+            bytes.extend_from_slice(&tail);
+            std::fs::write(&path, &bytes).expect("write");
+            if store.manifest_kind(&top).is_ok_and(|k| k == ManifestKind::Plain) {
+                // The magic itself was hit: the file now reads as plain JSONL; parsing it
+                // must fail or succeed without a panic.
+                let _ = store.get_manifest(&top);
+                return Ok(());
+            }
+            if let Ok(got) = store.manifest_bytes(&top) {
+                prop_assert_eq!(got, want.clone());
+            }
+            if let Ok(mut r) = store.open_manifest(&top) {
+                let mut out = Vec::new();
+                if r.read_to_end(&mut out).is_ok() {
+                    prop_assert_eq!(out, want);
+                }
+            }
+        }
+    }
 }
