@@ -156,6 +156,9 @@ impl Repository {
         let bytes = files.iter().map(|f| f.size).sum();
         let files_count = files.len() as u64;
 
+        // The previous version: the likely delta base of the new manifest.
+        let latest = store.latest(name)?;
+        let latest = latest.as_ref();
         // The cache only maps paths to content ids, true whatever happens to the objects, so
         // it is written, and the manifest streamed to its temp file, while the packs are
         // being made durable. The manifest takes its name only after they are.
@@ -182,7 +185,7 @@ impl Repository {
             Ok(())
         };
         let manifest = || -> Result<_> {
-            let mut sink = store.manifest_sink(&header(opts))?;
+            let mut sink = store.manifest_sink(&header(opts), latest.map(|r| r.top_hash))?;
             let base_url = file_url(&dir);
             for (file, (id, _)) in files.iter().zip(&ids) {
                 sink.entry(&entry(opts, &base_url, file, *id)?)?;
@@ -194,7 +197,7 @@ impl Repository {
         cached?;
         committed?;
         let top_hash = written?.finish()?;
-        let unchanged = store.latest(name)?.is_some_and(|r| r.top_hash == top_hash);
+        let unchanged = latest.is_some_and(|r| r.top_hash == top_hash);
         if !unchanged {
             store.record_revision(name, &top_hash, opts.message.as_deref(), now_secs())?;
         }
@@ -321,7 +324,9 @@ fn hash_and_store(
 /// the content, so a read that returns exactly `expected` bytes needs no second call to see
 /// end of file.
 fn read_up_to(file: &mut File, buf: &mut Vec<u8>, expected: u64) -> std::io::Result<u64> {
-    let want = usize::try_from(expected).unwrap_or(usize::MAX).saturating_add(1);
+    let want = usize::try_from(expected)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
     buf.clear();
     buf.resize(want, 0);
     let mut got = 0;

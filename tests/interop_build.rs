@@ -54,7 +54,7 @@ fn compare(tree: &Path, name: &str, case: Case<'_>) {
     let theirs = run_py(&py, "build.py", &py_args, &[]).trim().to_owned();
     let ours = top_hash(&ok(&ws, &args));
     assert_eq!(ours, theirs, "top hash differs from quilt3's");
-    let our_manifest = registry_manifest(&ws, &ours);
+    let our_manifest = local_manifest(&ws, &ours);
     let their_manifest = registry_manifest(&reg, &theirs);
     assert_eq!(
         without_physical_keys(&our_manifest),

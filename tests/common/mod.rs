@@ -138,6 +138,15 @@ pub fn without_physical_keys(manifest: &[u8]) -> String {
     out
 }
 
+/// The quilt3 JSONL of a manifest in the local store under `dir/.quilt` (kept compressed
+/// there, so read through the store).
+pub fn local_manifest(dir: &Path, top: &str) -> Vec<u8> {
+    let store = quilt::store::Store::open(&dir.join(".quilt")).expect("open store");
+    store
+        .manifest_bytes(&top.parse().expect("top hash"))
+        .expect("manifest in the store")
+}
+
 /// The bytes of a stored manifest in a quilt3-layout registry directory.
 pub fn registry_manifest(registry: &Path, top: &str) -> Vec<u8> {
     std::fs::read(registry.join(".quilt/packages").join(top)).expect("manifest in registry")

@@ -92,6 +92,9 @@ pub enum Error {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
 
+    #[error("manifest {path} is stored as a delta against {base}, which is not in the store")]
+    ManifestBaseMissing { path: PathBuf, base: TopHash },
+
     #[error("manifest {path} is stored under {expected} but its top hash is {actual}")]
     ManifestHashMismatch {
         path: PathBuf,

@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 use quilt_hash::{Progress, TopHash, Unit};
 
 use crate::layout::{self, parse_hex32};
+use crate::manifest_file::{self, ManifestKind};
 use crate::pack::write::PackWriter;
 use crate::pack::Pack;
 use crate::{Error, Result, Store};
@@ -229,21 +230,41 @@ impl Store {
             self.refresh_packs()?;
         }
 
-        // Manifests no root refers to.
+        // Manifests no root refers to, unless a kept delta is encoded against them.
+        let mut candidates = Vec::new();
+        let mut kept: Vec<TopHash> = Vec::new();
         for e in layout::read_dir(&self.layout.packages_dir())? {
             check()?;
             let Some(top) = e.file_name().to_str().and_then(parse_hex32).map(TopHash) else {
                 continue;
             };
-            if live_manifests.contains(&top) {
-                continue;
+            let old = e.metadata().ok().filter(|m| older_than(m, opts.grace));
+            match old {
+                Some(meta) if !live_manifests.contains(&top) => candidates.push((top, e, meta)),
+                _ => kept.push(top),
             }
-            let Ok(meta) = e.metadata() else { continue };
-            if !older_than(&meta, opts.grace) {
-                continue;
-            }
+        }
+        let bases: HashSet<TopHash> = manifest_file::bases_of(&self.layout, &kept)
+            .into_iter()
+            .collect();
+        candidates.retain(|(top, _, _)| !bases.contains(top));
+        // Deltas go before keyframes, so a crash in between never leaves a delta without its
+        // base.
+        let mut removals: Vec<(bool, std::fs::DirEntry, u64)> = candidates
+            .into_iter()
+            .map(|(top, e, meta)| {
+                let delta = matches!(
+                    manifest_file::kind(&self.layout, &top),
+                    Ok(ManifestKind::Delta { .. })
+                );
+                (!delta, e, meta.len())
+            })
+            .collect();
+        removals.sort_by_key(|r| r.0);
+        for (_, e, len) in removals {
+            check()?;
             out.manifests_removed += 1;
-            out.bytes_freed += meta.len();
+            out.bytes_freed += len;
             if !opts.dry_run {
                 layout::remove_file(&e.path())?;
             }

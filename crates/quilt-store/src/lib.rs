@@ -1,7 +1,8 @@
 //! The local, content-addressed object store behind quilt: objects live in immutable pack
-//! files (small ones) or as loose files (large ones), manifests in `packages/`, and package
-//! revisions, caches and settings in a small SQLite database. The layout doubles as a quilt3
-//! `file://` local registry.
+//! files (small ones) or as loose files (large ones), manifests in `packages/` (zstd
+//! compressed, most of them as small deltas against an earlier version), and package revisions,
+//! caches and settings in a small SQLite database. Readers always get quilt3's JSONL back; a
+//! quilt3 registry is what pushing to a directory remote produces.
 //!
 //! Writes are ordered so that a crash at any point leaves a consistent store: objects first,
 //! then the manifest, then the ref. Every file reaches its final name by an fsync'd rename.
@@ -33,6 +34,7 @@ mod error;
 mod gc;
 mod hashing;
 mod layout;
+mod manifest_file;
 mod manifest_sink;
 mod pack;
 mod reader;
@@ -43,6 +45,7 @@ mod writer;
 pub use db::{Revision, StatCache, StatRow};
 pub use error::{Error, Result};
 pub use gc::{GcOptions, GcOutcome};
+pub use manifest_file::{ManifestKind, DELTA_LIMIT, DELTA_MAGIC, ZSTD_MAGIC};
 pub use manifest_sink::ManifestSink;
 pub use pack::{FORMAT_VERSION, INDEX_MAGIC, PACK_MAGIC};
 pub use reader::ObjectReader;

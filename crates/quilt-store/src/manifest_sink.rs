@@ -1,22 +1,22 @@
 //! Writing a manifest entry by entry, for builds that never hold every entry at once: each
-//! line goes to a temp file as it comes and into the top hash, and the file takes its name
-//! (the top hash) only when it is complete.
-
-use std::io::Write as _;
+//! line is compressed into a temp file as it comes and added to the top hash, and the file
+//! takes its name (the top hash) only when it is complete.
 
 use quilt_hash::{Entry, ManifestWriter, TopHash, TopHasher};
 use serde_json::{Map, Value};
 use tempfile::NamedTempFile;
 
-use crate::layout::persist;
+use crate::manifest_file::KeyframeWriter;
 use crate::{Error, Result, Store};
 
 /// A manifest being written; see [`Store::manifest_sink`]. Dropping it without
 /// [`ManifestSink::finish`] deletes the temp file.
 pub struct ManifestSink<'a> {
     store: &'a Store,
-    out: ManifestWriter<NamedTempFile>,
+    tmp: NamedTempFile,
+    out: ManifestWriter<KeyframeWriter>,
     top: TopHasher,
+    base: Option<TopHash>,
 }
 
 impl std::fmt::Debug for ManifestSink<'_> {
@@ -27,16 +27,25 @@ impl std::fmt::Debug for ManifestSink<'_> {
 
 impl Store {
     /// Starts a manifest with this header. Entries must then come in manifest order
-    /// ([`quilt_hash::logical_key_cmp`]); the caller sees to that.
-    pub fn manifest_sink(&self, header: &Map<String, Value>) -> Result<ManifestSink<'_>> {
+    /// ([`quilt_hash::logical_key_cmp`]); the caller sees to that. With a `base` (a version
+    /// this one probably resembles, such as the package's latest), the manifest is stored as
+    /// a delta against it when that is much smaller.
+    pub fn manifest_sink(
+        &self,
+        header: &Map<String, Value>,
+        base: Option<TopHash>,
+    ) -> Result<ManifestSink<'_>> {
         let tmp = self.layout.temp_file()?;
-        let path = tmp.path().to_owned();
-        let out =
-            ManifestWriter::new(tmp, header).map_err(|e| Error::io_write("write", &path, e))?;
+        let err = |e| Error::io_write("write", tmp.path(), e);
+        let file = tmp.as_file().try_clone().map_err(err)?;
+        let keyframe = KeyframeWriter::new(file, base.is_some()).map_err(err)?;
+        let out = ManifestWriter::new(keyframe, header).map_err(err)?;
         Ok(ManifestSink {
             store: self,
+            tmp,
             out,
             top: TopHasher::new(header),
+            base,
         })
     }
 }
@@ -47,23 +56,19 @@ impl ManifestSink<'_> {
         self.top.entry(entry);
         self.out
             .entry(entry)
-            .map_err(|e| Error::io_write("write", &self.store.layout.tmp_dir(), e))
+            .map_err(|e| Error::io_write("write", self.tmp.path(), e))
     }
 
-    /// Stores the manifest under its top hash (temp file, fsync, rename), unless the store
-    /// already has it, and returns the top hash.
+    /// Stores the manifest under its top hash (fsync, rename), unless the store already has
+    /// it, and returns the top hash.
     pub fn finish(self) -> Result<TopHash> {
         let top = self.top.finish();
-        let tmp_dir = self.store.layout.tmp_dir();
-        let mut tmp = self
-            .out
-            .finish()
-            .map_err(|e| Error::io_write("write", &tmp_dir, e))?;
+        let err = |e| Error::io_write("write", self.tmp.path(), e);
+        let jsonl = self.out.finish().map_err(err)?.finish().map_err(err)?;
         if !self.store.has_manifest(&top) {
-            tmp.flush()
-                .map_err(|e| Error::io_write("write", &tmp_dir, e))?;
             let _lock = self.store.lock_shared()?;
-            persist(tmp, &self.store.layout.manifest_path(&top.to_hex()))?;
+            self.store
+                .place_manifest(&top, self.base.as_ref(), self.tmp, jsonl)?;
         }
         Ok(top)
     }

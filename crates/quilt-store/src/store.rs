@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -9,6 +10,7 @@ use quilt_hash::{Manifest, ManifestSummary, ObjectId, PackageName, TopHash};
 
 use crate::db::{Db, Revision, StatCache, StatRow};
 use crate::layout::{self, Layout};
+use crate::manifest_file::{self, ManifestKind};
 use crate::pack::{IndexEntry, Pack};
 use crate::reader::ObjectReader;
 use crate::writer::ObjectWriter;
@@ -312,70 +314,113 @@ impl Store {
 
     // ---- manifests ----
 
-    /// Stores a manifest as quilt3 would serialize it, unless already present.
+    /// Stores a manifest as quilt3 would serialize it, unless already present, as a keyframe.
     pub fn put_manifest(&self, m: &Manifest) -> Result<TopHash> {
+        self.put_manifest_with_base(m, None)
+    }
+
+    /// Stores a manifest unless already present. With a `base` (usually the package's latest
+    /// revision) the manifest is kept as a delta against that version's keyframe when the
+    /// delta is much smaller than a keyframe; otherwise, or without a base, as a keyframe.
+    /// A missing or unreadable base is not an error: the manifest is then a keyframe.
+    pub fn put_manifest_with_base(&self, m: &Manifest, base: Option<&TopHash>) -> Result<TopHash> {
         let top = m.top_hash();
         if !self.has_manifest(&top) {
-            // Streamed to the temp file: a million-entry manifest is ~250 MB as bytes.
-            let _lock = self.lock_shared()?;
-            let mut tmp = self.layout.temp_file()?;
-            {
-                let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
-                m.write(&mut w)
-                    .and_then(|()| std::io::Write::flush(&mut w))
-                    .map_err(|e| Error::io_write("write", &self.layout.tmp_dir(), e))?;
-            }
-            layout::persist(tmp, &self.layout.manifest_path(&top.to_hex()))?;
+            // Streamed through the compressor: a million-entry manifest is ~250 MB as JSONL.
+            self.store_manifest(&top, base, |w| m.write(w))?;
         }
         Ok(top)
     }
 
     /// Stores these exact manifest bytes (for byte-for-byte round trips with quilt3) under
-    /// the top hash they parse to.
+    /// the top hash they parse to, as a keyframe.
     pub fn put_manifest_bytes(&self, bytes: &[u8]) -> Result<TopHash> {
+        self.put_manifest_bytes_with_base(bytes, None)
+    }
+
+    /// [`Store::put_manifest_bytes`] with a delta base, as in [`Store::put_manifest_with_base`].
+    pub fn put_manifest_bytes_with_base(
+        &self,
+        bytes: &[u8],
+        base: Option<&TopHash>,
+    ) -> Result<TopHash> {
         let m = Manifest::from_slice(bytes).map_err(|e| Error::BadManifest {
             path: PathBuf::from("<input>"),
             source: Box::new(e),
         })?;
         let top = m.top_hash();
         if !self.has_manifest(&top) {
-            self.write_manifest(&top, bytes)?;
+            self.store_manifest(&top, base, |w| w.write_all(bytes))?;
         }
         Ok(top)
     }
 
-    fn write_manifest(&self, top: &TopHash, bytes: &[u8]) -> Result<()> {
+    /// Writes a keyframe to a temp file; if a base is given and a delta against it is small
+    /// enough, writes the delta instead. Either way: temp file, fsync, rename. The shared lock
+    /// keeps gc from removing the base before the delta is in place.
+    fn store_manifest(
+        &self,
+        top: &TopHash,
+        base: Option<&TopHash>,
+        write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<()> {
         let _lock = self.lock_shared()?;
-        self.layout
-            .atomic_write(&self.layout.manifest_path(&top.to_hex()), bytes)
+        let base = base.filter(|b| *b != top);
+        let mut tmp = self.layout.temp_file()?;
+        let jsonl = manifest_file::write_keyframe(tmp.as_file_mut(), base.is_some(), write)
+            .map_err(|e| Error::io_write("write", tmp.path(), e))?;
+        self.place_manifest(top, base, tmp, jsonl)
+    }
+
+    /// Puts a written keyframe in place under `top`, or, if a base is given and a delta of
+    /// `jsonl` against it is small enough, the delta instead. Either way: fsync, rename. The
+    /// caller holds the shared lock, which keeps gc from removing the base before the delta
+    /// is in place.
+    pub(crate) fn place_manifest(
+        &self,
+        top: &TopHash,
+        base: Option<&TopHash>,
+        tmp: tempfile::NamedTempFile,
+        jsonl: Option<Vec<u8>>,
+    ) -> Result<()> {
+        let dest = self.layout.manifest_path(&top.to_hex());
+        if let (Some(jsonl), Some(hint)) = (jsonl, base.filter(|b| *b != top)) {
+            if let Some((base, base_bytes)) = manifest_file::delta_base(&self.layout, hint) {
+                let keyframe_len = tmp
+                    .as_file()
+                    .metadata()
+                    .map_err(|e| Error::io("stat", tmp.path(), e))?
+                    .len();
+                let delta = manifest_file::encode_delta(&base, &base_bytes, &jsonl)
+                    .map_err(|e| Error::io_write("compress", &dest, e))?;
+                if manifest_file::delta_pays(delta.len() as u64, keyframe_len) {
+                    drop(tmp);
+                    return self.layout.atomic_write(&dest, &delta);
+                }
+            }
+        }
+        layout::persist(tmp, &dest)
     }
 
     /// Opens a stored manifest for reading line by line (`quilt_hash::ManifestLines`), so a
-    /// huge manifest need not be held in memory.
-    pub fn open_manifest(&self, top: &TopHash) -> Result<std::io::BufReader<File>> {
-        let path = self.layout.manifest_path(&top.to_hex());
-        match File::open(&path) {
-            Ok(f) => Ok(std::io::BufReader::with_capacity(1 << 20, f)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(Error::ManifestMissing { top: *top })
-            }
-            Err(e) => Err(Error::io("open", &path, e)),
-        }
+    /// huge manifest need not be held in memory. Reads plain, keyframe and delta files alike;
+    /// a read error names the damaged file.
+    pub fn open_manifest(&self, top: &TopHash) -> Result<Box<dyn BufRead + Send>> {
+        manifest_file::open(&self.layout, top)
     }
 
     pub fn has_manifest(&self, top: &TopHash) -> bool {
         self.layout.manifest_path(&top.to_hex()).is_file()
     }
 
+    /// How the stored manifest is encoded.
+    pub fn manifest_kind(&self, top: &TopHash) -> Result<ManifestKind> {
+        manifest_file::kind(&self.layout, top)
+    }
+
+    /// The manifest's quilt3 JSONL, decompressed: exactly the bytes that were stored.
     pub fn manifest_bytes(&self, top: &TopHash) -> Result<Vec<u8>> {
-        let path = self.layout.manifest_path(&top.to_hex());
-        fs::read(&path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Error::ManifestMissing { top: *top }
-            } else {
-                Error::io("read", &path, e)
-            }
-        })
+        manifest_file::read(&self.layout, top)
     }
 
     pub fn get_manifest(&self, top: &TopHash) -> Result<Manifest> {

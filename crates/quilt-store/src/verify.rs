@@ -60,6 +60,19 @@ pub enum Problem {
         top: TopHash,
         reason: String,
     },
+    /// A revision whose manifest is stored as a delta against a base that is not stored.
+    MissingManifestBase {
+        name: PackageName,
+        top: TopHash,
+        base: TopHash,
+    },
+    /// A stored manifest no revision names (e.g. a delta's base) that cannot be read or does
+    /// not hash to its name.
+    BadStoredManifest {
+        top: TopHash,
+        file: PathBuf,
+        reason: String,
+    },
     /// A manifest whose content no longer hashes to its name.
     TopHashMismatch {
         name: PackageName,
@@ -126,6 +139,16 @@ impl fmt::Display for Problem {
             Problem::BadManifest { name, top, reason } => {
                 write!(f, "package {name}@{top}: manifest cannot be read: {reason}")
             }
+            Problem::MissingManifestBase { name, top, base } => write!(
+                f,
+                "package {name}@{top}: manifest is stored as a delta against {base}, which is \
+                 missing"
+            ),
+            Problem::BadStoredManifest { top, file, reason } => write!(
+                f,
+                "stored manifest {top} ({}) is damaged: {reason}",
+                file.display()
+            ),
             Problem::TopHashMismatch { name, top, actual } => write!(
                 f,
                 "package {name}@{top}: manifest content hashes to {actual}, so it was altered"
@@ -158,6 +181,26 @@ impl VerifyReport {
     /// True if nothing worse than a warning was found.
     pub fn is_ok(&self) -> bool {
         self.problems.iter().all(Problem::is_warning)
+    }
+}
+
+/// An error and its causes, `: `-separated.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cur = c.source();
+    }
+    out
+}
+
+/// Why a manifest could not be read, without the path the report already names.
+fn manifest_reason(e: &Error) -> String {
+    match e {
+        Error::BadManifest { source, .. } => chain(source.as_ref()),
+        other => chain(other),
     }
 }
 
@@ -345,6 +388,7 @@ impl Store {
         let mut breaks: Vec<(usize, (PackageName, TopHash))> = Vec::new();
         let revisions = self.all_revisions()?;
         let mut seen: HashSet<(PackageName, TopHash)> = HashSet::new();
+        let mut checked: HashSet<TopHash> = HashSet::new();
         progress.start(
             "verifying packages",
             Some(revisions.len() as u64),
@@ -361,17 +405,21 @@ impl Store {
                 continue;
             }
             report.revisions_checked += 1;
+            checked.insert(top);
             let m = match self.get_manifest(&top) {
                 Ok(m) => m,
                 Err(e) if e.is_not_found() => {
                     report.problems.push(Problem::MissingManifest { name, top });
                     continue;
                 }
+                Err(Error::ManifestBaseMissing { base, .. }) => {
+                    report
+                        .problems
+                        .push(Problem::MissingManifestBase { name, top, base });
+                    continue;
+                }
                 Err(e) => {
-                    let reason = match &e {
-                        Error::BadManifest { source, .. } => source.to_string(),
-                        other => other.to_string(),
-                    };
+                    let reason = manifest_reason(&e);
                     report
                         .problems
                         .push(Problem::BadManifest { name, top, reason });
@@ -412,6 +460,27 @@ impl Store {
             }
         }
         progress.finish();
+
+        // Stored manifests no revision names: delta bases of deleted versions, and leftovers
+        // gc will collect. Each must still decode (with its base) and hash to its name.
+        for top in self.manifests()? {
+            if interrupt.load(Ordering::Relaxed) {
+                return Err(Error::Interrupted);
+            }
+            if checked.contains(&top) {
+                continue;
+            }
+            let reason = match self.get_manifest(&top) {
+                Ok(m) if m.top_hash() == top => continue,
+                Ok(m) => format!("its content hashes to {}", m.top_hash()),
+                Err(e) => manifest_reason(&e),
+            };
+            report.problems.push(Problem::BadStoredManifest {
+                top,
+                file: self.layout.manifest_path(&top.to_hex()),
+                reason,
+            });
+        }
         for (i, version) in breaks {
             if let Problem::CorruptObject { breaks, .. } = &mut report.problems[i] {
                 if !breaks.contains(&version) {

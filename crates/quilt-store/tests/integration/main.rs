@@ -2,6 +2,7 @@
 
 mod db;
 mod gc;
+mod manifest_file;
 mod pack;
 mod store;
 mod util;

@@ -90,7 +90,7 @@ fn manifests_round_trip_exact_bytes() {
     assert_eq!(store.get_manifest(&top).expect("parse"), m);
     assert_eq!(store.put_manifest(&m).expect("again"), top);
     let path = store.root().join("packages").join(top.to_hex());
-    assert!(path.is_file(), "quilt3 registry layout");
+    assert!(path.is_file(), "packages/<top hash>");
     assert!(store.put_manifest_bytes(b"not json\n").is_err());
 }
 

@@ -166,7 +166,12 @@ pub fn fetch(
     progress.finish();
 
     if let Some(bytes) = bytes {
-        store.put_manifest_bytes(&bytes)?;
+        // Kept as a delta against the package's latest local version when that pays.
+        let base = match name {
+            Some(n) => store.latest(n)?.map(|r| r.top_hash),
+            None => None,
+        };
+        store.put_manifest_bytes_with_base(&bytes, base.as_ref())?;
     }
     if let Some(name) = name {
         let known = store.revisions(name)?.iter().any(|r| r.top_hash == top);

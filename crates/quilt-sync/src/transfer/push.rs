@@ -68,7 +68,7 @@ pub fn push(
             manifest
                 .header
                 .insert("message".to_owned(), Value::String(msg.clone()));
-            top = store.put_manifest(&manifest)?;
+            top = store.put_manifest_with_base(&manifest, Some(&top))?;
             store.record_revision(name, &top, Some(msg), now())?;
         }
     }

@@ -13,4 +13,5 @@ mod dir;
 mod fault;
 mod retry;
 mod s3;
+mod transfer;
 mod util;

@@ -1,0 +1,94 @@
+//! Push and fetch with a local store that keeps manifests as keyframes and deltas: remotes get
+//! plain quilt3 JSONL, and a fetched version is stored as a delta against the local latest.
+
+use std::sync::atomic::AtomicBool;
+
+use quilt_hash::manifest::default_header;
+use quilt_hash::{hash_bytes, Entry, LogicalKey, Manifest, NoProgress, PackageName, TopHash};
+use quilt_store::{ManifestKind, Store};
+use quilt_sync::{fetch, push, DirRemote, FetchOptions, PushOptions};
+
+static NO_INTERRUPT: AtomicBool = AtomicBool::new(false);
+
+fn data(i: u32, v: u32) -> Vec<u8> {
+    format!(
+        "file {i}, version {}",
+        if i.is_multiple_of(50) { v } else { 0 }
+    )
+    .into_bytes()
+}
+
+/// Version `v` of a 300-file package in which every 50th file changes.
+fn commit(store: &Store, name: &PackageName, v: u32, base: Option<&TopHash>) -> TopHash {
+    let mut m = Manifest::new(default_header());
+    let w = store.writer().unwrap();
+    for i in 0..300 {
+        let d = data(i, v);
+        let id = hash_bytes(&d);
+        w.put_bytes(&id, &d).unwrap();
+        let key = LogicalKey::parse(format!("d/f{i:04}")).unwrap();
+        m.entries.push(Entry::new(key, d.len() as u64, id));
+    }
+    w.commit().unwrap();
+    m.sort_entries();
+    let top = store.put_manifest_with_base(&m, base).unwrap();
+    store
+        .record_revision(name, &top, None, i64::from(v))
+        .unwrap();
+    top
+}
+
+#[test]
+fn remotes_get_plain_jsonl_and_fetch_stores_a_delta() {
+    let t = tempfile::tempdir().unwrap();
+    let a = Store::init(&t.path().join("a")).unwrap();
+    let b = Store::init(&t.path().join("b")).unwrap();
+    let remote = DirRemote::new(t.path().join("remote")).unwrap();
+    let name = PackageName::parse("t/pkg").unwrap();
+
+    let v1 = commit(&a, &name, 1, None);
+    let v2 = commit(&a, &name, 2, Some(&v1));
+    assert_eq!(
+        a.manifest_kind(&v2).unwrap(),
+        ManifestKind::Delta { base: v1 }
+    );
+    for top in [v1, v2] {
+        push(
+            &a,
+            &remote,
+            &name,
+            &top,
+            &PushOptions::default(),
+            &NoProgress,
+            &NO_INTERRUPT,
+        )
+        .unwrap();
+        let on_remote =
+            std::fs::read(t.path().join("remote/.quilt/packages").join(top.to_hex())).unwrap();
+        assert_eq!(on_remote[0], b'{', "plain JSONL on the remote");
+        let m = Manifest::from_slice(&on_remote).unwrap();
+        assert_eq!(m.top_hash(), top);
+    }
+
+    for top in [v1, v2] {
+        fetch(
+            &b,
+            &remote,
+            Some(&name),
+            Some(&top.to_hex()),
+            &FetchOptions::default(),
+            &NoProgress,
+            &NO_INTERRUPT,
+        )
+        .unwrap();
+    }
+    assert_eq!(b.manifest_kind(&v1).unwrap(), ManifestKind::Keyframe);
+    assert_eq!(
+        b.manifest_kind(&v2).unwrap(),
+        ManifestKind::Delta { base: v1 }
+    );
+    assert_eq!(
+        b.get_manifest(&v2).unwrap().top_hash(),
+        a.get_manifest(&v2).unwrap().top_hash()
+    );
+}
