@@ -16,15 +16,16 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use quilt_hash::{
     hash_bytes, hash_file, logical_key_cmp, Entry, LogicalKey, ObjectId, PackageName, Progress,
-    TopHash, Unit,
+    TopHash, TopHasher, Unit,
 };
-use quilt_store::{ObjectWriter, StatRow};
+use quilt_store::{ManifestSink, ObjectWriter, StatRow};
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::ignore::IgnoreRules;
 use crate::repo::{absolute, Repository};
+use crate::tree_open::TreeOpener;
 use crate::walk::{mtime_ns, walk_dir, WalkedFile};
 
 /// Files up to this size are read whole into memory, hashed and handed to the store; larger
@@ -122,6 +123,7 @@ impl Repository {
         let total: u64 = files.iter().map(|f| f.size).sum();
         progress.start("hashing", Some(total), Unit::Bytes);
         let writer = store.writer()?;
+        let opener = TreeOpener::new(&dir);
         let new_objects = AtomicU64::new(0);
         let new_bytes = AtomicU64::new(0);
 
@@ -138,8 +140,7 @@ impl Repository {
                 let done = match cached {
                     Some(id) if store.contains(&id)? => (id, false),
                     _ => {
-                        let path = dir.join(&file.key);
-                        let (id, stored) = hash_and_store(&writer, &path, file)?;
+                        let (id, stored) = hash_and_store(&writer, &opener, &dir, file)?;
                         if stored {
                             new_objects.fetch_add(1, Ordering::Relaxed);
                             new_bytes.fetch_add(file.size, Ordering::Relaxed);
@@ -184,19 +185,41 @@ impl Repository {
             }
             Ok(())
         };
-        let manifest = || -> Result<_> {
-            let mut sink = store.manifest_sink(&header(opts), latest.map(|r| r.top_hash))?;
+        let manifest = || -> Result<NewManifest<'_>> {
+            // When no file needed hashing, the version may well be stored already (a rebuild
+            // that changed nothing). The top hash alone is cheap, and settles whether the
+            // manifest needs writing at all.
+            let header = header(opts);
+            if hashed == 0 {
+                let mut top = TopHasher::new(&header);
+                for (file, (id, _)) in files.iter().zip(&ids) {
+                    top.add(
+                        &file.key,
+                        file.size,
+                        id,
+                        entry_meta(opts, &file.key).as_ref(),
+                    );
+                }
+                let top = top.finish();
+                if store.has_manifest(&top) {
+                    return Ok(NewManifest::Stored(top));
+                }
+            }
+            let mut sink = store.manifest_sink(&header, latest.map(|r| r.top_hash))?;
             let base_url = file_url(&dir);
             for (file, (id, _)) in files.iter().zip(&ids) {
                 sink.entry(&entry(opts, &base_url, file, *id)?)?;
             }
-            Ok(sink)
+            Ok(NewManifest::Written(Box::new(sink)))
         };
         let (committed, (cached, written)) =
             rayon::join(|| writer.commit(), || rayon::join(stat_rows, manifest));
         cached?;
         committed?;
-        let top_hash = written?.finish()?;
+        let top_hash = match written? {
+            NewManifest::Stored(top) => top,
+            NewManifest::Written(sink) => sink.finish()?,
+        };
         let unchanged = latest.is_some_and(|r| r.top_hash == top_hash);
         if !unchanged {
             store.record_revision(name, &top_hash, opts.message.as_deref(), now_secs())?;
@@ -213,6 +236,12 @@ impl Repository {
             unchanged,
         })
     }
+}
+
+/// The built version's manifest: already in the store, or written and waiting to be named.
+enum NewManifest<'a> {
+    Stored(TopHash),
+    Written(Box<ManifestSink<'a>>),
 }
 
 /// The manifest header quilt3's `build` writes: version, user_meta, message.
@@ -235,27 +264,34 @@ fn header(opts: &BuildOptions) -> Map<String, Value> {
 
 /// The manifest entry of one built file; its physical key is the file's `file://` URL.
 fn entry(opts: &BuildOptions, base_url: &str, file: &WalkedFile, id: ObjectId) -> Result<Entry> {
-    let mut meta = Map::new();
-    if let Some(m) = opts.entry_meta.get(&file.key) {
-        meta.insert("user_meta".to_owned(), m.clone());
-    }
     let physical = format!("{base_url}/{}", percent_encode_path(&file.key));
     Ok(Entry {
         logical_key: LogicalKey::parse(file.key.clone())?,
         physical_keys: vec![physical],
         size: file.size,
         hash: id,
-        meta: Some(Value::Object(meta)),
+        meta: entry_meta(opts, &file.key),
         extra: Map::new(),
     })
+}
+
+/// An entry's `meta`: `{"user_meta": …}` when metadata was given for it, else `{}`.
+fn entry_meta(opts: &BuildOptions, key: &str) -> Option<Value> {
+    let mut meta = Map::new();
+    if let Some(m) = opts.entry_meta.get(key) {
+        meta.insert("user_meta".to_owned(), m.clone());
+    }
+    Some(Value::Object(meta))
 }
 
 /// Reads, hashes and stores one file, re-reading it if it changes underneath.
 fn hash_and_store(
     writer: &ObjectWriter<'_>,
-    path: &Path,
+    opener: &TreeOpener,
+    dir: &Path,
     walked: &mut WalkedFile,
 ) -> Result<(ObjectId, bool)> {
+    let path = &dir.join(&walked.key);
     thread_local! {
         /// Each worker reads small files into one buffer, reused from file to file.
         static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
@@ -264,7 +300,7 @@ fn hash_and_store(
     // up in the stat taken after reading, and later attempts stat afresh.
     let mut before = Some((walked.size, walked.mtime_ns, walked.ino));
     for _ in 0..CHANGE_RETRIES {
-        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut file = opener.open(&walked.key).map_err(|e| Error::io(path, e))?;
         let (size, mtime, ino) = match before {
             Some(b) => b,
             None => {

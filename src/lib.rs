@@ -29,6 +29,7 @@ mod ignore;
 mod repo;
 mod rev;
 mod status;
+mod tree_open;
 mod walk;
 
 pub use build::{BuildOptions, BuildOutcome};

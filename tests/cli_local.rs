@@ -103,6 +103,71 @@ fn dedup_stores_each_content_once() {
 }
 
 #[test]
+fn a_small_change_stores_a_delta_manifest_and_a_no_op_rebuild_writes_nothing() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let root = t.path();
+    for i in 0..300 {
+        write(
+            root,
+            &format!("d{}/f{i}.txt", i % 7),
+            format!("file {i}\n").as_bytes(),
+        );
+    }
+    init(root);
+    let v1 = top_hash(&ok(root, &["build", "team/delta", "-m", "v1"]));
+    write(root, "d3/f3.txt", b"changed\n");
+    // Past the racy window, so the stat cache trusts every file the next build sees.
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    let v2 = top_hash(&ok(root, &["build", "team/delta", "-m", "v2"]));
+    assert_ne!(v1, v2);
+    let packages = root.join(".quilt/packages");
+    let stored = |top: &str| std::fs::read(packages.join(top)).expect("stored manifest");
+    assert_eq!(
+        &stored(&v1)[..4],
+        &quilt_store::ZSTD_MAGIC[..],
+        "v1 is a full copy"
+    );
+    assert_eq!(
+        &stored(&v2)[..8],
+        &quilt_store::DELTA_MAGIC[..],
+        "v2 is a delta"
+    );
+    assert_eq!(&stored(&v2)[8..40], &hex_bytes(&v1)[..], "v2's base is v1");
+    // Both read back as the exact manifests, and checkout of v1 restores the file.
+    assert!(local_manifest(root, &v2).len() > stored(&v2).len() * 4);
+    ok(root, &["checkout", &format!("team/delta@{v1}")]);
+    assert_eq!(
+        std::fs::read(root.join("d3/f3.txt")).expect("read"),
+        b"file 3\n"
+    );
+    ok(root, &["checkout", &format!("team/delta@{v2}")]);
+    ok(root, &["verify"]);
+
+    // A rebuild that changes nothing reads no file and leaves packages/ as it was.
+    let before: Vec<_> = std::fs::read_dir(&packages)
+        .expect("ls")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    let out: serde_json::Value =
+        serde_json::from_str(&ok(root, &["--json", "build", "team/delta", "-m", "v2"]))
+            .expect("json");
+    assert_eq!(out["unchanged"], true, "{out}");
+    assert_eq!(out["hashed_files"], 0, "{out}");
+    let after: Vec<_> = std::fs::read_dir(&packages)
+        .expect("ls")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(before.len(), after.len());
+}
+
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+#[test]
 fn checkout_refuses_to_overwrite_local_changes_without_force() {
     let t = tempfile::tempdir().expect("tempdir");
     let root = t.path();
