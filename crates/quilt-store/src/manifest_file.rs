@@ -27,7 +27,9 @@ const DELTA_HEADER_LEN: usize = DELTA_MAGIC.len() + 32;
 pub const DELTA_LIMIT: usize = 64 << 20;
 /// A delta is kept only if it is smaller than the keyframe divided by this.
 const DELTA_GAIN: u64 = 4;
-const KEYFRAME_LEVEL: i32 = 3;
+/// Level 1: a keyframe is written at the end of every build, so speed matters more here than
+/// the last tenth of its size (deltas, written once per version, use level 3).
+const KEYFRAME_LEVEL: i32 = 1;
 const DELTA_LEVEL: i32 = 3;
 /// Largest window any frame we write uses: a delta of two `DELTA_LIMIT` inputs needs 2^27.
 const WINDOW_LOG_MAX: u32 = 27;
