@@ -46,31 +46,30 @@ pub(crate) fn current_ids(
 ) -> Result<(Vec<ObjectId>, Vec<StatRow>)> {
     let started = now_ns();
     let cached = cache.align(files.iter().map(|f| &f.key));
-    let out: Vec<(ObjectId, Option<StatRow>)> = files
+    // (id, whether it was hashed now): rows are made afterwards for the few that were.
+    let out: Vec<(ObjectId, bool)> = files
         .par_iter()
         .zip(cached)
-        .map(|(f, c)| {
-            if let Some(c) = c.filter(|c| c.matches(f.size, f.mtime_ns, f.ino)) {
-                return Ok((c.id, None));
-            }
-            let id = hash_path(&dir.join(&f.key), f.size)?;
-            let row = (f.mtime_ns < started - 100_000_000).then(|| StatRow {
-                key: f.key.clone(),
-                size: f.size,
-                mtime_ns: f.mtime_ns,
-                inode: f.ino,
-                id,
-            });
-            Ok((id, row))
-        })
+        .map(
+            |(f, c)| match c.filter(|c| c.matches(f.size, f.mtime_ns, f.ino)) {
+                Some(c) => Ok((c.id, false)),
+                None => Ok((hash_path(&dir.join(&f.key), f.size)?, true)),
+            },
+        )
         .collect::<Result<_>>()?;
-    let mut ids = Vec::with_capacity(out.len());
-    let mut rows = Vec::new();
-    for (id, row) in out {
-        ids.push(id);
-        rows.extend(row);
-    }
-    Ok((ids, rows))
+    let rows = files
+        .iter()
+        .zip(&out)
+        .filter(|(f, (_, hashed))| *hashed && f.mtime_ns < started - 100_000_000)
+        .map(|(f, (id, _))| StatRow {
+            key: f.key.clone(),
+            size: f.size,
+            mtime_ns: f.mtime_ns,
+            inode: f.ino,
+            id: *id,
+        })
+        .collect();
+    Ok((out.into_iter().map(|(id, _)| id).collect(), rows))
 }
 
 pub(crate) fn hash_path(path: &Path, size: u64) -> Result<ObjectId> {
@@ -108,6 +107,7 @@ impl Repository {
         );
         let (files, manifest, cache) = (files?, manifest?, cache?);
         let (ids, rows) = current_ids(&dir, &files, &cache)?;
+        drop(cache);
         self.store().stat_cache_store(&dir, &rows)?;
         let (changes, unchanged) = compare(&manifest.entries, &files, &ids);
         Ok(Status {
