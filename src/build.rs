@@ -25,6 +25,7 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::ignore::IgnoreRules;
 use crate::repo::{absolute, Repository};
+use crate::status::new_stat_rows;
 use crate::tree_open::TreeOpener;
 use crate::walk::{mtime_ns, walk_dir, WalkedFile};
 
@@ -33,9 +34,6 @@ use crate::walk::{mtime_ns, walk_dir, WalkedFile};
 const READ_WHOLE_MAX: u64 = 8 * 1024 * 1024;
 /// How often a file that keeps changing under us is re-read before giving up.
 const CHANGE_RETRIES: usize = 3;
-/// Files modified this close to the start of a build are not trusted from the stat cache
-/// next time: a later write within the same timestamp tick would be invisible.
-const RACY_WINDOW_NS: i64 = 100_000_000;
 /// Stat cache rows written per transaction.
 const STAT_ROWS_AT_ONCE: usize = 64 * 1024;
 
@@ -169,18 +167,7 @@ impl Repository {
                 .chunks(STAT_ROWS_AT_ONCE)
                 .zip(ids.chunks(STAT_ROWS_AT_ONCE))
             {
-                let rows: Vec<StatRow> = fs
-                    .iter()
-                    .zip(is)
-                    .filter(|(f, (_, hashed))| *hashed && f.mtime_ns < started_ns - RACY_WINDOW_NS)
-                    .map(|(f, (id, _))| StatRow {
-                        key: f.key.clone(),
-                        size: f.size,
-                        mtime_ns: f.mtime_ns,
-                        inode: f.ino,
-                        id: *id,
-                    })
-                    .collect();
+                let rows: Vec<StatRow> = new_stat_rows(fs, is, started_ns).collect();
                 store.stat_cache_store(&dir, &rows)?;
             }
             Ok(())

@@ -57,10 +57,25 @@ pub(crate) fn current_ids(
             },
         )
         .collect::<Result<_>>()?;
-    let rows = files
+    let rows = new_stat_rows(files, &out, started).collect();
+    Ok((out.into_iter().map(|(id, _)| id).collect(), rows))
+}
+
+/// Files modified this close to the start of a scan are not trusted from the stat cache next
+/// time: a later write within the same timestamp tick would be invisible.
+pub(crate) const RACY_WINDOW_NS: i64 = 100_000_000;
+
+/// Stat cache rows for the files whose content was hashed now (`ids[i] = (id, true)`), leaving
+/// out those modified within [`RACY_WINDOW_NS`] of `started_ns`.
+pub(crate) fn new_stat_rows<'a>(
+    files: &'a [WalkedFile],
+    ids: &'a [(ObjectId, bool)],
+    started_ns: i64,
+) -> impl Iterator<Item = StatRow> + 'a {
+    files
         .iter()
-        .zip(&out)
-        .filter(|(f, (_, hashed))| *hashed && f.mtime_ns < started - 100_000_000)
+        .zip(ids)
+        .filter(move |(f, (_, hashed))| *hashed && f.mtime_ns < started_ns - RACY_WINDOW_NS)
         .map(|(f, (id, _))| StatRow {
             key: f.key.clone(),
             size: f.size,
@@ -68,8 +83,6 @@ pub(crate) fn current_ids(
             inode: f.ino,
             id: *id,
         })
-        .collect();
-    Ok((out.into_iter().map(|(id, _)| id).collect(), rows))
 }
 
 pub(crate) fn hash_path(path: &Path, size: u64) -> Result<ObjectId> {
