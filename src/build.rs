@@ -280,7 +280,7 @@ fn hash_and_store(
 ) -> Result<(ObjectId, bool)> {
     let path = &dir.join(&walked.key);
     thread_local! {
-        /// Each worker reads small files into one buffer, reused from file to file.
+        /// Files too large for a pack, but read whole, go through one buffer per worker.
         static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     }
     // The walk's stat serves as the "before" of the first attempt; a change since then shows
@@ -295,10 +295,20 @@ fn hash_and_store(
                 (md.len(), mtime_ns(&md), md.ino())
             }
         };
-        let small = size <= READ_WHOLE_MAX;
-        let outcome = if small {
+        let outcome = if writer.packs(size.saturating_add(1)) {
+            // Read straight into this thread's pack; dropped again if it changed meanwhile.
+            writer.put_small_with(size + 1, |buf| -> Result<Option<ObjectId>> {
+                let start = buf.len();
+                let read = read_append(&mut file, buf, size).map_err(|e| Error::io(path, e))?;
+                if read != size || changed(&file, path, size, mtime, ino)? {
+                    return Ok(None);
+                }
+                Ok(Some(hash_bytes(&buf[start..])))
+            })?
+        } else if size <= READ_WHOLE_MAX {
             BUF.with_borrow_mut(|buf| -> Result<Option<(ObjectId, bool)>> {
-                let read = read_up_to(&mut file, buf, size).map_err(|e| Error::io(path, e))?;
+                buf.clear();
+                let read = read_append(&mut file, buf, size).map_err(|e| Error::io(path, e))?;
                 if read != size || changed(&file, path, size, mtime, ino)? {
                     return Ok(None);
                 }
@@ -342,19 +352,18 @@ fn hash_and_store(
     })
 }
 
-/// Reads the file into `buf` (replacing its contents) until end of file or one byte past
-/// `expected`, and returns how much was read. The stat taken after reading is what confirms
-/// the content, so a read that returns exactly `expected` bytes needs no second call to see
-/// end of file.
-fn read_up_to(file: &mut File, buf: &mut Vec<u8>, expected: u64) -> std::io::Result<u64> {
+/// Appends the file's bytes to `buf` until end of file or one byte past `expected`, and
+/// returns how many were read. The stat taken after reading is what confirms the content, so
+/// a read that returns exactly `expected` bytes needs no second call to see end of file.
+fn read_append(file: &mut File, buf: &mut Vec<u8>, expected: u64) -> std::io::Result<u64> {
     let want = usize::try_from(expected)
         .unwrap_or(usize::MAX)
         .saturating_add(1);
-    buf.clear();
-    buf.resize(want, 0);
+    let start = buf.len();
+    buf.resize(start + want, 0);
     let mut got = 0;
     while got < want {
-        match file.read(&mut buf[got..]) {
+        match file.read(&mut buf[start + got..]) {
             Ok(0) => break,
             Ok(n) => {
                 got += n;
@@ -363,10 +372,13 @@ fn read_up_to(file: &mut File, buf: &mut Vec<u8>, expected: u64) -> std::io::Res
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => {
+                buf.truncate(start);
+                return Err(e);
+            }
         }
     }
-    buf.truncate(got);
+    buf.truncate(start + got);
     Ok(got as u64)
 }
 

@@ -31,6 +31,12 @@ pub enum Error {
         source: io::Error,
     },
 
+    #[error(
+        "an object of up to {size} bytes was handed to the pack writer, whose limit is \
+         {limit} bytes; this is a bug in quilt, please report it"
+    )]
+    NotSmall { size: u64, limit: u64 },
+
     #[error("store at {path} is read-only")]
     ReadOnly { path: PathBuf },
 

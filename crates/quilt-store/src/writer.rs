@@ -97,6 +97,11 @@ impl<'a> ObjectWriter<'a> {
         size < self.store.options.small_object_limit
     }
 
+    /// Whether an object of this size goes into a pack (see [`ObjectWriter::put_small_with`]).
+    pub fn packs(&self, size: u64) -> bool {
+        self.is_small(size)
+    }
+
     fn dup(&self) -> Result<bool> {
         self.duplicates.fetch_add(1, Ordering::Relaxed);
         Ok(false)
@@ -144,6 +149,65 @@ impl<'a> ObjectWriter<'a> {
         }
         added?;
         self.stored(size, false)
+    }
+
+    /// Stores a small object (under `max_len` bytes, below the store's small-object limit)
+    /// whose bytes `fill` appends to the buffer it is given, straight into this thread's pack:
+    /// no copy through the caller's memory. `fill` returns the content's id, or `None` when it
+    /// could not produce the content (nothing is stored). Returns the id and whether the
+    /// object was new.
+    pub fn put_small_with<E>(
+        &self,
+        max_len: u64,
+        fill: impl FnOnce(&mut Vec<u8>) -> std::result::Result<Option<ObjectId>, E>,
+    ) -> std::result::Result<Option<(ObjectId, bool)>, E>
+    where
+        E: From<Error>,
+    {
+        if !self.is_small(max_len) {
+            return Err(Error::NotSmall {
+                size: max_len,
+                limit: self.store.options.small_object_limit,
+            }
+            .into());
+        }
+        let mut shard = self.shard();
+        let w = match &mut *shard {
+            Some(w) => w,
+            none => none.insert(PackWriter::new(&self.store.layout)?),
+        };
+        let mut claimed = None;
+        let done = w.append_with(max_len as usize, fill, |id| {
+            let key = (id.kind.code(), id.digest);
+            let new =
+                self.store.find_packed_cached(id).is_none() && lock(&self.pending).insert(key);
+            if new {
+                claimed = Some(key);
+            }
+            new
+        })?;
+        let full = w.len() >= self.store.options.pack_size_limit;
+        if full {
+            if let Err(e) = self.publish(shard.take()) {
+                // The pack with this object was lost: a later attempt must not take it for a
+                // duplicate.
+                if let Some(key) = claimed {
+                    lock(&self.pending).remove(&key);
+                }
+                return Err(e.into());
+            }
+        }
+        match done {
+            Some((id, len, true)) => {
+                self.stored(len, false)?;
+                Ok(Some((id, true)))
+            }
+            Some((id, _, false)) => {
+                self.dup()?;
+                Ok(Some((id, false)))
+            }
+            None => Ok(None),
+        }
     }
 
     fn append(&self, id: &ObjectId, data: &[u8]) -> Result<()> {

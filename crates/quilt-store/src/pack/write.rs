@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use quilt_hash::HashType;
+use quilt_hash::{HashType, ObjectId};
 use tempfile::NamedTempFile;
 
 use super::index::{self, IndexEntry};
@@ -103,6 +103,51 @@ impl PackWriter {
             len: data.len() as u64,
         });
         Ok(())
+    }
+
+    /// Appends one object whose bytes `fill` adds to the end of the buffer it is given (at
+    /// most `max_len` of them), so they go from the source straight into the pack. `fill`
+    /// returns the object's id, or `None` to append nothing; `keep` then decides from the id
+    /// whether the object is appended (`true`) or dropped as a duplicate. Returns the id, the
+    /// object's length and whether it was appended.
+    pub fn append_with<E>(
+        &mut self,
+        max_len: usize,
+        fill: impl FnOnce(&mut Vec<u8>) -> Result<Option<ObjectId>, E>,
+        keep: impl FnOnce(&ObjectId) -> bool,
+    ) -> Result<Option<(ObjectId, u64, bool)>, E>
+    where
+        E: From<Error>,
+    {
+        if self.buf.len() + RECORD_HEADER_LEN as usize + max_len > BUF_LEN {
+            self.flush()?;
+        }
+        let start = self.buf.len();
+        self.buf.resize(start + RECORD_HEADER_LEN as usize, 0);
+        let id = match fill(&mut self.buf) {
+            Ok(Some(id)) => id,
+            other => {
+                self.buf.truncate(start);
+                return other.map(|_| None);
+            }
+        };
+        let len = (self.buf.len() - start) as u64 - RECORD_HEADER_LEN;
+        if !keep(&id) {
+            self.buf.truncate(start);
+            return Ok(Some((id, len, false)));
+        }
+        let header = &mut self.buf[start..start + RECORD_HEADER_LEN as usize];
+        header[0] = id.kind.code();
+        header[1..33].copy_from_slice(&id.digest);
+        header[33..].copy_from_slice(&len.to_le_bytes());
+        self.entries.push(IndexEntry {
+            digest: id.digest,
+            kind: id.kind,
+            offset: self.len,
+            len,
+        });
+        self.len += RECORD_HEADER_LEN + len;
+        Ok(Some((id, len, true)))
     }
 
     /// Bytes written so far.

@@ -236,3 +236,69 @@ fn file_size_limit_is_reported_as_disk_full() {
     );
     let _ = Store::open(store.root()).expect("store still opens");
 }
+
+/// Fills the pack buffer with `data`, as a caller reading a file into it would.
+fn fill_with(
+    data: &[u8],
+) -> impl FnOnce(&mut Vec<u8>) -> Result<Option<quilt_hash::ObjectId>, Error> + '_ {
+    move |buf| {
+        let start = buf.len();
+        buf.extend_from_slice(data);
+        Ok(Some(hash_bytes(&buf[start..])))
+    }
+}
+
+#[test]
+fn put_small_with_writes_straight_into_the_pack() {
+    let (_dir, store) = new_store();
+    let w = store.writer().expect("writer");
+    // The test store packs objects under 64 bytes.
+    let (a, b) = (content(1, 40), content(2, 0));
+    let put = |d: &[u8]| {
+        w.put_small_with(d.len() as u64 + 1, fill_with(d))
+            .expect("put")
+    };
+    assert_eq!(put(&a), Some((hash_bytes(&a), true)));
+    assert_eq!(put(&b), Some((hash_bytes(&b), true)), "an empty object");
+    assert_eq!(
+        put(&a),
+        Some((hash_bytes(&a), false)),
+        "a duplicate is dropped"
+    );
+    // A fill that gives up, after writing some bytes, stores nothing and leaves no trace.
+    let gave_up = w
+        .put_small_with(60, |buf| -> Result<_, Error> {
+            buf.extend_from_slice(b"half a file");
+            Ok(None)
+        })
+        .expect("no error");
+    assert_eq!(gave_up, None);
+    // And one that fails does the same.
+    let failed = w.put_small_with(60, |buf| {
+        buf.extend_from_slice(b"partial");
+        Err(Error::ReadOnly { path: "x".into() })
+    });
+    assert!(matches!(failed, Err(Error::ReadOnly { .. })));
+    let c = content(3, 20);
+    assert!(w.put_bytes(&hash_bytes(&c), &c).expect("put"));
+    // Too large for a pack: refused, not packed.
+    assert!(matches!(
+        w.put_small_with(64, fill_with(b"x")),
+        Err(Error::NotSmall { .. })
+    ));
+    let out = w.commit().expect("commit");
+    assert_eq!((out.objects_written, out.duplicates), (3, 1));
+    assert_eq!(out.bytes_written, 60);
+    let store = reopen(&store);
+    for d in [&a, &b, &c] {
+        assert_eq!(&store.get(&hash_bytes(d)).expect("get"), d);
+    }
+    let report = store
+        .verify(
+            &Default::default(),
+            &quilt_hash::NoProgress,
+            &crate::util::NO_INTERRUPT,
+        )
+        .expect("verify");
+    assert!(report.is_ok(), "{report:?}");
+}
