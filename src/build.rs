@@ -212,6 +212,12 @@ impl Repository {
             store.record_revision(name, &top_hash, opts.message.as_deref(), now_secs())?;
         }
         store.set_worktree_head(&dir, name, &top_hash)?;
+        drop(_hold);
+        // Each build adds packs; when they pile up and nobody else is using the store, merge
+        // the small ones so lookups stay quick. The build is done either way.
+        if let Err(e) = store.merge_packs_if_idle() {
+            tracing::warn!(error = %e, "could not merge small packs; `quilt gc` will");
+        }
 
         Ok(BuildOutcome {
             top_hash,

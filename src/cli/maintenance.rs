@@ -26,15 +26,17 @@ pub fn run_gc(args: GcArgs, ctx: &Ctx) -> anyhow::Result<()> {
             "objects_removed": out.objects_removed,
             "bytes_freed": out.bytes_freed,
             "packs_rewritten": out.packs_rewritten,
+            "packs_merged": out.packs_merged,
             "manifests_removed": out.manifests_removed,
         }));
     } else {
         println!(
-            "{}{} objects removed, {} freed, {} packs rewritten, {} manifests removed",
+            "{}{} objects removed, {} freed, {} packs rewritten, {} small packs merged, {} manifests removed",
             if args.dry_run { "(dry run) " } else { "" },
             out.objects_removed,
             indicatif::HumanBytes(out.bytes_freed),
             out.packs_rewritten,
+            out.packs_merged,
             out.manifests_removed
         );
     }

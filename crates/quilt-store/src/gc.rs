@@ -50,6 +50,8 @@ pub struct GcOutcome {
     pub packs_rewritten: u64,
     /// Packs deleted outright because nothing in them was reachable.
     pub packs_removed: u64,
+    /// Small packs merged into one because there were too many.
+    pub packs_merged: u64,
     pub manifests_removed: u64,
     /// Temp files and index-less packs left by crashed writers.
     pub debris_removed: u64,
@@ -229,6 +231,8 @@ impl Store {
         if rewritten {
             self.refresh_packs()?;
         }
+        check()?;
+        out.packs_merged = self.merge_small_packs(opts.dry_run, interrupt)?;
 
         // Manifests no root refers to, unless a kept delta is encoded against them.
         let mut candidates = Vec::new();

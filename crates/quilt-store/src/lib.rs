@@ -47,6 +47,7 @@ pub use error::{Error, Result};
 pub use gc::{GcOptions, GcOutcome};
 pub use manifest_file::{ManifestKind, DELTA_LIMIT, DELTA_MAGIC, ZSTD_MAGIC};
 pub use manifest_sink::ManifestSink;
+pub use pack::merge::{MAX_PACKS, MERGE_BELOW};
 pub use pack::{FORMAT_VERSION, INDEX_MAGIC, PACK_MAGIC};
 pub use reader::ObjectReader;
 pub use store::{LockGuard, SkippedPack, Store, StoreOptions};

@@ -266,3 +266,51 @@ proptest! {
         prop_assert!(report.problems.is_empty(), "{:?}", report.problems);
     }
 }
+
+#[test]
+fn gc_merges_small_packs_and_keeps_what_they_hold() {
+    let (_dir, store) = new_store();
+    let n = quilt_store::MAX_PACKS as u32 + 4;
+    let items: Vec<Vec<u8>> = (0..n).map(|i| content(i, 30)).collect();
+    for d in &items {
+        put(&store, std::slice::from_ref(d));
+    }
+    let named: Vec<(String, &[u8])> = items
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (format!("f{i}"), d.as_slice()))
+        .collect();
+    let named: Vec<(&str, &[u8])> = named.iter().map(|(k, d)| (k.as_str(), *d)).collect();
+    commit_package(&store, "t/many", &named, 1);
+    let before = pack_files(&store, "idx").len();
+    assert!(before > quilt_store::MAX_PACKS, "{before} packs");
+    let dry = store
+        .gc(
+            &GcOptions {
+                dry_run: true,
+                ..all_garbage()
+            },
+            &NoProgress,
+            &NO_INTERRUPT,
+        )
+        .expect("dry run");
+    assert_eq!(dry.packs_merged as usize, before);
+    assert_eq!(
+        pack_files(&store, "idx").len(),
+        before,
+        "a dry run changes nothing"
+    );
+    let out = store
+        .gc(&all_garbage(), &NoProgress, &NO_INTERRUPT)
+        .expect("gc");
+    assert_eq!(out.packs_merged as usize, before);
+    assert!(pack_files(&store, "idx").len() <= 2);
+    let store = reopen(&store);
+    for d in &items {
+        assert_eq!(&store.get(&hash_bytes(d)).expect("kept"), d);
+    }
+    let report = store
+        .verify(&Default::default(), &NoProgress, &NO_INTERRUPT)
+        .expect("verify");
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}

@@ -302,3 +302,50 @@ fn put_small_with_writes_straight_into_the_pack() {
         .expect("verify");
     assert!(report.is_ok(), "{report:?}");
 }
+
+#[test]
+fn small_packs_are_merged_when_they_pile_up() {
+    let (_dir, store) = new_store();
+    let mut items = Vec::new();
+    for i in 0..(2 * quilt_store::MAX_PACKS as u32 + 2) {
+        let d = content(i, 30);
+        put(&store, std::slice::from_ref(&d));
+        items.push(d);
+    }
+    // Two writers at once each store their own copy of an object, as two processes can.
+    let d = content(1000, 30);
+    let (w1, w2) = (
+        store.writer().expect("writer"),
+        store.writer().expect("writer"),
+    );
+    assert!(w1.put_bytes(&hash_bytes(&d), &d).expect("put"));
+    assert!(w2.put_bytes(&hash_bytes(&d), &d).expect("put"));
+    let e = content(1001, 30);
+    assert!(w2.put_bytes(&hash_bytes(&e), &e).expect("put"));
+    w1.commit().expect("commit");
+    w2.commit().expect("commit");
+    items.extend([d, e]);
+    let before = pack_files(&store, "idx").len();
+    assert_eq!(before, 2 * quilt_store::MAX_PACKS + 4);
+
+    let merged = store.merge_packs_if_idle().expect("merge");
+    assert_eq!(merged as usize, before);
+    // The test store rolls packs over at a few KiB, so the merge writes two.
+    let after = pack_files(&store, "idx").len();
+    assert!((1..=2).contains(&after), "{after} packs");
+    assert_eq!(pack_files(&store, "pack").len(), after);
+    let store = reopen(&store);
+    for d in &items {
+        assert_eq!(&store.get(&hash_bytes(d)).expect("get"), d);
+    }
+    let report = store
+        .verify(
+            &Default::default(),
+            &quilt_hash::NoProgress,
+            &crate::util::NO_INTERRUPT,
+        )
+        .expect("verify");
+    assert!(report.is_ok(), "{report:?}");
+    // Few packs: nothing to do.
+    assert_eq!(store.merge_packs_if_idle().expect("merge"), 0);
+}
