@@ -12,7 +12,6 @@ use quilt_hash::{Progress, TopHash, Unit};
 
 use crate::layout::{self, parse_hex32};
 use crate::manifest_file::{self, ManifestKind};
-use crate::pack::write::PackWriter;
 use crate::pack::Pack;
 use crate::{Error, Result, Store};
 
@@ -299,23 +298,8 @@ impl Store {
         interrupt: &AtomicBool,
     ) -> Result<u64> {
         let mut written = 0u64;
-        let mut w = PackWriter::new(&self.layout)?;
-        let mut finished = Vec::new();
-        for e in pack.index.iter() {
-            if !live.contains(&e.digest) {
-                continue;
-            }
-            if interrupt.load(Ordering::Relaxed) {
-                // The temp pack is dropped; the old pack is untouched.
-                return Err(Error::Interrupted);
-            }
-            w.add(e.kind, &e.digest, pack.data_of(&e)?)?;
-            if w.len() >= self.options.pack_size_limit {
-                let full = std::mem::replace(&mut w, PackWriter::new(&self.layout)?);
-                finished.extend(full.finish(&self.layout)?);
-            }
-        }
-        finished.extend(w.finish(&self.layout)?);
+        let objects = pack.index.iter().filter(|e| live.contains(&e.digest));
+        let finished = self.copy_into_packs(objects.map(|e| (pack, e)), interrupt)?;
         for f in &finished {
             written += std::fs::metadata(&f.idx_path).map(|m| m.len()).unwrap_or(0);
             written += std::fs::metadata(f.idx_path.with_extension("pack"))

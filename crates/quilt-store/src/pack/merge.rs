@@ -8,7 +8,8 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::layout;
-use crate::pack::write::PackWriter;
+use crate::pack::write::{FinishedPack, PackWriter};
+use crate::pack::{IndexEntry, Pack};
 use crate::{Error, Result, Store};
 
 /// More packs than this are merged.
@@ -17,6 +18,30 @@ pub const MAX_PACKS: usize = 32;
 pub const MERGE_BELOW: u64 = 256 << 20;
 
 impl Store {
+    /// Copies objects of existing packs into new packs (rolling over at the size limit) and
+    /// publishes them. The old packs are the caller's to remove, after this returns.
+    pub(crate) fn copy_into_packs<'p>(
+        &self,
+        objects: impl Iterator<Item = (&'p Pack, IndexEntry)>,
+        interrupt: &AtomicBool,
+    ) -> Result<Vec<FinishedPack>> {
+        let mut finished = Vec::new();
+        let mut w = PackWriter::new(&self.layout)?;
+        for (pack, e) in objects {
+            if interrupt.load(Ordering::Relaxed) {
+                // The temp pack is dropped; the old packs are untouched.
+                return Err(Error::Interrupted);
+            }
+            w.add(e.kind, &e.digest, pack.data_of(&e)?)?;
+            if w.len() >= self.options.pack_size_limit {
+                let full = std::mem::replace(&mut w, PackWriter::new(&self.layout)?);
+                finished.extend(full.finish(&self.layout)?);
+            }
+        }
+        finished.extend(w.finish(&self.layout)?);
+        Ok(finished)
+    }
+
     /// Merges the small packs into one when there are more than [`MAX_PACKS`]. The caller
     /// holds the exclusive lock (gc does; see [`Store::merge_packs_if_idle`]). Returns how
     /// many packs were merged away (or, with `dry_run`, would be).
@@ -38,25 +63,11 @@ impl Store {
             return Ok(small.len() as u64);
         }
         let mut seen = HashSet::new();
-        let mut finished = Vec::new();
-        let mut w = PackWriter::new(&self.layout)?;
-        for pack in &small {
-            for e in pack.index.iter() {
-                if interrupt.load(Ordering::Relaxed) {
-                    // The temp pack is dropped; the old packs are untouched.
-                    return Err(Error::Interrupted);
-                }
-                if !seen.insert((e.kind.code(), e.digest)) {
-                    continue;
-                }
-                w.add(e.kind, &e.digest, pack.data_of(&e)?)?;
-                if w.len() >= self.options.pack_size_limit {
-                    let full = std::mem::replace(&mut w, PackWriter::new(&self.layout)?);
-                    finished.extend(full.finish(&self.layout)?);
-                }
-            }
-        }
-        finished.extend(w.finish(&self.layout)?);
+        let objects = small
+            .iter()
+            .flat_map(|p| p.index.iter().map(move |e| (&**p, e)));
+        let objects = objects.filter(|(_, e)| seen.insert((e.kind.code(), e.digest)));
+        let finished = self.copy_into_packs(objects, interrupt)?;
         for pack in &small {
             // A merged pack can be, by content, one of the old ones: that one stays.
             if finished.iter().any(|f| f.idx_path == pack.idx_path) {

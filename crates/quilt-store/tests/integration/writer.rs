@@ -293,14 +293,7 @@ fn put_small_with_writes_straight_into_the_pack() {
     for d in [&a, &b, &c] {
         assert_eq!(&store.get(&hash_bytes(d)).expect("get"), d);
     }
-    let report = store
-        .verify(
-            &Default::default(),
-            &quilt_hash::NoProgress,
-            &crate::util::NO_INTERRUPT,
-        )
-        .expect("verify");
-    assert!(report.is_ok(), "{report:?}");
+    assert_verifies(&store);
 }
 
 #[test]
@@ -338,6 +331,12 @@ fn small_packs_are_merged_when_they_pile_up() {
     for d in &items {
         assert_eq!(&store.get(&hash_bytes(d)).expect("get"), d);
     }
+    assert_verifies(&store);
+    // Few packs: nothing to do.
+    assert_eq!(store.merge_packs_if_idle().expect("merge"), 0);
+}
+
+fn assert_verifies(store: &Store) {
     let report = store
         .verify(
             &Default::default(),
@@ -346,6 +345,4 @@ fn small_packs_are_merged_when_they_pile_up() {
         )
         .expect("verify");
     assert!(report.is_ok(), "{report:?}");
-    // Few packs: nothing to do.
-    assert_eq!(store.merge_packs_if_idle().expect("merge"), 0);
 }
