@@ -29,8 +29,9 @@ use crate::status::new_stat_rows;
 use crate::tree_open::TreeOpener;
 use crate::walk::{mtime_ns, walk_dir, WalkedFile};
 
-/// Files up to this size are read whole into memory, hashed and handed to the store; larger
-/// ones are hashed chunk-parallel in place and copied into a loose object.
+/// Files small enough for a pack are read straight into it. Larger ones up to this size are
+/// read whole into memory, hashed and handed to the store; larger still, they are hashed
+/// chunk-parallel in place and copied into a loose object.
 const READ_WHOLE_MAX: u64 = 8 * 1024 * 1024;
 /// How often a file that keeps changing under us is re-read before giving up.
 const CHANGE_RETRIES: usize = 3;
