@@ -226,6 +226,59 @@ mod tests {
     }
 
     #[test]
+    fn a_version_1_database_loses_its_old_cache_and_keeps_the_rest() -> Result<()> {
+        let dir =
+            tempfile::tempdir().map_err(|e| crate::Error::io("tempdir", Path::new("."), e))?;
+        let path = dir.path().join("q.db");
+        {
+            let conn = rusqlite::Connection::open(&path)
+                .map_err(|e| crate::Error::db("open", &path, e))?;
+            conn.execute_batch(
+                "CREATE TABLE stat_cache (path BLOB PRIMARY KEY, size INTEGER NOT NULL,
+                     mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, kind INTEGER NOT NULL,
+                     digest BLOB NOT NULL) WITHOUT ROWID;
+                 INSERT INTO stat_cache VALUES (x'2f61', 1, 2, 3, 1, zeroblob(32));
+                 CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+                 INSERT INTO settings VALUES ('remote.default', 'origin');
+                 PRAGMA user_version = 1;",
+            )
+            .map_err(|e| crate::Error::db("set up", &path, e))?;
+        }
+        let db = Db::open(&path)?;
+        let tables: Vec<String> = {
+            let conn = db.conn();
+            let mut stmt = conn
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+                .map_err(db.err("list"))?;
+            let names = stmt
+                .query_map([], |r| r.get(0))
+                .map_err(db.err("list"))?
+                .collect::<rusqlite::Result<Vec<String>>>()
+                .map_err(db.err("list"))?;
+            names
+        };
+        assert!(!tables.iter().any(|t| t == "stat_cache"), "{tables:?}");
+        assert!(tables.iter().any(|t| t == "stat_entries"), "{tables:?}");
+        let version: i64 = db
+            .conn()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(db.err("version"))?;
+        assert_eq!(version, 2);
+        db.stat_cache_store(Path::new("/a"), &[row("x")])?;
+        assert_eq!(db.stat_cache_load(Path::new("/a"))?.len(), 1);
+        let kept: String = db
+            .conn()
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'remote.default'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db.err("setting"))?;
+        assert_eq!(kept, "origin");
+        Ok(())
+    }
+
+    #[test]
     fn rows_come_back_in_manifest_order_and_align() -> Result<()> {
         let dir =
             tempfile::tempdir().map_err(|e| crate::Error::io("tempdir", Path::new("."), e))?;
