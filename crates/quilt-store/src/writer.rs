@@ -135,24 +135,20 @@ impl<'a> ObjectWriter<'a> {
             persist(tmp, &self.store.layout.loose_path(&id.digest))?;
             return self.stored(size, true);
         }
+        // A known duplicate opens no pack at all.
         if self.store.find_packed_cached(id).is_some() {
             return self.dup();
         }
-        let key = (id.kind.code(), id.digest);
-        if !lock(&self.pending).insert(key) {
-            return self.dup();
-        }
-        let added = self.append(id, data);
-        if added.is_err() {
-            // Not stored after all: a later attempt must not take it for a duplicate.
-            lock(&self.pending).remove(&key);
-        }
-        added?;
-        self.stored(size, false)
+        let fill = |buf: &mut Vec<u8>| -> Result<Option<ObjectId>> {
+            buf.extend_from_slice(data);
+            Ok(Some(*id))
+        };
+        let done = self.put_small_with(size, fill)?;
+        Ok(done.is_some_and(|(_, new)| new))
     }
 
-    /// Stores a small object (under `max_len` bytes, below the store's small-object limit)
-    /// whose bytes `fill` appends to the buffer it is given, straight into this thread's pack:
+    /// Stores a small object (at most `max_len` bytes, which must be under the store's
+    /// small-object limit) whose bytes `fill` appends to the buffer it is given, straight into this thread's pack:
     /// no copy through the caller's memory. `fill` returns the content's id, or `None` when it
     /// could not produce the content (nothing is stored). Returns the id and whether the
     /// object was new.
@@ -208,19 +204,6 @@ impl<'a> ObjectWriter<'a> {
             }
             None => Ok(None),
         }
-    }
-
-    fn append(&self, id: &ObjectId, data: &[u8]) -> Result<()> {
-        let mut shard = self.shard();
-        let w = match &mut *shard {
-            Some(w) => w,
-            none => none.insert(PackWriter::new(&self.store.layout)?),
-        };
-        w.add(id.kind, &id.digest, data)?;
-        if w.len() >= self.store.options.pack_size_limit {
-            self.publish(shard.take())?;
-        }
-        Ok(())
     }
 
     /// Finishes a pack and makes its objects visible through the store.

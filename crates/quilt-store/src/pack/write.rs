@@ -89,20 +89,15 @@ impl PackWriter {
 
     /// Appends one object. The caller guarantees it is not already in this pack.
     pub fn add(&mut self, kind: HashType, digest: &[u8; 32], data: &[u8]) -> Result<()> {
-        let offset = self.len;
-        let mut header = [0u8; RECORD_HEADER_LEN as usize];
-        header[0] = kind.code();
-        header[1..33].copy_from_slice(digest);
-        header[33..].copy_from_slice(&(data.len() as u64).to_le_bytes());
-        self.write(&header)?;
-        self.write(data)?;
-        self.entries.push(IndexEntry {
-            digest: *digest,
+        let id = ObjectId {
             kind,
-            offset,
-            len: data.len() as u64,
-        });
-        Ok(())
+            digest: *digest,
+        };
+        let fill = |buf: &mut Vec<u8>| -> Result<Option<ObjectId>> {
+            buf.extend_from_slice(data);
+            Ok(Some(id))
+        };
+        self.append_with(data.len(), fill, |_| true).map(drop)
     }
 
     /// Appends one object whose bytes `fill` adds to the end of the buffer it is given (at
