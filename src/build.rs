@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::ignore::IgnoreRules;
 use crate::repo::{absolute, Repository};
-use crate::status::new_stat_rows;
+use crate::status::{new_stat_rows, trusted_ids};
 use crate::tree_open::TreeOpener;
 use crate::walk::{mtime_ns, walk_dir, WalkedFile};
 
@@ -107,17 +107,7 @@ impl Repository {
             }
         }
 
-        // The walk and the cache are both in manifest order: one merge pairs them up.
-        let cached: Vec<Option<ObjectId>> = {
-            let rows = cache.align(files.iter().map(|f| &f.key));
-            rows.into_iter()
-                .zip(&files)
-                .map(|(row, f)| {
-                    row.filter(|r| r.matches(f.size, f.mtime_ns, f.ino))
-                        .map(|r| r.id)
-                })
-                .collect()
-        };
+        let cached = trusted_ids(&cache, &files);
         drop(cache);
         let total: u64 = files.iter().map(|f| f.size).sum();
         progress.start("hashing", Some(total), Unit::Bytes);
@@ -306,17 +296,13 @@ fn hash_and_store(
             // Read straight into this thread's pack; dropped again if it changed meanwhile.
             writer.put_small_with(size + 1, |buf| -> Result<Option<ObjectId>> {
                 let start = buf.len();
-                let read = read_append(&mut file, buf, size).map_err(|e| Error::io(path, e))?;
-                if read != size || changed(&file, path, size, mtime, ino)? {
-                    return Ok(None);
-                }
-                Ok(Some(hash_bytes(&buf[start..])))
+                Ok(read_unchanged(&mut file, buf, path, (size, mtime, ino))?
+                    .then(|| hash_bytes(&buf[start..])))
             })?
         } else if size <= READ_WHOLE_MAX {
             BUF.with_borrow_mut(|buf| -> Result<Option<(ObjectId, bool)>> {
                 buf.clear();
-                let read = read_append(&mut file, buf, size).map_err(|e| Error::io(path, e))?;
-                if read != size || changed(&file, path, size, mtime, ino)? {
+                if !read_unchanged(&mut file, buf, path, (size, mtime, ino))? {
                     return Ok(None);
                 }
                 let id = hash_bytes(buf);
@@ -387,6 +373,19 @@ fn read_append(file: &mut File, buf: &mut Vec<u8>, expected: u64) -> std::io::Re
     }
     buf.truncate(start + got);
     Ok(got as u64)
+}
+
+/// Appends the whole file to `buf` and says whether it is still the file the stat `before`
+/// (size, mtime, inode) describes: exactly that many bytes read, and the same stat after.
+fn read_unchanged(
+    file: &mut File,
+    buf: &mut Vec<u8>,
+    path: &Path,
+    before: (u64, i64, u64),
+) -> Result<bool> {
+    let (size, mtime, ino) = before;
+    let read = read_append(file, buf, size).map_err(|e| Error::io(path, e))?;
+    Ok(read == size && !changed(file, path, size, mtime, ino)?)
 }
 
 /// Whether the open file no longer has the stat it had before it was read.

@@ -45,20 +45,30 @@ pub(crate) fn current_ids(
     cache: &StatCache,
 ) -> Result<(Vec<ObjectId>, Vec<StatRow>)> {
     let started = now_ns();
-    let cached = cache.align(files.iter().map(|f| &f.key));
     // (id, whether it was hashed now): rows are made afterwards for the few that were.
     let out: Vec<(ObjectId, bool)> = files
         .par_iter()
-        .zip(cached)
-        .map(
-            |(f, c)| match c.filter(|c| c.matches(f.size, f.mtime_ns, f.ino)) {
-                Some(c) => Ok((c.id, false)),
-                None => Ok((hash_path(&dir.join(&f.key), f.size)?, true)),
-            },
-        )
+        .zip(trusted_ids(cache, files))
+        .map(|(f, cached)| match cached {
+            Some(id) => Ok((id, false)),
+            None => Ok((hash_path(&dir.join(&f.key), f.size)?, true)),
+        })
         .collect::<Result<_>>()?;
     let rows = new_stat_rows(files, &out, started).collect();
     Ok((out.into_iter().map(|(id, _)| id).collect(), rows))
+}
+
+/// The cached id of each walked file whose size, mtime and inode still match its row. The
+/// walk and the cache are both in manifest order, so one merge pairs them up.
+pub(crate) fn trusted_ids(cache: &StatCache, files: &[WalkedFile]) -> Vec<Option<ObjectId>> {
+    let rows = cache.align(files.iter().map(|f| &f.key));
+    rows.into_iter()
+        .zip(files)
+        .map(|(row, f)| {
+            row.filter(|r| r.matches(f.size, f.mtime_ns, f.ino))
+                .map(|r| r.id)
+        })
+        .collect()
 }
 
 /// Files modified this close to the start of a scan are not trusted from the stat cache next
