@@ -316,7 +316,7 @@ impl Store {
     }
 
     /// Deletes the index first so that the pack is never visible without its data.
-    fn remove_pack(&self, pack: &Pack) -> Result<()> {
+    pub(crate) fn remove_pack(&self, pack: &Pack) -> Result<()> {
         layout::remove_file(&pack.idx_path)?;
         layout::fsync_dir(&self.layout.pack_dir())?;
         layout::remove_file(&pack.pack_path)

@@ -7,7 +7,6 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::layout;
 use crate::pack::write::{FinishedPack, PackWriter};
 use crate::pack::{IndexEntry, Pack};
 use crate::{Error, Result, Store};
@@ -73,9 +72,7 @@ impl Store {
             if finished.iter().any(|f| f.idx_path == pack.idx_path) {
                 continue;
             }
-            layout::remove_file(&pack.idx_path)?;
-            layout::fsync_dir(&self.layout.pack_dir())?;
-            layout::remove_file(&pack.pack_path)?;
+            self.remove_pack(pack)?;
         }
         self.refresh_packs()?;
         Ok(small.len() as u64)
