@@ -131,7 +131,12 @@ impl Manifest {
                 }
             }
         }
-        check_unique_keys(&entries, entry_lines)?;
+        check_unique_keys(
+            entries
+                .iter()
+                .map(|e| e.logical_key.as_str())
+                .zip(entry_lines),
+        )?;
         Ok(Manifest {
             header: lines.into_header(),
             dirs,
@@ -173,7 +178,12 @@ impl Manifest {
                 }
             }
         }
-        check_unique_keys(&entries, entry_lines)?;
+        check_unique_keys(
+            entries
+                .iter()
+                .map(|e| e.logical_key.as_str())
+                .zip(entry_lines),
+        )?;
         Ok(Manifest {
             header,
             dirs,
@@ -182,15 +192,17 @@ impl Manifest {
     }
 }
 
-/// quilt3 refuses a manifest that names a logical key twice; so does quilt. `lines` are the
-/// 1-based line numbers of `entries`.
-fn check_unique_keys(entries: &[Entry], lines: Vec<usize>) -> Result<(), ManifestError> {
-    let mut seen = HashSet::with_capacity(entries.len());
-    for (entry, line) in entries.iter().zip(lines) {
-        if !seen.insert(entry.logical_key.as_str()) {
+/// quilt3 refuses a manifest that names a logical key twice; so does quilt. `keys` are the
+/// entries' logical keys with their 1-based line numbers.
+pub(crate) fn check_unique_keys<'a>(
+    keys: impl ExactSizeIterator<Item = (&'a str, usize)>,
+) -> Result<(), ManifestError> {
+    let mut seen = HashSet::with_capacity(keys.len());
+    for (key, line) in keys {
+        if !seen.insert(key) {
             return Err(ManifestError::DuplicateKey {
                 line,
-                key: entry.logical_key.to_string(),
+                key: key.to_owned(),
             });
         }
     }

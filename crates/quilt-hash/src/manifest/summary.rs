@@ -5,13 +5,12 @@
 //! gigabytes. This reader checks every line exactly as [`Manifest::read`] does, a batch of
 //! lines at a time on all cores, and keeps three fields of each entry.
 
-use std::collections::HashSet;
 use std::io::BufRead;
 
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 
-use super::read::{parse_line, Line};
+use super::read::{check_unique_keys, parse_line, Line};
 use super::{Entry, ManifestError};
 use crate::{LogicalKey, ObjectId};
 
@@ -109,22 +108,8 @@ impl ManifestSummary {
             }
         }
         let header = header.ok_or(ManifestError::Empty)?;
-        check_unique(&entries, &entry_lines)?;
+        let keys = entries.iter().map(|e| e.logical_key.as_str());
+        check_unique_keys(keys.zip(entry_lines))?;
         Ok(ManifestSummary { header, entries })
     }
-}
-
-/// quilt3 refuses a manifest that names a logical key twice. `lines` are the 1-based line
-/// numbers of `entries`.
-fn check_unique(entries: &[EntrySummary], lines: &[usize]) -> Result<(), ManifestError> {
-    let mut seen = HashSet::with_capacity(entries.len());
-    for (e, &line) in entries.iter().zip(lines) {
-        if !seen.insert(e.logical_key.as_str()) {
-            return Err(ManifestError::DuplicateKey {
-                line,
-                key: e.logical_key.to_string(),
-            });
-        }
-    }
-    Ok(())
 }
