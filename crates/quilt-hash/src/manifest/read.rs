@@ -131,12 +131,7 @@ impl Manifest {
                 }
             }
         }
-        check_unique_keys(
-            entries
-                .iter()
-                .map(|e| e.logical_key.as_str())
-                .zip(entry_lines),
-        )?;
+        check_unique_entries(&entries, entry_lines)?;
         Ok(Manifest {
             header: lines.into_header(),
             dirs,
@@ -178,18 +173,18 @@ impl Manifest {
                 }
             }
         }
-        check_unique_keys(
-            entries
-                .iter()
-                .map(|e| e.logical_key.as_str())
-                .zip(entry_lines),
-        )?;
+        check_unique_entries(&entries, entry_lines)?;
         Ok(Manifest {
             header,
             dirs,
             entries,
         })
     }
+}
+
+/// [`check_unique_keys`] for whole entries; `lines` are their 1-based line numbers.
+fn check_unique_entries(entries: &[Entry], lines: Vec<usize>) -> Result<(), ManifestError> {
+    check_unique_keys(entries.iter().map(|e| e.logical_key.as_str()).zip(lines))
 }
 
 /// quilt3 refuses a manifest that names a logical key twice; so does quilt. `keys` are the

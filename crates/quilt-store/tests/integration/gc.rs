@@ -13,6 +13,17 @@ fn all_garbage() -> GcOptions {
     }
 }
 
+/// What a gc with [`all_garbage`] would do, without doing it.
+fn dry_run(store: &quilt_store::Store) -> quilt_store::GcOutcome {
+    let opts = GcOptions {
+        dry_run: true,
+        ..all_garbage()
+    };
+    store
+        .gc(&opts, &NoProgress, &NO_INTERRUPT)
+        .expect("dry run")
+}
+
 #[test]
 fn gc_keeps_reachable_and_removes_the_rest() {
     let (_dir, store) = new_store();
@@ -36,16 +47,7 @@ fn gc_keeps_reachable_and_removes_the_rest() {
     let stray = put(&store, &[content(5, 20)]);
     store.delete_package(&name("t/drop")).expect("delete");
 
-    let dry = store
-        .gc(
-            &GcOptions {
-                dry_run: true,
-                ..all_garbage()
-            },
-            &NoProgress,
-            &NO_INTERRUPT,
-        )
-        .expect("dry run");
+    let dry = dry_run(&store);
     assert_eq!(dry.objects_removed, 3);
     assert!(store
         .contains(&hash_bytes(&drop_large))
@@ -284,16 +286,7 @@ fn gc_merges_small_packs_and_keeps_what_they_hold() {
     commit_package(&store, "t/many", &named, 1);
     let before = pack_files(&store, "idx").len();
     assert!(before > quilt_store::MAX_PACKS, "{before} packs");
-    let dry = store
-        .gc(
-            &GcOptions {
-                dry_run: true,
-                ..all_garbage()
-            },
-            &NoProgress,
-            &NO_INTERRUPT,
-        )
-        .expect("dry run");
+    let dry = dry_run(&store);
     assert_eq!(dry.packs_merged as usize, before);
     assert_eq!(
         pack_files(&store, "idx").len(),

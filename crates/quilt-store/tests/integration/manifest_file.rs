@@ -50,6 +50,10 @@ fn commit_version(store: &Store, v: u32, base: Option<&TopHash>) -> TopHash {
     top
 }
 
+fn kind(store: &Store, top: &TopHash) -> ManifestKind {
+    store.manifest_kind(top).expect("kind")
+}
+
 fn path_of(store: &Store, top: &TopHash) -> PathBuf {
     store.root().join("packages").join(top.to_hex())
 }
@@ -104,10 +108,7 @@ fn put_manifest_writes_a_compressed_keyframe() {
     let (_dir, store) = new_store();
     let m = version(1);
     let top = store.put_manifest(&m).expect("put");
-    assert_eq!(
-        store.manifest_kind(&top).expect("kind"),
-        ManifestKind::Keyframe
-    );
+    assert_eq!(kind(&store, &top), ManifestKind::Keyframe);
     let raw = std::fs::read(path_of(&store, &top)).expect("read");
     assert_eq!(raw[..4], ZSTD_MAGIC);
     assert!(raw.len() < m.to_bytes().len() / 2, "{} bytes", raw.len());
@@ -116,10 +117,7 @@ fn put_manifest_writes_a_compressed_keyframe() {
     // Exact bytes, too, and the empty manifest.
     let empty = manifest_of(&[]);
     let top = store.put_manifest_bytes(&empty.to_bytes()).expect("put");
-    assert_eq!(
-        store.manifest_kind(&top).expect("kind"),
-        ManifestKind::Keyframe
-    );
+    assert_eq!(kind(&store, &top), ManifestKind::Keyframe);
     assert_reads_back(&store, &empty);
 }
 
@@ -130,10 +128,7 @@ fn a_small_change_is_stored_as_a_delta_against_the_keyframe() {
     let v2 = store
         .put_manifest_with_base(&version(2), Some(&v1))
         .expect("v2");
-    assert_eq!(
-        store.manifest_kind(&v2).expect("kind"),
-        ManifestKind::Delta { base: v1 }
-    );
+    assert_eq!(kind(&store, &v2), ManifestKind::Delta { base: v1 });
     let raw = std::fs::read(path_of(&store, &v2)).expect("read");
     assert_eq!(raw[..8], DELTA_MAGIC);
     assert_eq!(raw[8..40], v1.0);
@@ -150,10 +145,7 @@ fn a_small_change_is_stored_as_a_delta_against_the_keyframe() {
     let v3 = store
         .put_manifest_bytes_with_base(&version(3).to_bytes(), Some(&v1))
         .expect("v3");
-    assert_eq!(
-        store.manifest_kind(&v3).expect("kind"),
-        ManifestKind::Delta { base: v1 }
-    );
+    assert_eq!(kind(&store, &v3), ManifestKind::Delta { base: v1 });
     assert_reads_back(&store, &version(3));
 }
 
@@ -168,7 +160,7 @@ fn a_delta_hint_falls_back_to_its_keyframe() {
         .put_manifest_with_base(&version(3), Some(&v2))
         .expect("v3");
     assert_eq!(
-        store.manifest_kind(&v3).expect("kind"),
+        kind(&store, &v3),
         ManifestKind::Delta { base: v1 },
         "deltas are one level deep"
     );
@@ -184,10 +176,7 @@ fn a_plain_file_can_serve_as_a_base() {
     let v2 = store
         .put_manifest_with_base(&version(2), Some(&v1))
         .expect("v2");
-    assert_eq!(
-        store.manifest_kind(&v2).expect("kind"),
-        ManifestKind::Delta { base: v1 }
-    );
+    assert_eq!(kind(&store, &v2), ManifestKind::Delta { base: v1 });
     assert_reads_back(&store, &version(2));
 }
 
@@ -200,18 +189,12 @@ fn unhelpful_or_missing_bases_give_keyframes() {
     let v1 = store
         .put_manifest_with_base(&version(1), Some(&small))
         .expect("v1");
-    assert_eq!(
-        store.manifest_kind(&v1).expect("kind"),
-        ManifestKind::Keyframe
-    );
+    assert_eq!(kind(&store, &v1), ManifestKind::Keyframe);
     let absent = version(9).top_hash();
     let v2 = store
         .put_manifest_with_base(&version(2), Some(&absent))
         .expect("v2");
-    assert_eq!(
-        store.manifest_kind(&v2).expect("kind"),
-        ManifestKind::Keyframe
-    );
+    assert_eq!(kind(&store, &v2), ManifestKind::Keyframe);
     // Storing a present manifest again writes nothing, base or not.
     let before = std::fs::read(path_of(&store, &v2)).expect("read");
     store
@@ -226,10 +209,7 @@ fn gc_keeps_the_base_of_a_kept_delta() {
     let (_dir, store) = new_store();
     let v1 = commit_version(&store, 1, None);
     let v2 = commit_version(&store, 2, Some(&v1));
-    assert_eq!(
-        store.manifest_kind(&v2).expect("kind"),
-        ManifestKind::Delta { base: v1 }
-    );
+    assert_eq!(kind(&store, &v2), ManifestKind::Delta { base: v1 });
     assert!(store.delete_revision(&name("t/pkg"), &v1).expect("delete"));
     let out = store
         .gc(&GcOptions::default(), &NoProgress, &NO_INTERRUPT)
