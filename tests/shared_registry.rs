@@ -151,7 +151,14 @@ fn a_group_shared_store_takes_builds_from_every_member() {
         &["init", "--shared", "group", "--store", store_s],
     );
     must(None, &bin, &mine, &["build", "t/mine"]);
-    let dirs = ["", "objects", "objects/pack", "objects/loose", "packages", "tmp"];
+    let dirs = [
+        "",
+        "objects",
+        "objects/pack",
+        "objects/loose",
+        "packages",
+        "tmp",
+    ];
     for d in dirs {
         let m = std::fs::metadata(store.join(d)).expect("stat");
         assert_eq!(m.mode() & 0o2070, 0o2070, "{d:?}: {:o}", m.mode());
