@@ -200,7 +200,19 @@ impl Repository {
         };
         let unchanged = latest.is_some_and(|r| r.top_hash == top_hash);
         if !unchanged {
-            store.record_revision(name, &top_hash, opts.message.as_deref(), now_secs())?;
+            // The parent is what this directory had checked out: `push` moves a remote's
+            // `latest` only from a version this one was built on.
+            let parent = store
+                .worktree_head(&dir)?
+                .filter(|(n, _)| n == name)
+                .map(|(_, t)| t);
+            store.record_revision_with_parent(
+                name,
+                &top_hash,
+                opts.message.as_deref(),
+                now_secs(),
+                parent.as_ref(),
+            )?;
         }
         store.set_worktree_head(&dir, name, &top_hash)?;
         drop(_hold);

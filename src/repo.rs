@@ -22,6 +22,16 @@ impl Repository {
     /// Initialises `dir` (creating `.quilt/`), with the store inside it or at `shared_store`.
     /// Running it again on an initialised directory is harmless.
     pub fn init(dir: &Path, shared_store: Option<&Path>) -> Result<Self> {
+        Self::init_shared(dir, shared_store, None)
+    }
+
+    /// [`Repository::init`], recording how the store is shared with other users (`None`
+    /// keeps an existing store's setting).
+    pub fn init_shared(
+        dir: &Path,
+        shared_store: Option<&Path>,
+        sharing: Option<quilt_store::perms::Sharing>,
+    ) -> Result<Self> {
         let worktree = absolute(dir)?;
         let dot = worktree.join(DOT_QUILT);
         fs::create_dir_all(&dot).map_err(|e| Error::io(&dot, e))?;
@@ -29,7 +39,7 @@ impl Repository {
             Some(path) => {
                 fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
                 let path = absolute(path)?;
-                let store = Store::init(&path)?;
+                let store = Store::init_with(&path, sharing)?;
                 let pointer = dot.join(STORE_POINTER);
                 let text = path
                     .to_str()
@@ -37,7 +47,7 @@ impl Repository {
                 atomic_write(&pointer, text.as_bytes())?;
                 store
             }
-            None => Store::init(&dot)?,
+            None => Store::init_with(&dot, sharing)?,
         };
         Ok(Repository { worktree, store })
     }

@@ -308,7 +308,15 @@ impl Harness {
                     format!("generation {g}"),
                 ]
             }
-            Op::Push => vec!["push".into(), "t/ds".into(), "origin".into()],
+            // One writer whose newest build is meant to become the remote's latest, even when
+            // it was built on an older checkout (push refuses that as a rollback without
+            // --force; tests/history.rs covers the refusal).
+            Op::Push => vec![
+                "push".into(),
+                "t/ds".into(),
+                "origin".into(),
+                "--force".into(),
+            ],
             Op::Fetch => match self.pick(&self.committed_remote.clone()).cloned() {
                 Some(h) if self.rng.chance(70) => {
                     vec!["fetch".into(), format!("t/ds@{h}"), "origin".into()]

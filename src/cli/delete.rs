@@ -56,9 +56,15 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     if ctx.json {
         ctx.print_json(&serde_json::json!({"deleted": spec, "revisions": removed}));
     } else {
-        ctx.note(format!(
-            "deleted {removed} version(s) of {name}; data stays until `quilt gc`"
-        ));
+        let rest = match &args.remote {
+            // Like quilt3's delete_package: only pointers go. Nothing removes a remote's
+            // manifests or objects; `quilt gc` cleans the local store alone.
+            Some(r) => format!(
+                "its manifests and data stay on {r} (still installable by hash); nothing in quilt removes them"
+            ),
+            None => "`quilt gc` frees the data no other version or checkout needs".to_owned(),
+        };
+        ctx.note(format!("deleted {removed} version(s) of {name}; {rest}"));
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 use std::path::PathBuf;
 
+use quilt::store::perms::Sharing;
 use quilt::Repository;
 
 use super::Ctx;
@@ -9,14 +10,24 @@ pub struct Args {
     /// Keep objects in a shared store at PATH instead of ./.quilt.
     #[arg(long, value_name = "PATH")]
     store: Option<PathBuf>,
+    /// Who else uses the store: `group` makes its files group-writable and its directories
+    /// setgid (like git's core.sharedRepository=group); `umask` (the default for a new
+    /// store) follows each writer's umask.
+    #[arg(long, value_name = "MODE", value_parser = parse_sharing)]
+    shared: Option<Sharing>,
+}
+
+fn parse_sharing(s: &str) -> Result<Sharing, String> {
+    Sharing::parse(s).ok_or_else(|| format!("{s:?} is not a sharing mode; use `group` or `umask`"))
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
-    let repo = Repository::init(&ctx.cwd, args.store.as_deref())?;
+    let repo = Repository::init_shared(&ctx.cwd, args.store.as_deref(), args.shared)?;
     if ctx.json {
         ctx.print_json(&serde_json::json!({
             "worktree": repo.worktree(),
             "store": repo.store().root(),
+            "shared": repo.store().sharing().as_str(),
         }));
     } else if !ctx.quiet {
         println!(

@@ -1,41 +1,43 @@
+use anyhow::Context as _;
 use quilt::hash::PackageName;
+use quilt::sync::{registry, Counting, Remote, RemoteOptions};
 
 use super::output::format_time;
-use super::remote::open_named_remote;
+use super::remote::{open_named_remote, Counted};
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
 pub struct LogArgs {
     /// Package name, NAMESPACE/NAME.
     name: String,
-    /// Show the versions on this remote instead.
+    /// Show the versions on this remote (a name, or a URL/path, which works outside a quilt
+    /// directory too) instead.
     #[arg(long)]
     remote: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
-    /// List the packages on this remote instead.
+    /// List the packages on this remote (a name, or a URL/path, which works outside a quilt
+    /// directory too) instead.
     #[arg(long)]
     remote: Option<String>,
 }
 
+/// One line of `log`: hash, time, message, whether it is the package's `latest`.
+type LogRow = (String, i64, Option<String>, bool);
+
 pub fn run_log(args: LogArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let name = PackageName::parse(&args.name)?;
-    let repo = ctx.repo()?;
-    let revs: Vec<(String, i64, Option<String>)> = match &args.remote {
-        Some(r) => {
-            let remote = open_named_remote(&repo, r)?;
-            quilt::sync::registry::revisions(&remote, &name)?
-                .into_iter()
-                .map(|r| (r.top_hash.to_hex(), r.time, None))
-                .collect()
-        }
-        None => repo
+    let revs: Vec<LogRow> = match &args.remote {
+        Some(r) => remote_log(&open_remote_anywhere(ctx, r)?, &name)?,
+        None => ctx
+            .repo()?
             .store()
             .revisions(&name)?
             .into_iter()
-            .map(|r| (r.top_hash.to_hex(), r.time, r.message))
+            .enumerate()
+            .map(|(i, r)| (r.top_hash.to_hex(), r.time, r.message, i == 0))
             .collect(),
     };
     if revs.is_empty() {
@@ -47,14 +49,15 @@ pub fn run_log(args: LogArgs, ctx: &Ctx) -> anyhow::Result<()> {
     if ctx.json {
         let v: Vec<_> = revs
             .iter()
-            .map(|(h, t, m)| serde_json::json!({"top_hash": h, "time": t, "message": m}))
+            .map(|(h, t, m, l)| serde_json::json!({"top_hash": h, "time": t, "message": m, "latest": l}))
             .collect();
         ctx.print_json(&serde_json::json!({"name": name.to_string(), "versions": v}));
         return Ok(());
     }
-    for (hash, time, message) in revs {
+    for (hash, time, message, latest) in revs {
+        let mark = if latest { "  (latest)" } else { "" };
         println!(
-            "{hash}  {}  {}",
+            "{hash}  {}{mark}  {}",
             format_time(time),
             message.unwrap_or_default()
         );
@@ -62,17 +65,56 @@ pub fn run_log(args: LogArgs, ctx: &Ctx) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The remote's versions of `name`, newest first, each with its manifest's message; the one
+/// `latest` names is marked (and listed first if no timestamped pointer names it).
+fn remote_log(remote: &dyn Remote, name: &PackageName) -> anyhow::Result<Vec<LogRow>> {
+    let latest = registry::latest(remote, name)?;
+    let mut rows = Vec::new();
+    for r in registry::revisions(remote, name)? {
+        let message = registry::message(remote, &r.top_hash)?;
+        rows.push((
+            r.top_hash.to_hex(),
+            r.time,
+            message,
+            Some(r.top_hash) == latest,
+        ));
+    }
+    if let Some(top) = latest {
+        if !rows.iter().any(|r| r.3) {
+            let message = registry::message(remote, &top)?;
+            rows.insert(0, (top.to_hex(), 0, message, true));
+        }
+    }
+    Ok(rows)
+}
+
+/// Opens a remote by name (in a quilt directory) or by URL (anywhere): reading a remote's
+/// history needs no local store.
+fn open_remote_anywhere(ctx: &Ctx, name_or_url: &str) -> anyhow::Result<Counted> {
+    match ctx.repo() {
+        Ok(repo) => open_named_remote(&repo, name_or_url),
+        Err(_) if name_or_url.contains("://") || name_or_url.contains('/') => {
+            let remote = quilt::sync::open_remote(name_or_url, &RemoteOptions::from_env())
+                .with_context(|| format!("could not open remote {name_or_url}"))?;
+            Ok(Counting::new(remote))
+        }
+        Err(e) => Err(e.context(format!(
+            "{name_or_url:?} is a remote name, and names are only known inside a quilt directory; give the remote's URL or path instead"
+        ))),
+    }
+}
+
 pub fn run_list(args: ListArgs, ctx: &Ctx) -> anyhow::Result<()> {
-    let repo = ctx.repo()?;
     let rows: Vec<(String, String, i64)> = match &args.remote {
         Some(r) => {
-            let remote = open_named_remote(&repo, r)?;
-            quilt::sync::registry::packages(&remote)?
+            let remote = open_remote_anywhere(ctx, r)?;
+            registry::packages(&remote)?
                 .into_iter()
                 .map(|r| (r.name.to_string(), r.top_hash.to_hex(), r.time))
                 .collect()
         }
-        None => repo
+        None => ctx
+            .repo()?
             .store()
             .packages()?
             .into_iter()

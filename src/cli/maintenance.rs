@@ -28,6 +28,12 @@ pub fn run_gc(args: GcArgs, ctx: &Ctx) -> anyhow::Result<()> {
             "packs_rewritten": out.packs_rewritten,
             "packs_merged": out.packs_merged,
             "manifests_removed": out.manifests_removed,
+            "deltas_rebased": out.deltas_rebased,
+            "held": out.held.iter().map(|h| serde_json::json!({
+                "top_hash": h.top.to_hex(),
+                "name": h.name.to_string(),
+                "worktree": h.worktree,
+            })).collect::<Vec<_>>(),
         }));
     } else {
         println!(
@@ -39,6 +45,14 @@ pub fn run_gc(args: GcArgs, ctx: &Ctx) -> anyhow::Result<()> {
             out.packs_merged,
             out.manifests_removed
         );
+        for h in &out.held {
+            eprintln!(
+                "kept {} (no longer a recorded version of {}): it is checked out in {}; check out another version there to let gc free it",
+                h.top,
+                h.name,
+                h.worktree.display()
+            );
+        }
     }
     Ok(())
 }

@@ -15,7 +15,8 @@ mod stat_cache;
 pub use stat_cache::{StatCache, StatRow};
 
 /// 2: the stat cache is keyed by (root, logical key) in manifest order.
-const SCHEMA_VERSION: i64 = 2;
+/// 3: revisions record their parent (the version checked out when they were built).
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS revisions (
@@ -24,6 +25,7 @@ CREATE TABLE IF NOT EXISTS revisions (
     top_hash TEXT NOT NULL,
     time     INTEGER NOT NULL,
     message  TEXT,
+    parent   TEXT,
     UNIQUE (name, top_hash, time)
 );
 CREATE INDEX IF NOT EXISTS revisions_by_name ON revisions (name, time);
@@ -65,6 +67,34 @@ CREATE TABLE IF NOT EXISTS settings (
 
 const DEFAULT_REMOTE_KEY: &str = "remote.default";
 
+/// (name, top hash, time, message, parent) as stored.
+type RawRevision = (String, String, i64, Option<String>, Option<String>);
+
+/// Schema 3 adds `revisions.parent`. A database from before it has the table without the
+/// column; a new one gets it from [`SCHEMA`].
+fn add_parent_column(conn: &Connection) -> rusqlite::Result<()> {
+    // Two processes may open an old database at once: the write lock makes the check and the
+    // change one step.
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    let has_table: bool = tx.query_row(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'revisions'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )? > 0;
+    if !has_table {
+        return Ok(());
+    }
+    let has_column: bool = tx.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('revisions') WHERE name = 'parent'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )? > 0;
+    if !has_column {
+        tx.execute_batch("ALTER TABLE revisions ADD COLUMN parent TEXT")?;
+    }
+    tx.commit()
+}
+
 /// One recorded version of a package.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revision {
@@ -73,6 +103,9 @@ pub struct Revision {
     /// Unix seconds.
     pub time: i64,
     pub message: Option<String>,
+    /// The version this one was built on, when it was built here (fetched versions and
+    /// revisions recorded before schema 3 have none).
+    pub parent: Option<TopHash>,
 }
 
 pub(crate) struct Db {
@@ -84,6 +117,17 @@ pub(crate) struct Db {
 fn path_bytes(p: &Path) -> &[u8] {
     use std::os::unix::ffi::OsStrExt;
     p.as_os_str().as_bytes()
+}
+
+#[cfg(unix)]
+fn path_from_bytes(b: Vec<u8>) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    PathBuf::from(std::ffi::OsString::from_vec(b))
+}
+
+#[cfg(not(unix))]
+fn path_from_bytes(b: Vec<u8>) -> PathBuf {
+    PathBuf::from(String::from_utf8_lossy(&b).into_owned())
 }
 
 #[cfg(not(unix))]
@@ -143,6 +187,9 @@ impl Db {
             conn.execute_batch("DROP TABLE IF EXISTS stat_cache")
                 .map_err(|e| Error::db("upgrade the schema", &self.path, e))?;
         }
+        if version < 3 {
+            add_parent_column(&conn).map_err(|e| Error::db("upgrade the schema", &self.path, e))?;
+        }
         conn.execute_batch(SCHEMA)
             .map_err(|e| Error::db("create the schema", &self.path, e))?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
@@ -168,21 +215,22 @@ impl Db {
         }
     }
 
-    fn revision_from_row(
-        &self,
-        r: &rusqlite::Row<'_>,
-    ) -> rusqlite::Result<(String, String, i64, Option<String>)> {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    fn revision_from_row(&self, r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRevision> {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
     }
 
-    fn to_revision(&self, raw: (String, String, i64, Option<String>)) -> Result<Revision> {
-        let (name, top, time, message) = raw;
+    fn to_revision(&self, raw: RawRevision) -> Result<Revision> {
+        let (name, top, time, message, parent) = raw;
+        let parent = parent
+            .map(|p| TopHash::parse(&p).map_err(|_| self.bad(format!("parent top hash {p:?}"))))
+            .transpose()?;
         Ok(Revision {
             name: PackageName::parse(name.clone())
                 .map_err(|_| self.bad(format!("package name {name:?}")))?,
             top_hash: TopHash::parse(&top).map_err(|_| self.bad(format!("top hash {top:?}")))?,
             time,
             message,
+            parent,
         })
     }
 
@@ -210,11 +258,12 @@ impl Db {
         top: &TopHash,
         message: Option<&str>,
         time: i64,
+        parent: Option<&TopHash>,
     ) -> Result<()> {
         self.conn()
             .execute(
-                "INSERT OR IGNORE INTO revisions (name, top_hash, time, message) VALUES (?1, ?2, ?3, ?4)",
-                params![name.as_str(), top.to_hex(), time, message],
+                "INSERT OR IGNORE INTO revisions (name, top_hash, time, message, parent) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![name.as_str(), top.to_hex(), time, message, parent.map(TopHash::to_hex)],
             )
             .map_err(self.err("record a package revision"))?;
         Ok(())
@@ -222,7 +271,7 @@ impl Db {
 
     pub fn revisions(&self, name: &PackageName) -> Result<Vec<Revision>> {
         self.query_revisions(
-            "SELECT name, top_hash, time, message FROM revisions WHERE name = ?1 ORDER BY time DESC, id DESC",
+            "SELECT name, top_hash, time, message, parent FROM revisions WHERE name = ?1 ORDER BY time DESC, id DESC",
             [name.as_str()],
             "list revisions",
         )
@@ -234,7 +283,7 @@ impl Db {
 
     pub fn all_revisions(&self) -> Result<Vec<Revision>> {
         self.query_revisions(
-            "SELECT name, top_hash, time, message FROM revisions ORDER BY name, time DESC, id DESC",
+            "SELECT name, top_hash, time, message, parent FROM revisions ORDER BY name, time DESC, id DESC",
             [],
             "list revisions",
         )
@@ -242,7 +291,7 @@ impl Db {
 
     pub fn packages(&self) -> Result<Vec<Revision>> {
         self.query_revisions(
-            "SELECT name, top_hash, time, message FROM revisions r
+            "SELECT name, top_hash, time, message, parent FROM revisions r
              WHERE id = (SELECT id FROM revisions WHERE name = r.name ORDER BY time DESC, id DESC LIMIT 1)
              ORDER BY name",
             [],
@@ -317,24 +366,50 @@ impl Db {
         ))
     }
 
-    /// Every worktree head, for gc: a checked-out version stays collectable only once no
-    /// worktree points at it.
-    pub fn worktree_heads(&self) -> Result<Vec<(PackageName, TopHash)>> {
+    /// Every worktree head with its directory, for gc: a checked-out version stays
+    /// collectable only once no worktree points at it.
+    pub fn worktree_heads(&self) -> Result<Vec<(PathBuf, PackageName, TopHash)>> {
         let ctx = "list worktree heads";
         let conn = self.conn();
         let mut stmt = conn
-            .prepare_cached("SELECT name, top_hash FROM worktrees")
+            .prepare_cached("SELECT dir, name, top_hash FROM worktrees")
             .map_err(self.err(ctx))?;
         let raw = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
             .map_err(self.err(ctx))?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(self.err(ctx))?;
         drop(stmt);
         drop(conn);
         raw.into_iter()
-            .map(|(n, t)| self.parse_head(n, t))
+            .map(|(d, n, t)| {
+                let (n, t) = self.parse_head(n, t)?;
+                Ok((path_from_bytes(d), n, t))
+            })
             .collect()
+    }
+
+    /// The parent recorded with the newest revision of `name` at `top`, if any.
+    pub fn parent(&self, name: &PackageName, top: &TopHash) -> Result<Option<TopHash>> {
+        let raw: Option<Option<String>> = self
+            .conn()
+            .query_row(
+                "SELECT parent FROM revisions WHERE name = ?1 AND top_hash = ?2 AND parent IS NOT NULL
+                 ORDER BY time DESC, id DESC LIMIT 1",
+                params![name.as_str(), top.to_hex()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err("read a revision's parent"))?;
+        raw.flatten()
+            .map(|p| TopHash::parse(&p).map_err(|_| self.bad(format!("parent top hash {p:?}"))))
+            .transpose()
     }
 
     // ---- remotes ----

@@ -5,10 +5,11 @@
 //! is deleted, so at every instant each reachable object is in at least one published pack.
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
-use quilt_hash::{Progress, TopHash, Unit};
+use quilt_hash::{PackageName, Progress, TopHash, Unit};
 
 use crate::layout::{self, parse_hex32};
 use crate::manifest_file::{self, ManifestKind};
@@ -54,6 +55,21 @@ pub struct GcOutcome {
     pub manifests_removed: u64,
     /// Temp files and index-less packs left by crashed writers.
     pub debris_removed: u64,
+    /// Deltas rewritten as keyframes so the unrecorded versions they were based on could go.
+    pub deltas_rebased: u64,
+    /// Versions no package records any more that gc kept anyway, and why.
+    pub held: Vec<Held>,
+}
+
+/// A version that is no recorded revision but that gc keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub top: TopHash,
+    /// The package the worktree has checked out under this name.
+    pub name: PackageName,
+    /// The working directory that has it checked out; checking out another version there
+    /// (or `quilt delete` of the whole package and a new checkout) lets gc free it.
+    pub worktree: PathBuf,
 }
 
 fn older_than(meta: &std::fs::Metadata, grace: Duration) -> bool {
@@ -97,13 +113,20 @@ impl Store {
             }
         };
         let mut out = GcOutcome::default();
-
         // Roots: every revision, plus whatever a worktree has checked out.
         let mut roots: Vec<(String, TopHash, bool)> = Vec::new();
         for rev in self.all_revisions()? {
             roots.push((rev.name.to_string(), rev.top_hash, true));
         }
-        for (name, top) in self.db.worktree_heads()? {
+        let recorded: HashSet<TopHash> = roots.iter().map(|r| r.1).collect();
+        for (dir, name, top) in self.db.worktree_heads()? {
+            if !recorded.contains(&top) && self.has_manifest(&top) {
+                out.held.push(Held {
+                    top,
+                    name: name.clone(),
+                    worktree: dir,
+                });
+            }
             roots.push((name.to_string(), top, false));
         }
         let mut live_manifests: HashSet<TopHash> = HashSet::new();
@@ -233,7 +256,34 @@ impl Store {
         check()?;
         out.packs_merged = self.merge_small_packs(opts.dry_run, interrupt)?;
 
-        // Manifests no root refers to, unless a kept delta is encoded against them.
+        self.remove_manifests(&live_manifests, opts, &mut out, &check)?;
+
+        let (debris, debris_bytes) = self.remove_crash_debris(opts.dry_run)?;
+        out.debris_removed = debris;
+        out.bytes_freed += debris_bytes;
+        if !opts.dry_run {
+            for dir in [
+                self.layout.pack_dir(),
+                self.layout.loose_dir(),
+                self.layout.packages_dir(),
+            ] {
+                layout::fsync_dir(&dir)?;
+            }
+            self.refresh_packs()?;
+        }
+        Ok(out)
+    }
+
+    /// Removes the manifests no root refers to. A kept delta whose base is one of them is
+    /// first rewritten as a keyframe, so a deleted version is freed even when a later
+    /// version was stored as a delta against it.
+    fn remove_manifests(
+        &self,
+        live_manifests: &HashSet<TopHash>,
+        opts: &GcOptions,
+        out: &mut GcOutcome,
+        check: &dyn Fn() -> Result<()>,
+    ) -> Result<()> {
         let mut candidates = Vec::new();
         let mut kept: Vec<TopHash> = Vec::new();
         for e in layout::read_dir(&self.layout.packages_dir())? {
@@ -247,10 +297,18 @@ impl Store {
                 _ => kept.push(top),
             }
         }
-        let bases: HashSet<TopHash> = manifest_file::bases_of(&self.layout, &kept)
-            .into_iter()
-            .collect();
-        candidates.retain(|(top, _, _)| !bases.contains(top));
+        let doomed: HashSet<TopHash> = candidates.iter().map(|c| c.0).collect();
+        for top in &kept {
+            check()?;
+            if let Ok(ManifestKind::Delta { base }) = manifest_file::kind(&self.layout, top) {
+                if doomed.contains(&base) {
+                    out.deltas_rebased += 1;
+                    if !opts.dry_run {
+                        self.rewrite_as_keyframe(top)?;
+                    }
+                }
+            }
+        }
         // Deltas go before keyframes, so a crash in between never leaves a delta without its
         // base.
         let mut removals: Vec<(bool, std::fs::DirEntry, u64)> = candidates
@@ -272,21 +330,16 @@ impl Store {
                 layout::remove_file(&e.path())?;
             }
         }
+        Ok(())
+    }
 
-        let (debris, debris_bytes) = self.remove_crash_debris(opts.dry_run)?;
-        out.debris_removed = debris;
-        out.bytes_freed += debris_bytes;
-        if !opts.dry_run {
-            for dir in [
-                self.layout.pack_dir(),
-                self.layout.loose_dir(),
-                self.layout.packages_dir(),
-            ] {
-                layout::fsync_dir(&dir)?;
-            }
-            self.refresh_packs()?;
-        }
-        Ok(out)
+    /// Replaces a stored delta by a keyframe of the same manifest (temp file, fsync, rename).
+    fn rewrite_as_keyframe(&self, top: &TopHash) -> Result<()> {
+        let jsonl = manifest_file::read(&self.layout, top)?;
+        let mut tmp = self.layout.temp_file()?;
+        manifest_file::write_keyframe(tmp.as_file_mut(), false, |w| w.write_all(&jsonl))
+            .map_err(|e| Error::io_write("write", tmp.path(), e))?;
+        layout::persist(tmp, &self.layout.manifest_path(&top.to_hex()))
     }
 
     /// Writes the live objects of `pack` to new packs, publishes them, and only then deletes

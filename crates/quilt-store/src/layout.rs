@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
 
+use crate::perms::{self, Sharing};
 use crate::{Error, Result};
 
 pub(crate) const DB_FILE: &str = "quilt.db";
@@ -16,12 +17,15 @@ pub(crate) const LOCK_FILE: &str = "lock";
 #[derive(Debug, Clone)]
 pub(crate) struct Layout {
     pub root: PathBuf,
+    /// Set from the store's settings when it is opened.
+    pub sharing: Sharing,
 }
 
 impl Layout {
     pub fn new(root: &Path) -> Layout {
         Layout {
             root: root.to_owned(),
+            sharing: Sharing::Umask,
         }
     }
     pub fn db(&self) -> PathBuf {
@@ -66,9 +70,12 @@ impl Layout {
 
     /// A fresh temp file in `tmp/`, on the same filesystem as its destination so that the final
     /// rename is atomic.
+    /// Its mode is 0o666 less the umask (plus group read-write in a group-shared store), as
+    /// it becomes an object others may read.
     pub fn temp_file(&self) -> Result<NamedTempFile> {
         let dir = self.tmp_dir();
-        NamedTempFile::new_in(&dir).map_err(|e| Error::io_write("create a temp file in", &dir, e))
+        perms::temp_file_in(&dir, ".tmp", self.sharing == Sharing::Group)
+            .map_err(|e| Error::io_write("create a temp file in", &dir, e))
     }
 
     /// Writes `bytes` to `dest` so that a reader sees either nothing or all of it.
@@ -87,12 +94,25 @@ pub(crate) fn persist(tmp: NamedTempFile, dest: &Path) -> Result<()> {
         .sync_all()
         .map_err(|e| Error::io_write("fsync", tmp.path(), e))?;
     if let Some(parent) = dest.parent() {
-        fs::create_dir_all(parent).map_err(|e| Error::io_write("create directory", parent, e))?;
+        create_dirs(parent)?;
     }
     tmp.persist(dest)
         .map_err(|e| Error::io_write("rename a temp file to", dest, e.error))?;
     if let Some(parent) = dest.parent() {
         fsync_dir(parent)?;
+    }
+    Ok(())
+}
+
+/// Creates `dir` and missing parents (group-shared under a setgid directory, see
+/// [`perms::create_dirs`]) and makes each new name durable.
+pub(crate) fn create_dirs(dir: &Path) -> Result<()> {
+    let created =
+        perms::create_dirs(dir).map_err(|e| Error::io_write("create directory", dir, e))?;
+    for d in &created {
+        if let Some(parent) = d.parent() {
+            fsync_dir(parent)?;
+        }
     }
     Ok(())
 }

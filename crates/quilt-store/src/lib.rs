@@ -37,6 +37,7 @@ mod layout;
 mod manifest_file;
 mod manifest_sink;
 mod pack;
+pub mod perms;
 mod reader;
 mod store;
 mod verify;
@@ -44,7 +45,7 @@ mod writer;
 
 pub use db::{Revision, StatCache, StatRow};
 pub use error::{Error, Result};
-pub use gc::{GcOptions, GcOutcome};
+pub use gc::{GcOptions, GcOutcome, Held};
 pub use manifest_file::{ManifestKind, DELTA_LIMIT, DELTA_MAGIC, ZSTD_MAGIC};
 pub use manifest_sink::ManifestSink;
 pub use pack::merge::{MAX_PACKS, MERGE_BELOW};

@@ -357,19 +357,6 @@ pub(crate) fn delta_base(layout: &Layout, hint: &TopHash) -> Option<(TopHash, Ve
     }
 }
 
-/// The bases the given stored manifests depend on (for gc).
-pub(crate) fn bases_of<'a>(
-    layout: &Layout,
-    tops: impl IntoIterator<Item = &'a TopHash>,
-) -> Vec<TopHash> {
-    tops.into_iter()
-        .filter_map(|t| match kind(layout, t) {
-            Ok(ManifestKind::Delta { base }) => Some(base),
-            _ => None,
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

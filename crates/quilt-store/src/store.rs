@@ -12,6 +12,7 @@ use crate::db::{Db, Revision, StatCache, StatRow};
 use crate::layout::{self, Layout};
 use crate::manifest_file::{self, ManifestKind};
 use crate::pack::{IndexEntry, Pack};
+use crate::perms::{self, Sharing, SHARING_KEY};
 use crate::reader::ObjectReader;
 use crate::writer::ObjectWriter;
 use crate::{Error, Result};
@@ -72,9 +73,16 @@ pub struct LockGuard {
 impl Store {
     /// Creates the store layout under `root` (idempotent) and opens it.
     pub fn init(root: &Path) -> Result<Store> {
+        Store::init_with(root, None)
+    }
+
+    /// [`Store::init`], recording how the store is shared (`None` keeps what an existing
+    /// store has, or the umask for a new one). A group-shared store's directories are made
+    /// group-writable and setgid, and its database and lock file group-writable.
+    pub fn init_with(root: &Path, sharing: Option<Sharing>) -> Result<Store> {
         let layout = Layout::new(root);
         for dir in layout.dirs() {
-            fs::create_dir_all(&dir).map_err(|e| Error::io_write("create directory", &dir, e))?;
+            layout::create_dirs(&dir)?;
         }
         let lock = layout.lock();
         OpenOptions::new()
@@ -82,7 +90,33 @@ impl Store {
             .append(true)
             .open(&lock)
             .map_err(|e| Error::io_write("create", &lock, e))?;
-        Db::open(&layout.db())?;
+        let db = Db::open(&layout.db())?;
+        if let Some(sharing) = sharing {
+            db.set_setting(SHARING_KEY, sharing.as_str())?;
+        }
+        if db.get_setting(SHARING_KEY)?.as_deref() == Some(Sharing::Group.as_str()) {
+            let share = |p: &Path, dir: bool| -> Result<()> {
+                perms::adopt_group(p, &layout.root)
+                    .and_then(|()| match dir {
+                        true => perms::share_dir_with_group(p),
+                        false => perms::share_with_group(p),
+                    })
+                    .map_err(|e| Error::io_write("share with the group", p, e))
+            };
+            share(&layout.root, true)?;
+            for dir in layout.dirs() {
+                if let Some(parent) = dir.parent().filter(|p| p.starts_with(&layout.root)) {
+                    share(parent, true)?;
+                }
+                share(&dir, true)?;
+            }
+            let wal = layout.root.join(format!("{}-wal", layout::DB_FILE));
+            let shm = layout.root.join(format!("{}-shm", layout::DB_FILE));
+            for file in [layout.db(), wal, shm, lock] {
+                share(&file, false)?;
+            }
+        }
+        drop(db);
         Store::open(root)
     }
 
@@ -105,6 +139,14 @@ impl Store {
             let _ = fs::create_dir_all(&dir);
         }
         let db = Db::open(&layout.db())?;
+        let mut layout = layout;
+        layout.sharing = match db.get_setting(SHARING_KEY)? {
+            Some(v) => Sharing::parse(&v).ok_or_else(|| Error::BadDbValue {
+                path: layout.db(),
+                reason: format!("setting {SHARING_KEY} is {v:?}; set it to \"umask\" or \"group\""),
+            })?,
+            None => Sharing::Umask,
+        };
         let store = Store {
             layout,
             db,
@@ -117,6 +159,11 @@ impl Store {
 
     pub fn root(&self) -> &Path {
         &self.layout.root
+    }
+
+    /// How the store is shared (`quilt init --shared`).
+    pub fn sharing(&self) -> Sharing {
+        self.layout.sharing
     }
 
     pub fn options(&self) -> StoreOptions {
@@ -464,11 +511,25 @@ impl Store {
         message: Option<&str>,
         time: i64,
     ) -> Result<()> {
+        self.record_revision_with_parent(name, top, message, time, None)
+    }
+
+    /// [`Store::record_revision`] for a version built on `parent` (the version checked out
+    /// when it was built). `push` moves a remote's `latest` only along these links.
+    pub fn record_revision_with_parent(
+        &self,
+        name: &PackageName,
+        top: &TopHash,
+        message: Option<&str>,
+        time: i64,
+        parent: Option<&TopHash>,
+    ) -> Result<()> {
         if !self.has_manifest(top) {
             return Err(Error::ManifestMissing { top: *top });
         }
         let _lock = self.lock_shared()?;
-        self.db.record_revision(name, top, message, time)?;
+        let parent = parent.filter(|p| *p != top);
+        self.db.record_revision(name, top, message, time, parent)?;
         let dir = self.package_mirror_dir(name);
         self.layout
             .atomic_write(&dir.join(time.to_string()), top.to_hex().as_bytes())?;
@@ -502,6 +563,33 @@ impl Store {
 
     pub fn latest(&self, name: &PackageName) -> Result<Option<Revision>> {
         self.db.latest(name)
+    }
+
+    /// The version `top` was built on, if it was built here.
+    pub fn parent(&self, name: &PackageName, top: &TopHash) -> Result<Option<TopHash>> {
+        self.db.parent(name, top)
+    }
+
+    /// Whether `ancestor` is `top` or reachable from it through recorded parents. A
+    /// rebuild of old content can make the links loop; each version is visited once.
+    pub fn is_ancestor(
+        &self,
+        name: &PackageName,
+        ancestor: &TopHash,
+        top: &TopHash,
+    ) -> Result<bool> {
+        let mut seen = HashSet::new();
+        let mut cur = Some(*top);
+        while let Some(t) = cur {
+            if t == *ancestor {
+                return Ok(true);
+            }
+            if !seen.insert(t) {
+                return Ok(false);
+            }
+            cur = self.db.parent(name, &t)?;
+        }
+        Ok(false)
     }
 
     /// All revisions of a package, newest first.

@@ -10,6 +10,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use quilt_store::perms;
 use sha2::{Digest, Sha256};
 
 use crate::remote::check_key;
@@ -78,17 +79,20 @@ impl DirRemote {
         }
     }
 
-    /// Write `fill`'s output to a temp file next to `dest`, fsync it and rename it over `dest`.
+    /// Write `fill`'s output to a temp file next to `dest`, fsync it and rename it over `dest`,
+    /// then fsync the directory. Files get mode 0o666 less the umask, so a registry written
+    /// with umask 022 is readable by everyone; under a setgid directory (a group-shared
+    /// registry) they are group-writable too. A failed fsync is an error: the write may not
+    /// survive a crash.
     fn write_atomic(
         &self,
         dest: &Path,
         fill: impl FnOnce(&mut File) -> io::Result<()>,
     ) -> Result<()> {
         let dir = dest.parent().expect("keys are below the root");
-        fs::create_dir_all(dir).map_err(|e| Error::io("creating directory", dir, e))?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(TEMP_PREFIX)
-            .tempfile_in(dir)
+        create_dirs(dir)?;
+        let group = perms::is_group_shared(dir);
+        let mut tmp = perms::temp_file_in(dir, TEMP_PREFIX, group)
             .map_err(|e| Error::io("creating a temp file in", dir, e))?;
         fill(tmp.as_file_mut()).map_err(|e| Error::io("writing", tmp.path(), e))?;
         tmp.as_file()
@@ -96,11 +100,7 @@ impl DirRemote {
             .map_err(|e| Error::io("syncing", tmp.path(), e))?;
         tmp.persist(dest)
             .map_err(|e| Error::io("renaming into", dest, e.error))?;
-        // Make the rename itself durable. Not every filesystem lets a directory be fsynced.
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        fsync_dir(dir)
     }
 
     fn etag_of(&self, file: &mut File, path: &Path) -> Result<(u64, String)> {
@@ -272,7 +272,7 @@ impl Remote for DirRemote {
     fn delete(&self, key: &str) -> Result<()> {
         let path = self.path_of(key)?;
         match fs::remove_file(&path) {
-            Ok(()) => Ok(()),
+            Ok(()) => fsync_dir(path.parent().expect("keys are below the root")),
             Err(e) if is_missing(&e) => Ok(()),
             Err(e) => Err(Error::io("deleting", path, e)),
         }
@@ -281,7 +281,7 @@ impl Remote for DirRemote {
     fn put_if(&self, key: &str, data: &[u8], cond: Condition) -> Result<CasOutcome> {
         let dest = self.path_of(key)?;
         let dir = dest.parent().expect("keys are below the root");
-        fs::create_dir_all(dir).map_err(|e| Error::io("creating directory", dir, e))?;
+        create_dirs(dir)?;
         let name = dest
             .file_name()
             .expect("checked keys have a file name")
@@ -293,6 +293,11 @@ impl Remote for DirRemote {
             .write(true)
             .open(&lock_path)
             .map_err(|e| Error::io("opening lock file", &lock_path, e))?;
+        if perms::is_group_shared(dir) {
+            // Other members of the group take this lock too.
+            perms::share_with_group(&lock_path)
+                .map_err(|e| Error::io("sharing lock file", &lock_path, e))?;
+        }
         lock.lock()
             .map_err(|e| Error::io("locking", &lock_path, e))?;
 
@@ -317,6 +322,25 @@ impl Remote for DirRemote {
         drop(lock);
         Ok(CasOutcome::Written { etag })
     }
+}
+
+/// Creates `dir` and its missing parents (group-shared under a setgid directory) and fsyncs
+/// the directory each new one was made in.
+fn create_dirs(dir: &Path) -> Result<()> {
+    let created = perms::create_dirs(dir).map_err(|e| Error::io("creating directory", dir, e))?;
+    for d in &created {
+        if let Some(parent) = d.parent() {
+            fsync_dir(parent)?;
+        }
+    }
+    Ok(())
+}
+
+/// Makes renames, unlinks and new entries in `dir` durable.
+fn fsync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("syncing directory", dir, e))
 }
 
 fn is_missing(e: &io::Error) -> bool {

@@ -263,7 +263,7 @@ mod tests {
             .conn()
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(db.err("version"))?;
-        assert_eq!(version, 2);
+        assert_eq!(version, crate::db::SCHEMA_VERSION);
         db.stat_cache_store(Path::new("/a"), &[row("x")])?;
         assert_eq!(db.stat_cache_load(Path::new("/a"))?.len(), 1);
         let kept: String = db

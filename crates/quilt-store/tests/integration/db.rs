@@ -243,3 +243,54 @@ fn inventory_and_settings() {
         Some("v2")
     );
 }
+
+/// A schema-2 database (no `revisions.parent`) opens, keeps its revisions, and records parents
+/// from then on.
+#[test]
+fn schema_2_database_gains_parents() {
+    let (dir, store) = new_store();
+    let old = commit_package(&store, "team/a", &[("x", b"1")], 100);
+    drop(store);
+    let root = dir.path().join(".quilt");
+    let db = root.join("quilt.db");
+    {
+        let conn = rusqlite::Connection::open(&db).expect("open");
+        conn.execute_batch("ALTER TABLE revisions DROP COLUMN parent; PRAGMA user_version = 2;")
+            .expect("downgrade to schema 2");
+    }
+    let store = quilt_store::Store::open(&root).expect("reopen a schema-2 store");
+    let revs = store.revisions(&name("team/a")).expect("revisions");
+    assert_eq!(revs.len(), 1);
+    assert_eq!((revs[0].top_hash, revs[0].parent), (old, None));
+
+    put(&store, &[b"2".to_vec(), b"3".to_vec()]);
+    let mid = store
+        .put_manifest(&manifest_of(&[("x", b"2")]))
+        .expect("manifest");
+    let new = store
+        .put_manifest(&manifest_of(&[("x", b"3")]))
+        .expect("manifest");
+    let a = name("team/a");
+    store
+        .record_revision_with_parent(&a, &mid, None, 200, Some(&old))
+        .expect("record");
+    store
+        .record_revision_with_parent(&a, &new, None, 300, Some(&mid))
+        .expect("record");
+    assert_eq!(store.parent(&a, &new).expect("parent"), Some(mid));
+    assert!(store.is_ancestor(&a, &old, &new).expect("walk"));
+    assert!(store.is_ancestor(&a, &new, &new).expect("walk"));
+    assert!(!store.is_ancestor(&a, &new, &old).expect("walk"));
+    // A rebuild of old content makes the links loop; the walk still ends.
+    store
+        .record_revision_with_parent(&a, &old, None, 400, Some(&new))
+        .expect("record");
+    assert!(!store
+        .is_ancestor(&a, &TopHash([9; 32]), &new)
+        .expect("walk"));
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, 3);
+}

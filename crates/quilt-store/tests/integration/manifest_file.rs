@@ -205,17 +205,30 @@ fn unhelpful_or_missing_bases_give_keyframes() {
 }
 
 #[test]
-fn gc_keeps_the_base_of_a_kept_delta() {
+fn gc_rewrites_a_kept_delta_to_free_its_deleted_base() {
     let (_dir, store) = new_store();
     let v1 = commit_version(&store, 1, None);
     let v2 = commit_version(&store, 2, Some(&v1));
     assert_eq!(kind(&store, &v2), ManifestKind::Delta { base: v1 });
     assert!(store.delete_revision(&name("t/pkg"), &v1).expect("delete"));
+    let dry = store
+        .gc(
+            &GcOptions {
+                dry_run: true,
+                ..GcOptions::default()
+            },
+            &NoProgress,
+            &NO_INTERRUPT,
+        )
+        .expect("gc");
+    assert_eq!((dry.manifests_removed, dry.deltas_rebased), (1, 1));
+    assert_eq!(kind(&store, &v2), ManifestKind::Delta { base: v1 });
     let out = store
         .gc(&GcOptions::default(), &NoProgress, &NO_INTERRUPT)
         .expect("gc");
-    assert_eq!(out.manifests_removed, 0);
-    assert!(path_of(&store, &v1).is_file(), "gc removed a delta's base");
+    assert_eq!((out.manifests_removed, out.deltas_rebased), (1, 1));
+    assert!(!path_of(&store, &v1).exists(), "the deleted version stayed");
+    assert_eq!(kind(&store, &v2), ManifestKind::Keyframe);
     assert_reads_back(&store, &version(2));
     let report = verify(&store);
     assert!(report.problems.is_empty(), "{:?}", report.problems);
@@ -225,7 +238,7 @@ fn gc_keeps_the_base_of_a_kept_delta() {
     let out = store
         .gc(&GcOptions::default(), &NoProgress, &NO_INTERRUPT)
         .expect("gc");
-    assert_eq!(out.manifests_removed, 2);
+    assert_eq!(out.manifests_removed, 1);
     assert!(store.manifests().expect("list").is_empty());
 }
 

@@ -38,7 +38,7 @@ pub enum TransferError {
         prefix: String,
         candidates: String,
     },
-    #[error("the latest version of {name} on {remote} is now {remote_latest}, which this push was not built on; your version {ours} was uploaded and recorded with a timestamp, but latest was left alone. Pull it, rebuild, and push again, or pass --force to move latest anyway")]
+    #[error("the latest version of {name} on {remote} is {remote_latest}, which your version {ours} was not built on, so pushing it would undo that version; latest was left alone (your version was uploaded and has a timestamped pointer). To merge: `quilt pull {name}` (commit or set aside local edits first), put your changes back into the directory, `quilt build {name}` and push again; or pass --force to replace latest anyway")]
     LatestMoved {
         remote: String,
         name: String,

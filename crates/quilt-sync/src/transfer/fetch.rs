@@ -181,7 +181,11 @@ pub fn fetch(
                 .get("message")
                 .and_then(|v| v.as_str())
                 .map(str::to_owned);
-            store.record_revision(name, &top, message.as_deref(), super::push::now())?;
+            // The version's own time on the remote, so an old version fetched today does not
+            // become the newest.
+            let time =
+                super::registry::version_time(remote, name, &top)?.unwrap_or_else(super::push::now);
+            store.record_revision(name, &top, message.as_deref(), time)?;
         }
     }
     Ok(FetchOutcome {

@@ -68,8 +68,10 @@ pub fn push(
             manifest
                 .header
                 .insert("message".to_owned(), Value::String(msg.clone()));
-            top = store.put_manifest_with_base(&manifest, Some(&top))?;
-            store.record_revision(name, &top, Some(msg), now())?;
+            let original = top;
+            top = store.put_manifest_with_base(&manifest, Some(&original))?;
+            // Same content, new message: it stands where the original stood.
+            store.record_revision_with_parent(name, &top, Some(msg), now(), Some(&original))?;
         }
     }
     let pool = rayon::ThreadPoolBuilder::new()
@@ -269,7 +271,10 @@ fn push_to_dest(
     ))
 }
 
-/// Writes the timestamped pointer, then swaps `latest` from the version this one was built on.
+/// Writes the timestamped pointer, then swaps `latest` to `top` when `top` descends from the
+/// version it names (or nothing is there). A version that does not descend from the remote's
+/// `latest` keeps its timestamped pointer (it is uploaded and reachable by hash) but does not
+/// become `latest`, unless `force`.
 fn move_latest(
     store: &Store,
     remote: &dyn Remote,
@@ -277,31 +282,28 @@ fn move_latest(
     top: &TopHash,
     force: bool,
 ) -> TResult<bool> {
-    let current = read_latest(remote, name)?;
+    let mut current = read_latest(remote, name)?;
     if current.as_ref().is_some_and(|(t, _)| t == top) {
         return Ok(false);
     }
     write_timestamp_pointer(remote, name, top)?;
-    let mut current = current;
+    check_descends(store, remote, name, current.as_ref(), top, force)?;
     for _ in 0..8 {
         let cond = match &current {
             None => Condition::IfAbsent,
             Some((t, _)) if t == top => return Ok(false),
-            Some((t, etag)) => {
-                if !force && !built_on(store, name, t, top)? {
-                    return Err(TransferError::LatestMoved {
-                        remote: remote.describe(),
-                        name: name.to_string(),
-                        remote_latest: *t,
-                        ours: *top,
-                    });
-                }
-                Condition::IfMatch(etag.clone())
-            }
+            Some((_, etag)) => Condition::IfMatch(etag.clone()),
         };
         match remote.put_if(&latest_key(name), top.to_hex().as_bytes(), cond)? {
             CasOutcome::Written { .. } => return Ok(true),
-            CasOutcome::PreconditionFailed { .. } => current = read_latest(remote, name)?,
+            CasOutcome::PreconditionFailed { .. } => {
+                // Someone else moved latest meanwhile: ours must descend from theirs too.
+                current = read_latest(remote, name)?;
+                if current.as_ref().is_some_and(|(t, _)| t == top) {
+                    return Ok(false);
+                }
+                check_descends(store, remote, name, current.as_ref(), top, force)?;
+            }
         }
     }
     Err(TransferError::Unsupported {
@@ -310,21 +312,30 @@ fn move_latest(
     })
 }
 
-/// Whether `ours` was recorded locally after `theirs` was known locally: the closest a
-/// quilt3-compatible manifest (which has no parent link) comes to "built on".
-fn built_on(store: &Store, name: &PackageName, theirs: &TopHash, ours: &TopHash) -> TResult<bool> {
-    let revs = store.revisions(name)?;
-    let their_time = revs
-        .iter()
-        .filter(|r| r.top_hash == *theirs)
-        .map(|r| r.time)
-        .min();
-    let our_time = revs
-        .iter()
-        .filter(|r| r.top_hash == *ours)
-        .map(|r| r.time)
-        .max();
-    Ok(matches!((their_time, our_time), (Some(a), Some(b)) if a <= b))
+/// Fails unless the remote's `latest` is `ours` or one of its recorded ancestors (its
+/// parent, or further back: moving from a grandparent to a grandchild loses nothing either,
+/// like a fast-forward in git). Fetched versions have no recorded parent, so pushing one
+/// over a different `latest` needs `force`.
+fn check_descends(
+    store: &Store,
+    remote: &dyn Remote,
+    name: &PackageName,
+    current: Option<&(TopHash, String)>,
+    ours: &TopHash,
+    force: bool,
+) -> TResult<()> {
+    let Some((theirs, _)) = current else {
+        return Ok(());
+    };
+    if force || store.is_ancestor(name, theirs, ours)? {
+        return Ok(());
+    }
+    Err(TransferError::LatestMoved {
+        remote: remote.describe(),
+        name: name.to_string(),
+        remote_latest: *theirs,
+        ours: *ours,
+    })
 }
 
 fn write_timestamp_pointer(remote: &dyn Remote, name: &PackageName, top: &TopHash) -> TResult<()> {

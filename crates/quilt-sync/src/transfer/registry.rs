@@ -71,6 +71,34 @@ pub fn revisions(remote: &dyn Remote, name: &PackageName) -> TResult<Vec<RemoteR
     Ok(out)
 }
 
+/// When the remote last recorded `top` for `name`: the newest timestamped pointer naming it
+/// (quilt3 writes one per push), or `None` if none does. Pointers are read newest first, so
+/// fetching `latest` costs one listing and one GET.
+pub fn version_time(
+    remote: &dyn Remote,
+    name: &PackageName,
+    top: &TopHash,
+) -> TResult<Option<i64>> {
+    let dir = pointer_dir(name);
+    let mut stamps = Vec::new();
+    remote.list(&dir, &mut |e| {
+        if let Ok(ts) = e.key[dir.len()..].parse::<i64>() {
+            stamps.push((ts, e.key));
+        }
+        Ok(())
+    })?;
+    stamps.sort_by_key(|s| std::cmp::Reverse(s.0));
+    for (ts, key) in stamps {
+        match read_pointer(remote, &key) {
+            Ok(Some(t)) if t == *top => return Ok(Some(ts)),
+            // Another version's pointer, or an unreadable one: it says nothing about this one.
+            Ok(_) | Err(TransferError::BadPointer { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
+}
+
 /// The latest version of every package on the remote, by name.
 pub fn packages(remote: &dyn Remote) -> TResult<Vec<RemoteRevision>> {
     let mut newest: BTreeMap<String, (i64, bool)> = BTreeMap::new();
@@ -133,6 +161,39 @@ pub fn resolve_prefix(remote: &dyn Remote, prefix: &str) -> TResult<TopHash> {
                 .join("\n"),
         }),
     }
+}
+
+/// The version `latest` names, if any.
+pub fn latest(remote: &dyn Remote, name: &PackageName) -> TResult<Option<TopHash>> {
+    read_pointer(remote, &latest_key(name))
+}
+
+/// Bytes read from the start of a manifest to find its header line; a longer header is read
+/// whole.
+const HEADER_PROBE: u64 = 64 << 10;
+
+/// The message in a remote manifest's header (its first line), read with a ranged GET so a
+/// large manifest is not downloaded. `None` when the header has no message or the manifest is
+/// missing or not a JSON header (log shows what it can rather than fail).
+pub fn message(remote: &dyn Remote, top: &TopHash) -> TResult<Option<String>> {
+    let key = manifest_key(top);
+    let mut head = match remote.get_range(&key, 0, HEADER_PROBE) {
+        Ok(b) => b,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    if !head.contains(&b'\n') && head.len() as u64 == HEADER_PROBE {
+        head = remote.get(&key)?;
+    }
+    let line = head.split(|b| *b == b'\n').next().unwrap_or_default();
+    let header: serde_json::Value = match serde_json::from_slice(line) {
+        Ok(v) => v,
+        Err(_) => return Ok(None),
+    };
+    Ok(header
+        .get("message")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned))
 }
 
 /// Whether the remote has a manifest.

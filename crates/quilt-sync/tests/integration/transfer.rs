@@ -32,8 +32,9 @@ fn commit(store: &Store, name: &PackageName, v: u32, base: Option<&TopHash>) -> 
     w.commit().unwrap();
     m.sort_entries();
     let top = store.put_manifest_with_base(&m, base).unwrap();
+    // Built on `base`: push moves the remote's latest from it.
     store
-        .record_revision(name, &top, None, i64::from(v))
+        .record_revision_with_parent(name, &top, None, i64::from(v), base)
         .unwrap();
     top
 }
