@@ -208,7 +208,10 @@ fn push_dest_refuses_damaged_multipart_object() {
     damaged_push_is_refused(&f, &[], dir_remote(&f).as_ref(), dest, &bytes(3, MULTI));
 }
 
-fn s3_remote(bucket: &str) -> Option<(Box<dyn Remote>, Vec<(&'static str, String)>)> {
+/// Environment variables for a quilt process.
+type Env = Vec<(&'static str, String)>;
+
+fn s3_remote(bucket: &str) -> Option<(Box<dyn Remote>, Env)> {
     let server = s3_server::server()?;
     let opts = quilt::sync::RemoteOptions {
         s3: quilt::sync::S3Options {
