@@ -106,12 +106,7 @@ impl<'a> Sources<'a> {
         if !path.is_absolute() {
             return refuse("not an absolute path (expected file:///path)");
         }
-        // Keys inside the directory remote are its own data: read them through it.
-        if let Some(RemoteUrl::Dir(dir)) = &self.home_url {
-            if let Some(rel) = path.strip_prefix(dir).ok().and_then(Path::to_str) {
-                return Location::Home(rel.to_owned());
-            }
-        }
+        // Also for keys inside a directory remote: the same checks and the same size bound.
         Location::Local {
             path,
             physical_key: pk.to_owned(),
