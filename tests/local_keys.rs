@@ -336,3 +336,40 @@ fn dir_remote_manifest_fifo_key_fails_quickly() {
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("FIFO"), "{err}");
 }
+
+#[test]
+fn s3_manifest_local_key_needs_the_flag_on_fetch_and_pull_too() {
+    let Some(s3) = s3("pull") else { return };
+    let t = tempfile::tempdir().expect("tempdir");
+    let secret = t.path().join("secret");
+    let data = b"read only when allowed".to_vec();
+    std::fs::write(&secret, &data).expect("write secret");
+    plant(
+        s3.remote.as_ref(),
+        &[honest("data.txt", &data, file_key(&secret))],
+    );
+    let ws = client(t.path());
+    let from = format!("s3://{}", s3.bucket);
+    let run = |args: &[&str]| {
+        quilt(&ws)
+            .envs(s3.env.iter().map(|(k, v)| (*k, v.as_str())))
+            .args(args)
+            .timeout(Duration::from_secs(60))
+            .output()
+            .expect("quilt finished within 60 s")
+    };
+    for cmd in ["fetch", "pull"] {
+        let out = run(&[cmd, PKG, &from]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{cmd}: {err}");
+        assert!(err.contains("--allow-local-keys"), "{cmd}: {err}");
+        assert!(!stored(&ws, &data), "{cmd} stored the secret");
+    }
+    let out = run(&["pull", PKG, &from, "--allow-local-keys"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(ws.join("data.txt")).expect("pulled"), data);
+}
