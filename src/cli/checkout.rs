@@ -24,6 +24,10 @@ pub struct InstallArgs {
     /// Fetch from this remote URL (or remote name) first; needs no initialised directory.
     #[arg(long, value_name = "URL")]
     from: Option<String>,
+    /// With --from: read file:// physical keys even though the remote is not a directory on
+    /// this machine.
+    #[arg(long, requires = "from")]
+    allow_local_keys: bool,
 }
 
 pub fn run_checkout(args: CheckoutArgs, ctx: &Ctx) -> anyhow::Result<()> {
@@ -46,7 +50,13 @@ pub fn run_install(args: InstallArgs, ctx: &Ctx) -> anyhow::Result<()> {
         ctx.cwd.join(&args.dest)
     };
     if let Some(from) = &args.from {
-        return super::transfer::install_from_remote(&args.rev, from, &dest, ctx);
+        return super::transfer::install_from_remote(
+            &args.rev,
+            from,
+            &dest,
+            args.allow_local_keys,
+            ctx,
+        );
     }
     let repo = ctx.repo()?;
     let rev = resolve_rev(repo.store(), &args.rev)?;

@@ -40,6 +40,10 @@ pub struct PullArgs {
     /// Overwrite or delete files with local modifications.
     #[arg(long)]
     force: bool,
+    /// Read file:// physical keys even though the remote is not a directory on this machine
+    /// (they are followed without it only for directory remotes).
+    #[arg(long)]
+    allow_local_keys: bool,
     /// Parallel transfers.
     #[arg(long, default_value_t = 8)]
     jobs: usize,
@@ -51,6 +55,10 @@ pub struct FetchArgs {
     rev: String,
     /// Remote name or URL (default: the default remote).
     remote: Option<String>,
+    /// Read file:// physical keys even though the remote is not a directory on this machine
+    /// (they are followed without it only for directory remotes).
+    #[arg(long)]
+    allow_local_keys: bool,
     /// Parallel transfers.
     #[arg(long, default_value_t = 8)]
     jobs: usize,
@@ -119,6 +127,7 @@ fn fetch_into(
     rev: &str,
     remote: &dyn quilt::sync::Remote,
     jobs: usize,
+    allow_local_keys: bool,
     ctx: &Ctx,
 ) -> anyhow::Result<(Option<PackageName>, quilt::sync::FetchOutcome)> {
     let spec = RevSpec::parse(rev)?;
@@ -130,6 +139,7 @@ fn fetch_into(
     let opts = FetchOptions {
         jobs: jobs.max(1),
         remote_options: RemoteOptions::from_env(),
+        allow_local_keys,
     };
     let bar = ctx.bar();
     let out = quilt::sync::fetch(
@@ -159,8 +169,15 @@ fn report_fetch(ctx: &Ctx, out: &quilt::sync::FetchOutcome) {
 pub fn run_fetch(args: FetchArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
     let (url, remote) = resolve_remote(&repo, args.remote.as_deref())?;
-    let (_, out) = fetch_into(repo.store(), &args.rev, &remote, args.jobs, ctx)
-        .with_context(|| format!("fetch of {} from {url} failed", args.rev))?;
+    let (_, out) = fetch_into(
+        repo.store(),
+        &args.rev,
+        &remote,
+        args.jobs,
+        args.allow_local_keys,
+        ctx,
+    )
+    .with_context(|| format!("fetch of {} from {url} failed", args.rev))?;
     report_fetch(ctx, &out);
     if ctx.json {
         ctx.print_json(&serde_json::json!({"top_hash": out.top_hash.to_hex(), "objects_downloaded": out.objects_downloaded, "bytes_downloaded": out.bytes_downloaded, "objects_present": out.objects_present, "requests": remote.counts().total()}));
@@ -173,8 +190,15 @@ pub fn run_fetch(args: FetchArgs, ctx: &Ctx) -> anyhow::Result<()> {
 pub fn run_pull(args: PullArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
     let (url, remote) = resolve_remote(&repo, args.remote.as_deref())?;
-    let (name, out) = fetch_into(repo.store(), &args.rev, &remote, args.jobs, ctx)
-        .with_context(|| format!("pull of {} from {url} failed", args.rev))?;
+    let (name, out) = fetch_into(
+        repo.store(),
+        &args.rev,
+        &remote,
+        args.jobs,
+        args.allow_local_keys,
+        ctx,
+    )
+    .with_context(|| format!("pull of {} from {url} failed", args.rev))?;
     report_fetch(ctx, &out);
     let rev = match name {
         Some(n) => format!("{n}@{}", out.top_hash),
@@ -193,7 +217,13 @@ pub fn run_pull(args: PullArgs, ctx: &Ctx) -> anyhow::Result<()> {
 
 /// `quilt install REV --from URL --dest DIR`: works without an initialised directory by
 /// fetching into a private cache store under the user's cache directory.
-pub fn install_from_remote(rev: &str, from: &str, dest: &Path, ctx: &Ctx) -> anyhow::Result<()> {
+pub fn install_from_remote(
+    rev: &str,
+    from: &str,
+    dest: &Path,
+    allow_local_keys: bool,
+    ctx: &Ctx,
+) -> anyhow::Result<()> {
     let store = match quilt::Repository::discover(&ctx.cwd) {
         Ok(repo) => repo,
         Err(_) => {
@@ -212,8 +242,15 @@ pub fn install_from_remote(rev: &str, from: &str, dest: &Path, ctx: &Ctx) -> any
         Some((_, url)) => quilt::sync::open_remote(&url, &RemoteOptions::from_env())?,
         None => quilt::sync::open_remote(from, &RemoteOptions::from_env())?,
     };
-    let (_, out) = fetch_into(store.store(), rev, remote.as_ref(), 8, ctx)
-        .with_context(|| format!("could not fetch {rev} from {from}"))?;
+    let (_, out) = fetch_into(
+        store.store(),
+        rev,
+        remote.as_ref(),
+        8,
+        allow_local_keys,
+        ctx,
+    )
+    .with_context(|| format!("could not fetch {rev} from {from}"))?;
     report_fetch(ctx, &out);
     let manifest = store.store().get_manifest(&out.top_hash)?;
     let bar = ctx.bar();

@@ -289,6 +289,15 @@ impl Store {
         p.is_file().then_some(p)
     }
 
+    /// The file holding the object, its pack or its loose file, for messages that must say
+    /// where damaged data lives. `None` if the object is not stored.
+    pub fn object_file(&self, id: &ObjectId) -> Result<Option<PathBuf>> {
+        if let Some((pack, _)) = self.find_packed(id)? {
+            return Ok(Some(pack.pack_path.clone()));
+        }
+        Ok(self.loose_path(id))
+    }
+
     /// Starts writing objects. The writer holds a shared lock, which keeps gc out until it
     /// is committed or dropped.
     pub fn writer(&self) -> Result<ObjectWriter<'_>> {

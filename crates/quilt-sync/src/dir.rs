@@ -8,6 +8,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use quilt_store::perms;
@@ -71,7 +72,13 @@ impl DirRemote {
 
     fn open(&self, key: &str) -> Result<(File, PathBuf)> {
         let path = self.path_of(key)?;
-        match File::open(&path) {
+        // Non-blocking, so a FIFO placed under the root can't stall the open; it is then
+        // refused as not a regular file. Reads from regular files ignore the flag.
+        let opened = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&path);
+        match opened {
             Ok(f) if f.metadata().map(|m| m.is_file()).unwrap_or(false) => Ok((f, path)),
             Ok(_) => Err(self.not_found(key)),
             Err(e) if is_missing(&e) => Err(self.not_found(key)),
@@ -261,12 +268,35 @@ impl Remote for DirRemote {
         &self,
         key: &str,
         path: &Path,
-        _part_size: u64,
-        _part_checksums: Option<&[[u8; 32]]>,
+        part_size: u64,
+        part_checksums: Option<&[[u8; 32]]>,
     ) -> Result<()> {
         let dest = self.path_of(key)?;
         let mut src = File::open(path).map_err(|e| Error::io("opening", path, e))?;
-        self.write_atomic(&dest, |f| io::copy(&mut src, f).map(|_| ()))
+        let Some(sums) = part_checksums else {
+            return self.write_atomic(&dest, |f| io::copy(&mut src, f).map(|_| ()));
+        };
+        // Like S3, refuse parts whose bytes no longer match the caller's digests; the temp
+        // file is dropped, so nothing appears under `key`.
+        let mut bad = None;
+        let written = self.write_atomic(&dest, |f| {
+            bad = copy_checked(&mut src, f, part_size, sums)?;
+            match bad {
+                Some(_) => Err(io::Error::other("part checksum mismatch")),
+                None => Ok(()),
+            }
+        });
+        match bad {
+            Some(reason) => Err(Error::Rejected {
+                url: self.url.clone(),
+                key: key.to_owned(),
+                op: "put_file",
+                status: 400,
+                code: "BadDigest".into(),
+                message: format!("{}: {reason}", path.display()),
+            }),
+            None => written,
+        }
     }
 
     fn delete(&self, key: &str) -> Result<()> {
@@ -341,6 +371,43 @@ fn fsync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| Error::io("syncing directory", dir, e))
+}
+
+/// Copies `src` to `dst` in `part_size` parts, hashing each; returns why the source does not
+/// match `sums`, if it does not.
+fn copy_checked(
+    src: &mut File,
+    dst: &mut File,
+    part_size: u64,
+    sums: &[[u8; 32]],
+) -> io::Result<Option<String>> {
+    let mut buf = vec![0u8; 256 << 10];
+    for (i, want) in sums.iter().enumerate() {
+        let mut h = Sha256::new();
+        let mut part = (&mut *src).take(part_size);
+        loop {
+            let n = match part.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            h.update(&buf[..n]);
+            dst.write_all(&buf[..n])?;
+        }
+        if h.finalize().as_slice() != want {
+            return Ok(Some(format!(
+                "part {} does not match its SHA-256 checksum (the file changed since it was hashed)",
+                i + 1
+            )));
+        }
+    }
+    if src.read(&mut buf[..1])? != 0 {
+        return Ok(Some(
+            "the file is longer than its part checksums cover".to_owned(),
+        ));
+    }
+    Ok(None)
 }
 
 fn is_missing(e: &io::Error) -> bool {

@@ -28,6 +28,25 @@ pub enum TransferError {
         actual: String,
         size: u64,
     },
+    #[error("stored object {id} in {} is damaged: {detail}. It was not uploaded to {remote}, and the push stopped before writing any manifest or pointer. Run `quilt verify` to see which versions it breaks, then rebuild them or fetch them again", path.display())]
+    LocalCorrupt {
+        id: ObjectId,
+        path: std::path::PathBuf,
+        detail: String,
+        remote: String,
+    },
+    #[error("entry {logical_key} names the local file {physical_key}, but the manifest came from {remote}, not from a directory on this machine, so local files are not read for it; pass --allow-local-keys if you trust this manifest to read local files")]
+    LocalKeyRefused {
+        logical_key: String,
+        physical_key: String,
+        remote: String,
+    },
+    #[error("entry {logical_key}: could not read it from the local file {physical_key}: {reason}")]
+    LocalKey {
+        logical_key: String,
+        physical_key: String,
+        reason: String,
+    },
     #[error("pointer {key} on {remote} does not hold a top hash (64 hex characters)")]
     BadPointer { remote: String, key: String },
     #[error("{what} not found on {remote}")]

@@ -8,20 +8,18 @@
 //! what it finished and the re-run fetches only the rest. The manifest is stored after its
 //! objects and the local ref is moved last.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
 
 use quilt_hash::{hash_bytes_as, Entry, Manifest, PackageName, Progress, TopHash, Unit};
 use quilt_store::{ObjectWriter, Store};
 use rayon::prelude::*;
 
 use super::error::{TResult, TransferError};
+use super::locate::{read_local, Location, Sources};
 use super::registry::{read_pointer, resolve_prefix};
-use crate::layout::{latest_key, manifest_key, object_key};
-use crate::url::percent_decode;
-use crate::{open_remote, Remote, RemoteOptions, RemoteUrl};
+use crate::layout::{latest_key, manifest_key};
+use crate::{Remote, RemoteOptions};
 
 /// How to fetch.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +28,9 @@ pub struct FetchOptions {
     pub jobs: usize,
     /// Used to open other buckets that quilt3 physical keys point into.
     pub remote_options: RemoteOptions,
+    /// Read `file://` physical keys even though the remote is not a directory on this
+    /// machine (see `locate`).
+    pub allow_local_keys: bool,
 }
 
 /// What a fetch did.
@@ -138,11 +139,7 @@ pub fn fetch(
             path: "thread pool".into(),
             source: std::io::Error::other(e),
         })?;
-    let sources = Sources {
-        home: remote,
-        others: Mutex::new(HashMap::new()),
-        options: &opts.remote_options,
-    };
+    let sources = Sources::new(remote, &opts.remote_options, opts.allow_local_keys);
     let total: u64 = missing.iter().map(|e| e.size).sum();
     progress.start("downloading", Some(total), Unit::Bytes);
     let downloaded = AtomicU64::new(0);
@@ -213,118 +210,39 @@ fn batches<'a>(entries: &'a [&'a Entry]) -> Vec<&'a [&'a Entry]> {
     out
 }
 
-/// The remotes objects may come from: the one fetched from, and others quilt3 physical keys
-/// name (opened on first use).
-struct Sources<'a> {
-    home: &'a dyn Remote,
-    others: Mutex<HashMap<String, std::sync::Arc<dyn Remote>>>,
-    options: &'a RemoteOptions,
-}
-
-/// Where one object can be read: a remote and a key on it.
-enum Location {
-    Home(String),
-    Other(std::sync::Arc<dyn Remote>, String),
-}
-
-impl Sources<'_> {
-    /// Candidate locations for an entry, best first.
-    fn locations(&self, e: &Entry) -> Vec<Location> {
-        let mut out = Vec::new();
-        let home_url = RemoteUrl::parse(&self.home.describe()).ok();
-        for pk in &e.physical_keys {
-            match parse_physical_key(pk) {
-                Some(PhysicalKey::S3 { bucket, key }) => {
-                    if let Some(RemoteUrl::S3 { bucket: hb, prefix }) = &home_url {
-                        if *hb == bucket {
-                            if let Some(rel) = key.strip_prefix(prefix.as_str()) {
-                                out.push(Location::Home(rel.to_owned()));
-                                continue;
-                            }
-                        }
-                    }
-                    if let Some(r) = self.other(&format!("s3://{bucket}")) {
-                        out.push(Location::Other(r, key));
-                    }
-                }
-                Some(PhysicalKey::File(path)) => {
-                    if let Some(RemoteUrl::Dir(dir)) = &home_url {
-                        if let Ok(rel) = std::path::Path::new(&path).strip_prefix(dir) {
-                            if let Some(rel) = rel.to_str() {
-                                out.push(Location::Home(rel.to_owned()));
-                                continue;
-                            }
-                        }
-                    }
-                    let p = std::path::Path::new(&path);
-                    if let (Some(parent), Some(file)) =
-                        (p.parent(), p.file_name().and_then(|f| f.to_str()))
-                    {
-                        if let Some(r) = self.other(&format!("file://{}", parent.display())) {
-                            out.push(Location::Other(r, file.to_owned()));
-                        }
-                    }
-                }
-                None => {}
-            }
-        }
-        out.push(Location::Home(object_key(&e.hash)));
-        out
-    }
-
-    fn other(&self, url: &str) -> Option<std::sync::Arc<dyn Remote>> {
-        let mut map = self.others.lock().ok()?;
-        if let Some(r) = map.get(url) {
-            return Some(r.clone());
-        }
-        let r: std::sync::Arc<dyn Remote> = open_remote(url, self.options).ok()?.into();
-        map.insert(url.to_owned(), r.clone());
-        Some(r)
-    }
-}
-
-enum PhysicalKey {
-    S3 { bucket: String, key: String },
-    File(String),
-}
-
-/// Parses `s3://bucket/key?versionId=…` and `file:///path`, undoing percent-escapes. The
-/// version id is dropped: the bytes are verified against the manifest hash instead.
-fn parse_physical_key(pk: &str) -> Option<PhysicalKey> {
-    if let Some(rest) = pk.strip_prefix("s3://") {
-        let rest = rest.split_once('?').map_or(rest, |(p, _)| p);
-        let (bucket, key) = rest.split_once('/')?;
-        return Some(PhysicalKey::S3 {
-            bucket: bucket.to_owned(),
-            key: percent_decode(key)?,
-        });
-    }
-    if let Some(rest) = pk.strip_prefix("file://") {
-        return Some(PhysicalKey::File(percent_decode(rest)?));
-    }
-    None
-}
-
-/// Fetches one object from the first location that has it, verifies it and stores it.
+/// Fetches one object from the first location that has it, verifies it and stores it. A
+/// location refused by the local-key policy, or a local file that can't be used, is skipped;
+/// it is the error only when no location works.
 fn download(writer: &ObjectWriter<'_>, sources: &Sources<'_>, e: &Entry) -> TResult<()> {
+    let mut skipped = None;
     let mut last_err = None;
     for loc in sources.locations(e) {
-        let (remote, key): (&dyn Remote, &str) = match &loc {
-            Location::Home(k) => (sources.home, k),
-            Location::Other(r, k) => (r.as_ref(), k),
+        let result = match loc {
+            Location::Home(k) => fetch_one(writer, sources.home, &k, e),
+            Location::Other(r, k) => fetch_one(writer, r.as_ref(), &k, e),
+            Location::Local { path, physical_key } => read_local(writer, &path, &physical_key, e),
+            Location::Refused(err) => {
+                skipped.get_or_insert(err);
+                continue;
+            }
         };
-        match fetch_one(writer, remote, key, e) {
+        match result {
             Ok(()) => return Ok(()),
             Err(TransferError::Remote(err)) if err.is_not_found() => {
                 last_err = Some(TransferError::Remote(err))
             }
+            Err(err @ TransferError::LocalKey { .. }) => {
+                skipped.get_or_insert(err);
+            }
             Err(other) => return Err(other),
         }
     }
-    Err(last_err.unwrap_or_else(|| TransferError::NotFound {
-        remote: sources.home.describe(),
-        what: format!("object {}", e.hash),
-    }))
+    Err(skipped
+        .or(last_err)
+        .unwrap_or_else(|| TransferError::NotFound {
+            remote: sources.home.describe(),
+            what: format!("object {}", e.hash),
+        }))
 }
 
 fn fetch_one(writer: &ObjectWriter<'_>, remote: &dyn Remote, key: &str, e: &Entry) -> TResult<()> {
@@ -435,25 +353,5 @@ impl std::io::Read for ChannelReader {
         out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_quilt3_physical_keys() {
-        match parse_physical_key("s3://bkt/team/ds/a%20b.txt?versionId=abc") {
-            Some(PhysicalKey::S3 { bucket, key }) => {
-                assert_eq!(bucket, "bkt");
-                assert_eq!(key, "team/ds/a b.txt");
-            }
-            _ => panic!("expected an s3 key"),
-        }
-        assert!(
-            matches!(parse_physical_key("file:///x/%C3%A9"), Some(PhysicalKey::File(p)) if p == "/x/é")
-        );
-        assert!(parse_physical_key("http://x").is_none());
     }
 }

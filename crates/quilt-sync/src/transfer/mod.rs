@@ -3,6 +3,8 @@
 
 pub mod error;
 pub mod fetch;
+mod locate;
 pub mod plan;
 pub mod push;
 pub mod registry;
+mod upload;

@@ -4,13 +4,15 @@
 //! Order on the remote: data objects, then the manifest, then a timestamped pointer, then
 //! `latest`. A push killed at any point leaves `latest` naming a complete version; the re-run
 //! learns what arrived (inventory, HEAD or one listing) and sends only the rest.
+//! Every object is hashed as it is read for upload (see `upload`); a damaged one stops the push
+//! before the manifest, and the inventory only records objects whose upload was verified.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use quilt_hash::{chunk_size, Manifest, ObjectId, PackageName, Progress, TopHash, Unit};
+use quilt_hash::{Manifest, ObjectId, PackageName, Progress, TopHash, Unit};
 use quilt_store::Store;
 use rayon::prelude::*;
 use serde_json::Value;
@@ -18,6 +20,7 @@ use serde_json::Value;
 use super::error::{TResult, TransferError};
 use super::plan::missing_objects;
 use super::registry::{has_manifest, read_latest};
+use super::upload::upload_verified;
 use crate::layout::{latest_key, manifest_key, object_key, timestamp_key};
 use crate::{CasOutcome, Condition, Remote};
 
@@ -173,7 +176,7 @@ fn push_objects(
                 if interrupt.load(Ordering::Relaxed) {
                     return Err(TransferError::Interrupted);
                 }
-                upload_object(store, remote, id, *size)?;
+                upload_verified(store, remote, &object_key(id), id, *size)?;
                 done.lock().expect("upload list lock").push(id.digest);
                 bytes.fetch_add(*size, Ordering::Relaxed);
                 uploaded.fetch_add(1, Ordering::Relaxed);
@@ -187,17 +190,6 @@ fn push_objects(
     progress.finish();
     tracing::debug!(manifest = %top, "objects uploaded");
     Ok((uploaded.into_inner(), bytes.into_inner(), present))
-}
-
-fn upload_object(store: &Store, remote: &dyn Remote, id: &ObjectId, size: u64) -> TResult<()> {
-    let key = object_key(id);
-    match store.loose_path(id) {
-        // Large objects stream from disk; parts match the hash's chunks so the server can
-        // check each one.
-        Some(path) => remote.put_file(&key, &path, chunk_size(size), None)?,
-        None => remote.put(&key, &store.get(id)?)?,
-    }
-    Ok(())
 }
 
 /// Points every entry at its object on the remote, so quilt3 can install from it directly.
@@ -248,10 +240,7 @@ fn push_to_dest(
                     });
                 }
             }
-            match store.loose_path(&e.hash) {
-                Some(path) => dest.put_file(key, &path, chunk_size(e.size), None)?,
-                None => dest.put(key, &store.get(&e.hash)?)?,
-            }
+            upload_verified(store, dest, key, &e.hash, e.size)?;
             uploaded.fetch_add(1, Ordering::Relaxed);
             bytes.fetch_add(e.size, Ordering::Relaxed);
             progress.inc(e.size);

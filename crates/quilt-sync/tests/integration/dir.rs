@@ -74,3 +74,54 @@ fn lists_in_key_byte_order() {
     // Unlike S3, a key can't also be a "directory" of other keys.
     assert!(r.put("a/b", b"").is_err());
 }
+
+#[test]
+fn wrong_part_checksum_is_refused_and_nothing_appears() {
+    let r = fresh("bad_part_checksum").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f");
+    let mib = 1 << 20;
+    let body = common::data(20 * mib, 6);
+    std::fs::write(&path, &body).unwrap();
+    let mut digests = crate::conformance::part_digests(&body, 8 * mib as u64);
+    r.put_file("ok", &path, 8 * mib as u64, Some(&digests))
+        .unwrap();
+    assert_eq!(r.get("ok").unwrap(), body);
+
+    digests[1][0] ^= 1;
+    let e = r
+        .put_file("f", &path, 8 * mib as u64, Some(&digests))
+        .unwrap_err();
+    assert!(matches!(e, quilt_sync::Error::Rejected { .. }), "{e:?}");
+    assert!(e.to_string().contains("part 2"), "{e}");
+    assert_eq!(r.head("f").unwrap(), None, "no object may appear");
+    assert!(common::keys(&r, "").iter().all(|k| k == "ok"));
+
+    // A file longer than its checksums cover is refused too.
+    let e = r
+        .put_file("f", &path, 8 * mib as u64, Some(&digests[..1]))
+        .unwrap_err();
+    assert!(matches!(e, quilt_sync::Error::Rejected { .. }), "{e:?}");
+    assert_eq!(r.head("f").unwrap(), None);
+}
+
+#[test]
+fn a_fifo_under_the_root_is_not_found_without_blocking() {
+    let r = fresh("fifo").unwrap();
+    r.put("keep", b"x").unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(r.root().join("pipe"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // Without a non-blocking open this would wait for a writer forever.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let r2 = r.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(r2.get("pipe").map(|_| ()).map_err(|e| e.is_not_found()));
+    });
+    let got = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("get on a FIFO returned");
+    assert_eq!(got, Err(true));
+}
