@@ -57,7 +57,8 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         ctx.print_json(&serde_json::json!({"deleted": spec, "revisions": removed}));
     } else {
         ctx.note(format!(
-            "deleted {removed} version(s) of {name}; data stays until `quilt gc`"
+            "deleted {} of {name}; data stays until `quilt gc`",
+            super::output::plural(removed as u64, "version", "versions")
         ));
     }
     Ok(())
