@@ -213,9 +213,7 @@ fn remote_kind(e: &quilt_sync::Error) -> ErrorKind {
         E::Unreachable { .. } | E::Transient { .. } | E::Rejected { .. } | E::Protocol { .. } => {
             ErrorKind::Network
         }
-        E::InvalidKey { .. } | E::InvalidArgument { .. } | E::InvalidUrl { .. } => {
-            ErrorKind::Usage
-        }
+        E::InvalidKey { .. } | E::InvalidArgument { .. } | E::InvalidUrl { .. } => ErrorKind::Usage,
         E::Io { .. } | E::Sink { .. } => ErrorKind::Io,
         _ => ErrorKind::Other,
     }

@@ -18,14 +18,24 @@ fn json(dir: &Path, args: &[&str]) -> Value {
         .next()
         .unwrap_or_else(|| panic!("quilt {args:?} printed no JSON"))
         .unwrap_or_else(|e| panic!("quilt {args:?} printed invalid JSON ({e}): {out}"));
-    assert!(docs.next().is_none(), "quilt {args:?} printed more than one document: {out}");
+    assert!(
+        docs.next().is_none(),
+        "quilt {args:?} printed more than one document: {out}"
+    );
     doc
 }
 
 /// Runs `quilt --json ARGS`, expecting failure; returns (exit code, the error document).
 fn json_error(dir: &Path, args: &[&str]) -> (i32, Value) {
-    let out = quilt(dir).arg("--json").args(args).output().expect("run quilt");
-    assert!(!out.status.success(), "quilt {args:?} unexpectedly succeeded");
+    let out = quilt(dir)
+        .arg("--json")
+        .args(args)
+        .output()
+        .expect("run quilt");
+    assert!(
+        !out.status.success(),
+        "quilt {args:?} unexpectedly succeeded"
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let doc = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
         panic!(
@@ -38,7 +48,9 @@ fn json_error(dir: &Path, args: &[&str]) -> (i32, Value) {
 
 /// Asserts `v` is an object holding exactly `fields`.
 fn fields(v: &Value, fields: &[&str]) {
-    let obj = v.as_object().unwrap_or_else(|| panic!("not an object: {v}"));
+    let obj = v
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"));
     let mut have: Vec<&str> = obj.keys().map(String::as_str).collect();
     let mut want = fields.to_vec();
     have.sort_unstable();
@@ -137,11 +149,22 @@ fn ls_json() {
     let root = t.path();
     write(root, "a.csv", b"a");
     ok(root, &["init"]);
-    ok(root, &["build", "t/ds", "--entry-meta", r#"{"a.csv": {"unit": "m"}}"#]);
+    ok(
+        root,
+        &[
+            "build",
+            "t/ds",
+            "--entry-meta",
+            r#"{"a.csv": {"unit": "m"}}"#,
+        ],
+    );
     let v = json(root, &["ls", "t/ds"]);
     fields(&v, &["top_hash", "entries"]);
     let e = &v["entries"][0];
-    fields(e, &["logical_key", "size", "hash", "hash_type", "user_meta"]);
+    fields(
+        e,
+        &["logical_key", "size", "hash", "hash_type", "user_meta"],
+    );
     assert_eq!(e["logical_key"], "a.csv");
     // One form for hashes: the hex storage key, not the manifest's base64.
     assert_eq!(e["hash"], quilt::hash::hash_bytes(b"a").to_hex().as_str());
@@ -184,10 +207,16 @@ fn diff_json() {
     let root = t.path();
     let v1 = dataset(root);
     write(root, "new.csv", b"n");
-    ok(root, &["build", "t/ds", "-m", "second", "--meta", r#"{"v": 2}"#]);
+    ok(
+        root,
+        &["build", "t/ds", "-m", "second", "--meta", r#"{"v": 2}"#],
+    );
     let v = json(root, &["diff", &v1, "t/ds"]);
     fields(&v, &["changes", "metadata"]);
-    assert_eq!(v["changes"], serde_json::json!([{"change": "A", "key": "new.csv"}]));
+    assert_eq!(
+        v["changes"],
+        serde_json::json!([{"change": "A", "key": "new.csv"}])
+    );
     assert_eq!(
         v["metadata"],
         serde_json::json!([
@@ -205,7 +234,10 @@ fn checkout_json() {
     write(root, "a.csv", b"changed");
     ok(root, &["build", "t/ds"]);
     let v = json(root, &["checkout", &v1]);
-    fields(&v, &["top_hash", "written", "removed", "unchanged", "bytes"]);
+    fields(
+        &v,
+        &["top_hash", "written", "removed", "unchanged", "bytes"],
+    );
     assert_eq!(v["top_hash"], v1.as_str());
     assert_eq!(v["written"], 1);
     assert_eq!(v["unchanged"], 2);
@@ -217,7 +249,10 @@ fn install_json() {
     let root = t.path().join("ws");
     dataset(&root);
     let v = json(&root, &["install", "t/ds", "--dest", "../out"]);
-    fields(&v, &["top_hash", "written", "removed", "unchanged", "bytes"]);
+    fields(
+        &v,
+        &["top_hash", "written", "removed", "unchanged", "bytes"],
+    );
     assert_eq!(v["written"], 3);
     assert_eq!(v["bytes"], 8 + 5000 + 1);
 }
@@ -286,7 +321,10 @@ fn pushed(base: &Path) -> (std::path::PathBuf, String) {
     let root = base.join("ws");
     let top = dataset(&root);
     let reg = base.join("reg");
-    ok(&root, &["remote", "add", "origin", reg.to_str().expect("utf-8")]);
+    ok(
+        &root,
+        &["remote", "add", "origin", reg.to_str().expect("utf-8")],
+    );
     ok(&root, &["push", "t/ds", "origin"]);
     (root, top)
 }
@@ -297,7 +335,10 @@ fn push_json() {
     let root = t.path().join("ws");
     dataset(&root);
     let reg = t.path().join("reg");
-    ok(&root, &["remote", "add", "origin", reg.to_str().expect("utf-8")]);
+    ok(
+        &root,
+        &["remote", "add", "origin", reg.to_str().expect("utf-8")],
+    );
     let v = json(&root, &["push", "t/ds", "origin"]);
     fields(
         &v,
@@ -374,7 +415,14 @@ fn install_from_json_reports_what_was_fetched_and_written() {
     std::fs::create_dir_all(&empty).expect("mkdir");
     let v = json(
         &empty,
-        &["install", "t/ds", "--from", reg.to_str().expect("utf-8"), "--dest", "out"],
+        &[
+            "install",
+            "t/ds",
+            "--from",
+            reg.to_str().expect("utf-8"),
+            "--dest",
+            "out",
+        ],
     );
     fields(&v, PULL_FIELDS);
     assert_eq!(v["objects_downloaded"], 3);
@@ -393,7 +441,10 @@ fn errors_carry_a_kind_and_exit_code() {
     let (code, v) = json_error(root, &["ls", "t/none"]);
     fields(&v, &["error", "kind"]);
     assert_eq!((code, v["kind"].as_str()), (1, Some("not_found")), "{v}");
-    assert!(v["error"].as_str().is_some_and(|e| e.contains("t/none")), "{v}");
+    assert!(
+        v["error"].as_str().is_some_and(|e| e.contains("t/none")),
+        "{v}"
+    );
     // An invalid package name is a usage error.
     let (code, v) = json_error(root, &["build", "noslash"]);
     assert_eq!((code, v["kind"].as_str()), (2, Some("usage")), "{v}");
@@ -415,7 +466,9 @@ fn argument_errors_print_json_too() {
     fields(&v, &["error", "kind"]);
     assert_eq!((code, v["kind"].as_str()), (2, Some("usage")), "{v}");
     assert!(
-        v["error"].as_str().is_some_and(|e| e.contains("--no-such-flag")),
+        v["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("--no-such-flag")),
         "{v}"
     );
 }
@@ -447,7 +500,10 @@ fn corrupt_store_fails_verify_with_kind_corrupt() {
         + 100;
     raw[at] ^= 0x5a;
     std::fs::write(&pack, raw).expect("write");
-    let out = quilt(root).args(["--json", "verify"]).output().expect("run");
+    let out = quilt(root)
+        .args(["--json", "verify"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let report: Value = serde_json::from_str(stdout.trim()).expect("one report document");
@@ -457,7 +513,9 @@ fn corrupt_store_fails_verify_with_kind_corrupt() {
     let named = format!("sha2-256-chunked:{hex}");
     let problems = report["problems"].as_array().expect("problems");
     assert!(
-        problems.iter().any(|p| p.as_str().is_some_and(|p| p.contains(&named))),
+        problems
+            .iter()
+            .any(|p| p.as_str().is_some_and(|p| p.contains(&named))),
         "{report}"
     );
 }

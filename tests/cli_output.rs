@@ -87,7 +87,11 @@ fn status_and_both_diffs_sort_by_path() {
     let want = "A a.csv\nM b.csv\nA c.csv\nD d.csv\n";
     let status = ok(root, &["status"]);
     assert!(status.ends_with(want), "{status}");
-    assert_eq!(ok(root, &["diff", &v1]), want, "version vs working directory");
+    assert_eq!(
+        ok(root, &["diff", &v1]),
+        want,
+        "version vs working directory"
+    );
     let v2 = top_hash(&ok(root, &["build", "t/ds"]));
     assert_eq!(ok(root, &["diff", &v1, &v2]), want, "version vs version");
 }
@@ -99,7 +103,10 @@ fn one_file_is_singular() {
     init_with(root, &[("a.csv", b"a")]);
     let out = quilt(root).args(["build", "t/ds"]).output().expect("run");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("t/ds: 1 file, ") && err.contains("1 new object "), "{err}");
+    assert!(
+        err.contains("t/ds: 1 file, ") && err.contains("1 new object "),
+        "{err}"
+    );
     let out = quilt(root).args(["build", "t/ds"]).output().expect("run");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("nothing changed (1 file)"), "{err}");
@@ -110,12 +117,18 @@ fn one_file_is_singular() {
 fn ls_escapes_control_characters_in_names() {
     let t = tempfile::tempdir().expect("tempdir");
     let root = t.path();
-    init_with(root, &[("evil\nname\x1b[31m.csv", b"x"), ("plain.csv", b"y")]);
+    init_with(
+        root,
+        &[("evil\nname\x1b[31m.csv", b"x"), ("plain.csv", b"y")],
+    );
     ok(root, &["build", "t/ds"]);
     let out = ok(root, &["ls", "t/ds"]);
     assert_eq!(out.lines().count(), 2, "one line per file: {out:?}");
     assert!(out.contains(r#""evil\nname\u{1b}[31m.csv""#), "{out:?}");
-    assert!(!out.contains('\x1b'), "no raw escape reaches the terminal: {out:?}");
+    assert!(
+        !out.contains('\x1b'),
+        "no raw escape reaches the terminal: {out:?}"
+    );
     assert!(out.contains("  plain.csv\n"), "{out:?}");
 }
 
@@ -190,7 +203,10 @@ fn verify_names_objects_in_hex() {
 fn progress_lines_count_objects_and_round_rates() {
     let t = tempfile::tempdir().expect("tempdir");
     let root = t.path();
-    init_with(root, &[("a.csv", b"a"), ("b.csv", b"bb"), ("c.csv", b"ccc")]);
+    init_with(
+        root,
+        &[("a.csv", b"a"), ("b.csv", b"bb"), ("c.csv", b"ccc")],
+    );
     // Progress on (no --no-progress); stderr is a pipe, so plain lines are printed.
     let out = assert_cmd::Command::cargo_bin("quilt")
         .expect("binary")

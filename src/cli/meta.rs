@@ -22,8 +22,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let rev = resolve_rev(repo.store(), &args.rev)?;
     let top = rev.top_hash;
     let what = || format!("manifest {top}");
-    let mut lines =
-        ManifestLines::new(repo.store().open_manifest(&top)?).with_context(what)?;
+    let mut lines = ManifestLines::new(repo.store().open_manifest(&top)?).with_context(what)?;
     let Some(key) = args.key else {
         let header = lines.header();
         let user_meta = header.get("user_meta").cloned().unwrap_or(Value::Null);
@@ -87,9 +86,12 @@ pub fn entry_user_meta(e: &Entry) -> Value {
 
 /// A version's package metadata (`user_meta` of the manifest header), `None` when it is
 /// `null` or absent.
-pub fn package_user_meta(store: &quilt::store::Store, top: &TopHash) -> anyhow::Result<Option<Value>> {
-    let lines = ManifestLines::new(store.open_manifest(top)?)
-        .with_context(|| format!("manifest {top}"))?;
+pub fn package_user_meta(
+    store: &quilt::store::Store,
+    top: &TopHash,
+) -> anyhow::Result<Option<Value>> {
+    let lines =
+        ManifestLines::new(store.open_manifest(top)?).with_context(|| format!("manifest {top}"))?;
     Ok(match lines.header().get("user_meta") {
         None | Some(Value::Null) => None,
         Some(v) => Some(v.clone()),

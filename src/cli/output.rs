@@ -238,7 +238,10 @@ mod tests {
     fn escapes_control_characters_only() {
         assert_eq!(super::escape_name("a b/ü.csv"), "a b/ü.csv");
         assert_eq!(super::escape_name("a\nb"), "\"a\\nb\"");
-        assert_eq!(super::escape_name("\x1b[31m\\\""), "\"\\u{1b}[31m\\\\\\\"\"");
+        assert_eq!(
+            super::escape_name("\x1b[31m\\\""),
+            "\"\\u{1b}[31m\\\\\\\"\""
+        );
     }
 
     #[test]

@@ -10,8 +10,7 @@ pub fn run(_args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
     let mut st = repo.status()?;
     // Added files come after the rest from the merge; list everything in path order.
-    st.changes
-        .sort_by(|a, b| logical_key_cmp(&a.key, &b.key));
+    st.changes.sort_by(|a, b| logical_key_cmp(&a.key, &b.key));
     if ctx.json {
         let changes: Vec<_> = st
             .changes
