@@ -33,7 +33,14 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let user_meta = match args.meta.as_deref() {
         Some(m) => Some(json_arg(m, "--meta")?),
         None => match repo.store().latest(&name)? {
-            Some(prev) => super::meta::package_user_meta(repo.store(), &prev.top_hash)?,
+            Some(prev) => super::meta::package_user_meta(repo.store(), &prev.top_hash)
+                .with_context(|| {
+                    format!(
+                        "could not read the metadata of {name}@{} to carry it forward; \
+                         pass --meta to set it",
+                        prev.top_hash
+                    )
+                })?,
             None => None,
         },
     };
