@@ -114,7 +114,8 @@ pub fn report_error(ctx: &Ctx, e: &anyhow::Error) -> i32 {
             serde_json::json!({ "error": msg, "kind": kind.as_str() })
         );
     }
-    super::progress::eprintln_above(&format!("error: {msg}"));
+    super::progress::clear_bars();
+    eprintln!("error: {msg}");
     exit_code(kind)
 }
 

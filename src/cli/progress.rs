@@ -33,6 +33,14 @@ pub fn eprintln_above(line: &str) {
     above_bars(|| eprintln!("{line}"));
 }
 
+/// Clears every bar still drawn (a command that failed mid-phase leaves its bar behind), so
+/// the final error is the last thing on the terminal.
+pub fn clear_bars() {
+    if let Some(m) = BARS.get() {
+        let _ = m.clear();
+    }
+}
+
 /// A stderr writer for the log subscriber that prints above the progress bars.
 pub fn stderr_above_bars() -> AboveBars {
     AboveBars
