@@ -3,6 +3,7 @@
 use std::cmp::Ordering;
 
 use quilt_hash::{logical_key_cmp, Entry, Manifest, ObjectId};
+use serde_json::{Map, Value};
 
 /// How a path changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,4 +80,31 @@ pub fn diff_manifests(old: &Manifest, new: &Manifest) -> Vec<Change> {
         }
     }
     out
+}
+
+/// One top-level field of the manifest header (`user_meta`, `message`, …) that differs
+/// between two versions; a field one side lacks is `null` there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeaderChange {
+    pub field: String,
+    pub old: Value,
+    pub new: Value,
+}
+
+/// Compares two manifest headers field by field, in field-name order.
+pub fn diff_headers(old: &Map<String, Value>, new: &Map<String, Value>) -> Vec<HeaderChange> {
+    let mut fields: Vec<&String> = old.keys().chain(new.keys()).collect();
+    fields.sort();
+    fields.dedup();
+    fields
+        .into_iter()
+        .filter_map(|f| {
+            let (a, b) = (old.get(f), new.get(f));
+            (a != b).then(|| HeaderChange {
+                field: f.clone(),
+                old: a.cloned().unwrap_or(Value::Null),
+                new: b.cloned().unwrap_or(Value::Null),
+            })
+        })
+        .collect()
 }

@@ -13,7 +13,8 @@ pub enum Error {
     Sync(#[from] quilt_sync::Error),
     #[error("not a quilt directory (or any parent up to /): {0}\nrun `quilt init` first")]
     NotInitialised(PathBuf),
-    #[error("{path}: {source}")]
+    // The cause (the OS error) is printed by the error chain, so it is not repeated here.
+    #[error("could not access {path}")]
     Io {
         path: PathBuf,
         #[source]
@@ -62,3 +63,177 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A stable classification of failures, for scripts: the CLI prints it as `kind` beside the
+/// message of a `--json` error and picks the exit code from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The arguments are wrong: a bad package name, revision, URL or metadata.
+    Usage,
+    /// The package, version, object, remote or directory does not exist.
+    NotFound,
+    /// Someone else's change is in the way: a moved `latest`, local edits, a busy store.
+    Conflict,
+    /// The credentials were refused or a policy denied access.
+    Auth,
+    /// The remote could not be reached or answered unexpectedly.
+    Network,
+    /// Stored or received data does not hash to its name or cannot be parsed.
+    Corrupt,
+    /// The user interrupted the operation (Ctrl-C).
+    Interrupted,
+    /// A local file or database operation failed (permissions, a full disk).
+    Io,
+    /// Anything else.
+    Other,
+}
+
+impl ErrorKind {
+    /// The name scripts see, e.g. `not_found`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Usage => "usage",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::Auth => "auth",
+            ErrorKind::Network => "network",
+            ErrorKind::Corrupt => "corrupt",
+            ErrorKind::Interrupted => "interrupted",
+            ErrorKind::Io => "io",
+            ErrorKind::Other => "other",
+        }
+    }
+
+    /// Classifies one error of this workspace (or an I/O error); `None` for other types, so a
+    /// caller walking a chain of causes can look further down.
+    pub fn of(e: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
+        if let Some(e) = e.downcast_ref::<Error>() {
+            return Some(e.kind());
+        }
+        if let Some(e) = e.downcast_ref::<quilt_store::Error>() {
+            return Some(store_kind(e));
+        }
+        if let Some(e) = e.downcast_ref::<quilt_sync::Error>() {
+            return Some(remote_kind(e));
+        }
+        if let Some(e) = e.downcast_ref::<quilt_sync::TransferError>() {
+            return Some(transfer_kind(e));
+        }
+        if let Some(e) = e.downcast_ref::<quilt_hash::Error>() {
+            return Some(hash_kind(e));
+        }
+        if e.downcast_ref::<quilt_hash::ManifestError>().is_some() {
+            return Some(ErrorKind::Corrupt);
+        }
+        if let Some(e) = e.downcast_ref::<std::io::Error>() {
+            return Some(match e.kind() {
+                std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+                std::io::ErrorKind::Interrupted => ErrorKind::Interrupted,
+                _ => ErrorKind::Io,
+            });
+        }
+        None
+    }
+}
+
+impl Error {
+    /// What kind of failure this is; see [`ErrorKind`].
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Hash(e) => hash_kind(e),
+            Error::Manifest(_) | Error::CorruptObject { .. } => ErrorKind::Corrupt,
+            Error::Store(e) => store_kind(e),
+            Error::Sync(e) => remote_kind(e),
+            Error::NotInitialised(_) | Error::UnknownRev(_) | Error::NoHead(_) => {
+                ErrorKind::NotFound
+            }
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                ErrorKind::NotFound
+            }
+            Error::Io { .. } | Error::NonUtf8Path { .. } => ErrorKind::Io,
+            Error::FileChanged { .. } | Error::WouldOverwrite { .. } => ErrorKind::Conflict,
+            Error::BadIgnoreRule { .. }
+            | Error::BadMeta(_)
+            | Error::BadRev { .. }
+            | Error::AmbiguousPrefix { .. } => ErrorKind::Usage,
+            Error::PathEscape { .. } => ErrorKind::Corrupt,
+            Error::Interrupted => ErrorKind::Interrupted,
+            // Variants added later are classified when they are added.
+            #[allow(unreachable_patterns)]
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
+fn hash_kind(e: &quilt_hash::Error) -> ErrorKind {
+    use quilt_hash::Error as E;
+    match e {
+        E::BadTopHash(_) | E::BadPackageName(_) => ErrorKind::Usage,
+        E::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            ErrorKind::NotFound
+        }
+        E::Io { .. } => ErrorKind::Io,
+        _ => ErrorKind::Corrupt,
+    }
+}
+
+fn store_kind(e: &quilt_store::Error) -> ErrorKind {
+    use quilt_store::Error as E;
+    if e.is_not_found() {
+        return ErrorKind::NotFound;
+    }
+    match e {
+        E::Io { .. } | E::DiskFull { .. } | E::ReadOnly { .. } | E::Db { .. } => ErrorKind::Io,
+        E::Busy { .. } | E::RemoteExists { .. } => ErrorKind::Conflict,
+        E::BadPrefix { .. } => ErrorKind::Usage,
+        E::Interrupted => ErrorKind::Interrupted,
+        E::HashMismatch { .. }
+        | E::ContentMismatch { .. }
+        | E::SizeMismatch { .. }
+        | E::CorruptIndex { .. }
+        | E::CorruptPack { .. }
+        | E::BadManifest { .. }
+        | E::ManifestBaseMissing { .. }
+        | E::ManifestHashMismatch { .. }
+        | E::BadDbValue { .. }
+        | E::GcUnsafe { .. } => ErrorKind::Corrupt,
+        _ => ErrorKind::Other,
+    }
+}
+
+fn remote_kind(e: &quilt_sync::Error) -> ErrorKind {
+    use quilt_sync::Error as E;
+    if e.is_not_found() || e.is_no_such_bucket() {
+        return ErrorKind::NotFound;
+    }
+    if e.is_auth() || e.is_access_denied() {
+        return ErrorKind::Auth;
+    }
+    match e {
+        E::Unreachable { .. } | E::Transient { .. } | E::Rejected { .. } | E::Protocol { .. } => {
+            ErrorKind::Network
+        }
+        E::InvalidKey { .. } | E::InvalidArgument { .. } | E::InvalidUrl { .. } => ErrorKind::Usage,
+        E::Io { .. } | E::Sink { .. } => ErrorKind::Io,
+        _ => ErrorKind::Other,
+    }
+}
+
+fn transfer_kind(e: &quilt_sync::TransferError) -> ErrorKind {
+    use quilt_sync::TransferError as E;
+    match e {
+        E::Remote(e) => remote_kind(e),
+        E::Store(e) => store_kind(e),
+        E::BadManifest { .. }
+        | E::ManifestMismatch { .. }
+        | E::CorruptObject { .. }
+        | E::BadPointer { .. } => ErrorKind::Corrupt,
+        E::NotFound { .. } => ErrorKind::NotFound,
+        E::Ambiguous { .. } | E::Unsupported { .. } => ErrorKind::Usage,
+        E::LatestMoved { .. } => ErrorKind::Conflict,
+        E::Io { .. } => ErrorKind::Io,
+        E::Interrupted => ErrorKind::Interrupted,
+        #[allow(unreachable_patterns)]
+        _ => ErrorKind::Other,
+    }
+}

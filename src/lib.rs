@@ -34,8 +34,8 @@ mod walk;
 
 pub use build::{BuildOptions, BuildOutcome};
 pub use checkout::{install, target_path, CheckoutOptions, CheckoutOutcome};
-pub use diff::{diff_manifests, Change, ChangeKind};
-pub use error::Error;
+pub use diff::{diff_headers, diff_manifests, Change, ChangeKind, HeaderChange};
+pub use error::{Error, ErrorKind};
 pub use repo::Repository;
 pub use rev::{resolve_rev, Rev, RevSpec};
 pub use status::{Status, StatusEntry};

@@ -305,10 +305,10 @@ fn bad_input_gets_clear_errors() {
 
     dataset(root);
     init(root);
-    // Invalid package names.
+    // Invalid package names are usage errors.
     for name in ["noslash", "a/b/c", "bad name/x", "../x", "team/ds\n"] {
         let (code, err) = fails(root, &["build", name]);
-        assert_eq!(code, 1, "{name:?}");
+        assert_eq!(code, 2, "{name:?}");
         assert!(err.contains("package name"), "{name:?}: {err}");
     }
     ok(root, &["build", "team/ds"]);

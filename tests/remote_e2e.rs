@@ -286,13 +286,8 @@ fn corrupt_object_is_refused(b: &Backend) {
         .find(|e| e["logical_key"] == "a.txt")
         .expect("a.txt")
         .clone();
-    let digest = {
-        use base64::Engine as _;
-        let raw = base64::engine::general_purpose::STANDARD
-            .decode(entry["hash"].as_str().expect("hash"))
-            .expect("b64");
-        raw.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    };
+    // `ls --json` gives the hex digest, which is the object's key on the remote.
+    let digest = entry["hash"].as_str().expect("hash").to_owned();
     (b.raw_put)(&format!(".quilt/objects/{digest}"), b"the wrong bytes");
 
     let other = t.path().join("other");

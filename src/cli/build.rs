@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use quilt::hash::PackageName;
 use quilt::BuildOptions;
 
-use super::output::json_arg;
+use super::output::{json_arg, plural};
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
@@ -28,11 +28,22 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let name = PackageName::parse(&args.name)?;
     let repo = ctx.repo()?;
-    let user_meta = args
-        .meta
-        .as_deref()
-        .map(|m| json_arg(m, "--meta"))
-        .transpose()?;
+    // Without --meta the package keeps its metadata, as quilt3 carries `meta` forward when
+    // a browsed package is edited; `--meta null` (or `{}`) clears it.
+    let user_meta = match args.meta.as_deref() {
+        Some(m) => Some(json_arg(m, "--meta")?),
+        None => match repo.store().latest(&name)? {
+            Some(prev) => super::meta::package_user_meta(repo.store(), &prev.top_hash)
+                .with_context(|| {
+                    format!(
+                        "could not read the metadata of {name}@{} to carry it forward; \
+                         pass --meta to set it",
+                        prev.top_hash
+                    )
+                })?,
+            None => None,
+        },
+    };
     let entry_meta = match args.entry_meta.as_deref() {
         None => HashMap::new(),
         Some(s) => match json_arg(s, "--entry-meta")? {
@@ -69,13 +80,16 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     } else {
         println!("{}", out.top_hash);
         if out.unchanged {
-            ctx.note(format!("{name}: nothing changed ({} files)", out.files));
+            ctx.note(format!(
+                "{name}: nothing changed ({})",
+                plural(out.files, "file", "files")
+            ));
         } else {
             ctx.note(format!(
-                "{name}: {} files, {}; {} new objects ({})",
-                out.files,
+                "{name}: {}, {}; {} ({})",
+                plural(out.files, "file", "files"),
                 indicatif::HumanBytes(out.bytes),
-                out.new_objects,
+                plural(out.new_objects, "new object", "new objects"),
                 indicatif::HumanBytes(out.new_bytes)
             ));
         }

@@ -64,7 +64,10 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
             ),
             None => "`quilt gc` frees the data no other version or checkout needs".to_owned(),
         };
-        ctx.note(format!("deleted {removed} version(s) of {name}; {rest}"));
+        ctx.note(format!(
+            "deleted {} of {name}; {rest}",
+            super::output::plural(removed as u64, "version", "versions")
+        ));
     }
     Ok(())
 }

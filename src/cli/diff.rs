@@ -1,4 +1,5 @@
-use quilt::{diff_manifests, resolve_rev};
+use quilt::hash::logical_key_cmp;
+use quilt::{diff_headers, diff_manifests, resolve_rev, HeaderChange};
 
 use super::Ctx;
 
@@ -29,32 +30,44 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
                 .iter()
                 .map(|c| (c.kind.symbol(), c.key.clone()))
                 .collect(),
+            Vec::new(),
         );
     };
     let old = resolve_rev(store, &args.old)?;
     let new = resolve_rev(store, &new)?;
     let a = store.get_manifest(&old.top_hash)?;
     let b = store.get_manifest(&new.top_hash)?;
-    let mut changes: Vec<(char, String)> = diff_manifests(&a, &b)
+    let changes: Vec<(char, String)> = diff_manifests(&a, &b)
         .into_iter()
         .map(|c| (c.kind.symbol(), c.key))
         .collect();
-    if a.header != b.header {
-        changes.insert(0, ('M', "(package metadata or message)".to_owned()));
-    }
-    print(ctx, changes)
+    print(ctx, changes, diff_headers(&a.header, &b.header))
 }
 
-fn print(ctx: &Ctx, changes: Vec<(char, String)>) -> anyhow::Result<()> {
+/// Prints file changes sorted by path (manifest order, as `ls` lists), after the package
+/// header fields that changed (`user_meta`, `message`), which are not files.
+fn print(
+    ctx: &Ctx,
+    mut changes: Vec<(char, String)>,
+    header: Vec<HeaderChange>,
+) -> anyhow::Result<()> {
+    changes.sort_by(|a, b| logical_key_cmp(&a.1, &b.1));
     if ctx.json {
         let v: Vec<_> = changes
             .iter()
             .map(|(k, key)| serde_json::json!({"change": k.to_string(), "key": key}))
             .collect();
-        ctx.print_json(&serde_json::json!({ "changes": v }));
+        let meta: Vec<_> = header
+            .iter()
+            .map(|h| serde_json::json!({"field": h.field, "old": h.old, "new": h.new}))
+            .collect();
+        ctx.print_json(&serde_json::json!({ "changes": v, "metadata": meta }));
     } else {
+        for h in &header {
+            println!("package {}: {} -> {}", h.field, h.old, h.new);
+        }
         for (k, key) in changes {
-            println!("{k} {key}");
+            println!("{k} {}", super::output::escape_name(&key));
         }
     }
     Ok(())

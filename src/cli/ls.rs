@@ -4,6 +4,7 @@ use anyhow::Context as _;
 use quilt::hash::{Line, ManifestLines};
 use quilt::resolve_rev;
 
+use super::output::escape_name;
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
@@ -35,12 +36,14 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
             let v = serde_json::json!({
                 "logical_key": e.logical_key.as_str(),
                 "size": e.size,
-                "hash": e.hash.value_string(),
+                "hash": e.hash.to_hex(),
                 "hash_type": e.hash.kind.name(),
+                "user_meta": super::meta::entry_user_meta(&e),
             });
             write!(out, "{}{v}", if first { "" } else { ", " })?;
         } else {
-            writeln!(out, "{:>12}  {}", e.size, e.logical_key.as_str())?;
+            let name = escape_name(e.logical_key.as_str());
+            writeln!(out, "{:>12}  {name}", e.size)?;
         }
         first = false;
     }

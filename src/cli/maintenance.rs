@@ -1,5 +1,6 @@
 use quilt::store::{GcOptions, VerifyOptions};
 
+use super::output::plural;
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
@@ -78,16 +79,22 @@ pub fn run_verify(_args: VerifyArgs, ctx: &Ctx) -> anyhow::Result<()> {
             println!("{p}");
         }
         for w in &warnings {
-            eprintln!("warning: {w}");
+            super::progress::eprintln_above(&format!("warning: {w}"));
         }
     }
     if !report.is_ok() {
-        anyhow::bail!(
-            "verify found {} problem(s) in {} objects",
-            errors.len(),
-            report.objects_checked
-        );
+        return Err(super::output::fail(
+            quilt::ErrorKind::Corrupt,
+            format!(
+                "verify found {} in {}",
+                plural(errors.len() as u64, "problem", "problems"),
+                plural(report.objects_checked, "object", "objects")
+            ),
+        ));
     }
-    ctx.note(format!("ok: {} objects verified", report.objects_checked));
+    ctx.note(format!(
+        "ok: {} verified",
+        plural(report.objects_checked, "object", "objects")
+    ));
     Ok(())
 }

@@ -14,6 +14,7 @@ mod init;
 mod log;
 mod ls;
 mod maintenance;
+mod meta;
 mod output;
 mod progress;
 mod remote;
@@ -65,6 +66,8 @@ enum Command {
     List(log::ListArgs),
     /// List the files of a package version.
     Ls(ls::Args),
+    /// Show the metadata of a version, or of one of its files.
+    Meta(meta::Args),
     /// Show what changed between two versions (or a version and the working directory).
     Diff(diff::Args),
     /// Switch the working directory to a version.
@@ -98,7 +101,7 @@ extern "C" fn on_sigint(_: libc::c_int) {
 }
 
 /// Parses arguments, runs the command and returns the process exit code:
-/// 0 success, 1 failure, 2 usage error.
+/// 0 success, 1 failure, 2 usage error, 130 interrupted.
 pub fn run() -> i32 {
     // A closed pipe (`quilt ls | head`) ends the process quietly instead of erroring.
     unsafe {
@@ -107,11 +110,7 @@ pub fn run() -> i32 {
     }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return code;
-        }
+        Err(e) => return output::usage_error(&e),
     };
     init_logging(cli.verbose, cli.quiet);
     let show_progress = !cli.no_progress && !cli.quiet && !cli.json;
@@ -123,16 +122,9 @@ pub fn run() -> i32 {
         cwd: cli.cwd.clone().unwrap_or_else(|| PathBuf::from(".")),
         interrupt: &INTERRUPTED,
     };
-    match dispatch(cli.command, &ctx) {
+    match output::check_cwd(cli.cwd.as_deref()).and_then(|()| dispatch(cli.command, &ctx)) {
         Ok(()) => 0,
-        Err(e) => {
-            if ctx.json && !output::JSON_PRINTED.load(Ordering::Relaxed) {
-                let msg = format!("{e:#}");
-                println!("{}", serde_json::json!({ "error": msg }));
-            }
-            eprintln!("error: {e:#}");
-            1
-        }
+        Err(e) => output::report_error(&ctx, &e),
     }
 }
 
@@ -147,7 +139,7 @@ fn init_logging(verbose: u8, quiet: bool) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(progress::stderr_above_bars)
         .without_time()
         .with_target(false)
         .try_init();
@@ -162,6 +154,7 @@ fn dispatch(command: Command, ctx: &Ctx) -> anyhow::Result<()> {
         Command::List(a) => log::run_list(a, ctx),
         Command::Ls(a) => ls::run(a, ctx),
         Command::Diff(a) => diff::run(a, ctx),
+        Command::Meta(a) => meta::run(a, ctx),
         Command::Checkout(a) => checkout::run_checkout(a, ctx),
         Command::Install(a) => checkout::run_install(a, ctx),
         Command::Delete(a) => delete::run(a, ctx),

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
-use quilt::Repository;
+use quilt::{ErrorKind, Repository};
 
 use super::progress::Bar;
 
@@ -43,6 +43,151 @@ impl Ctx {
             eprintln!("{msg}");
         }
     }
+}
+
+/// A failure the CLI itself detects, with the kind scripts see.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Failure {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+/// An error of the given kind, for `return Err(fail(…))`.
+pub fn fail(kind: ErrorKind, message: impl Into<String>) -> anyhow::Error {
+    Failure {
+        kind,
+        message: message.into(),
+    }
+    .into()
+}
+
+/// The kind of the outermost cause in the chain that has one.
+pub fn error_kind(e: &anyhow::Error) -> ErrorKind {
+    e.chain()
+        .find_map(|c| match c.downcast_ref::<Failure>() {
+            Some(f) => Some(f.kind),
+            None => ErrorKind::of(c),
+        })
+        .unwrap_or(ErrorKind::Other)
+}
+
+/// The process exit code for a failure: 2 usage, 130 interrupted (as a shell reports
+/// SIGINT), 1 for everything else.
+pub fn exit_code(kind: ErrorKind) -> i32 {
+    match kind {
+        ErrorKind::Usage => 2,
+        ErrorKind::Interrupted => 130,
+        _ => 1,
+    }
+}
+
+/// The error and its causes, `: `-separated, leaving out a cause whose text an outer message
+/// already includes (so an OS error is never shown twice).
+pub fn error_message(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+/// Prints a failed command's error (on stderr; with `--json` also as one JSON document on
+/// stdout, unless the command already printed its own) and returns the exit code.
+pub fn report_error(ctx: &Ctx, e: &anyhow::Error) -> i32 {
+    let kind = if ctx.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+        ErrorKind::Interrupted
+    } else {
+        error_kind(e)
+    };
+    let msg = error_message(e);
+    if ctx.json && !JSON_PRINTED.load(std::sync::atomic::Ordering::Relaxed) {
+        println!(
+            "{}",
+            serde_json::json!({ "error": msg, "kind": kind.as_str() })
+        );
+    }
+    super::progress::clear_bars();
+    eprintln!("error: {msg}");
+    exit_code(kind)
+}
+
+/// Prints an argument error as clap does, plus the `--json` document when `--json` was among
+/// the arguments; help and version requests print normally and exit 0.
+pub fn usage_error(e: &clap::Error) -> i32 {
+    if !e.use_stderr() {
+        let _ = e.print();
+        return 0;
+    }
+    let json = std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json");
+    if json {
+        let rendered = e.render().to_string();
+        let message = rendered
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ");
+        println!(
+            "{}",
+            serde_json::json!({ "error": message, "kind": ErrorKind::Usage.as_str() })
+        );
+    }
+    let _ = e.print();
+    exit_code(ErrorKind::Usage)
+}
+
+/// `-C DIR` must name an existing directory; otherwise every command would report that no
+/// quilt directory was found, which hides the typo.
+pub fn check_cwd(dir: Option<&std::path::Path>) -> anyhow::Result<()> {
+    match dir {
+        Some(d) if !d.is_dir() => Err(fail(
+            ErrorKind::NotFound,
+            format!(
+                "directory {} (given with -C) does not exist or is not a directory",
+                d.display()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A file name for a line of text output: as it is, unless it holds control characters
+/// (a newline or an escape sequence would forge lines or drive the terminal); then quoted,
+/// with those characters, backslashes and double quotes escaped as in Rust or C (`"a\nb"`), as git quotes
+/// such names.
+pub fn escape_name(name: &str) -> std::borrow::Cow<'_, str> {
+    if !name.chars().any(char::is_control) {
+        return name.into();
+    }
+    let mut out = String::with_capacity(name.len() + 8);
+    out.push('"');
+    for c in name.chars() {
+        match c {
+            '\\' | '"' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out.into()
+}
+
+/// "1 file", "2 files".
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Reads `--meta`-style values: inline JSON, or `@path` to a JSON file.
@@ -90,6 +235,16 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn escapes_control_characters_only() {
+        assert_eq!(super::escape_name("a b/ü.csv"), "a b/ü.csv");
+        assert_eq!(super::escape_name("a\nb"), "\"a\\nb\"");
+        assert_eq!(
+            super::escape_name("\x1b[31m\\\""),
+            "\"\\u{1b}[31m\\\\\\\"\""
+        );
+    }
+
     #[test]
     fn formats_unix_time() {
         assert_eq!(super::format_time(0), "1970-01-01 00:00:00 UTC");

@@ -23,10 +23,16 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<()> {
             validate_name(&name)?;
             quilt::sync::RemoteUrl::parse(&url)?;
             store.add_remote(&name, &url)?;
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({"added": name, "url": url}));
+            }
             ctx.note(format!("added remote {name} -> {url}"));
         }
         Command::Remove { name } => {
             store.remove_remote(&name)?;
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({ "removed": name }));
+            }
             ctx.note(format!("removed remote {name}"));
         }
         Command::List => {
@@ -51,6 +57,9 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<()> {
         }
         Command::Default { name } => {
             store.set_default_remote(&name)?;
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({ "default": name }));
+            }
             ctx.note(format!("default remote is now {name}"));
         }
     }

@@ -1,4 +1,6 @@
-use super::output::short;
+use quilt::hash::logical_key_cmp;
+
+use super::output::{escape_name, plural, short};
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
@@ -6,7 +8,9 @@ pub struct Args {}
 
 pub fn run(_args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
-    let st = repo.status()?;
+    let mut st = repo.status()?;
+    // Added files come after the rest from the merge; list everything in path order.
+    st.changes.sort_by(|a, b| logical_key_cmp(&a.key, &b.key));
     if ctx.json {
         let changes: Vec<_> = st
             .changes
@@ -27,11 +31,14 @@ pub fn run(_args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     }
     if st.is_clean() {
         if !ctx.quiet {
-            println!("nothing changed ({} files)", st.unchanged);
+            println!(
+                "nothing changed ({})",
+                plural(st.unchanged, "file", "files")
+            );
         }
     } else {
         for c in &st.changes {
-            println!("{} {}", c.kind.symbol(), c.key);
+            println!("{} {}", c.kind.symbol(), escape_name(&c.key));
         }
     }
     Ok(())

@@ -3,9 +3,10 @@ use std::path::Path;
 use anyhow::Context as _;
 use quilt::hash::PackageName;
 use quilt::sync::{FetchOptions, PushOptions, RemoteOptions};
-use quilt::{resolve_rev, CheckoutOptions, RevSpec};
+use quilt::{resolve_rev, CheckoutOptions, CheckoutOutcome, RevSpec};
 
 use super::checkout::report;
+use super::output::plural;
 use super::remote::resolve_remote;
 use super::Ctx;
 
@@ -113,8 +114,8 @@ pub fn run_push(args: PushArgs, ctx: &Ctx) -> anyhow::Result<()> {
         }
         println!("{}", out.top_hash);
         ctx.note(format!(
-            "pushed {name} to {url}: {} objects uploaded ({}), {} already there",
-            out.objects_uploaded,
+            "pushed {name} to {url}: {} uploaded ({}), {} already there",
+            plural(out.objects_uploaded, "object", "objects"),
             indicatif::HumanBytes(out.bytes_uploaded),
             out.objects_present
         ));
@@ -154,12 +155,29 @@ fn fetch_into(
     Ok((name, out))
 }
 
+/// Reading from a directory remote that does not exist would report the package as not
+/// found there; say what is really missing.
+fn check_remote_exists(url: &str) -> anyhow::Result<()> {
+    if let Ok(quilt::sync::RemoteUrl::Dir(path)) = quilt::sync::RemoteUrl::parse(url) {
+        if !path.is_dir() {
+            return Err(super::output::fail(
+                quilt::ErrorKind::NotFound,
+                format!(
+                    "remote directory {} does not exist; check the path (a push creates it)",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn report_fetch(ctx: &Ctx, out: &quilt::sync::FetchOutcome) {
     if !ctx.json {
         ctx.note(format!(
-            "fetched {}: {} objects downloaded ({}), {} already local",
+            "fetched {}: {} downloaded ({}), {} already local",
             out.top_hash,
-            out.objects_downloaded,
+            plural(out.objects_downloaded, "object", "objects"),
             indicatif::HumanBytes(out.bytes_downloaded),
             out.objects_present
         ));
@@ -169,6 +187,7 @@ fn report_fetch(ctx: &Ctx, out: &quilt::sync::FetchOutcome) {
 pub fn run_fetch(args: FetchArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
     let (url, remote) = resolve_remote(&repo, args.remote.as_deref())?;
+    check_remote_exists(&url)?;
     let (_, out) = fetch_into(
         repo.store(),
         &args.rev,
@@ -190,6 +209,7 @@ pub fn run_fetch(args: FetchArgs, ctx: &Ctx) -> anyhow::Result<()> {
 pub fn run_pull(args: PullArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
     let (url, remote) = resolve_remote(&repo, args.remote.as_deref())?;
+    check_remote_exists(&url)?;
     let (name, out) = fetch_into(
         repo.store(),
         &args.rev,
@@ -211,7 +231,7 @@ pub fn run_pull(args: PullArgs, ctx: &Ctx) -> anyhow::Result<()> {
         &bar,
         ctx.interrupt,
     )?;
-    report(ctx, &co);
+    report_with_fetch(ctx, &out, &co);
     Ok(())
 }
 
@@ -233,15 +253,17 @@ pub fn install_from_remote(
             })?
         }
     };
-    let remote = match store
+    let url = match store
         .store()
         .remotes()?
         .into_iter()
         .find(|(n, _)| n == from)
     {
-        Some((_, url)) => quilt::sync::open_remote(&url, &RemoteOptions::from_env())?,
-        None => quilt::sync::open_remote(from, &RemoteOptions::from_env())?,
+        Some((_, url)) => url,
+        None => from.to_owned(),
     };
+    check_remote_exists(&url)?;
+    let remote = quilt::sync::open_remote(&url, &RemoteOptions::from_env())?;
     let (_, out) = fetch_into(
         store.store(),
         rev,
@@ -256,8 +278,25 @@ pub fn install_from_remote(
     let bar = ctx.bar();
     let mut co = quilt::install(store.store(), &manifest, dest, &bar, ctx.interrupt)?;
     co.top_hash = Some(out.top_hash);
-    report(ctx, &co);
+    report_with_fetch(ctx, &out, &co);
     Ok(())
+}
+
+/// `pull` and `install --from`: what was fetched, then what was written.
+fn report_with_fetch(ctx: &Ctx, fetched: &quilt::sync::FetchOutcome, co: &CheckoutOutcome) {
+    if !ctx.json {
+        return report(ctx, co);
+    }
+    ctx.print_json(&serde_json::json!({
+        "top_hash": fetched.top_hash.to_hex(),
+        "objects_downloaded": fetched.objects_downloaded,
+        "bytes_downloaded": fetched.bytes_downloaded,
+        "objects_present": fetched.objects_present,
+        "written": co.written,
+        "removed": co.removed,
+        "unchanged": co.unchanged,
+        "bytes": co.bytes,
+    }));
 }
 
 fn cache_store_dir() -> std::path::PathBuf {

@@ -126,9 +126,11 @@ impl fmt::Debug for ObjectId {
     }
 }
 
+/// `type:hex`, one form for every hash type in every message (the manifest's base64 form of
+/// `sha2-256-chunked` is [`ObjectId::value_string`]); the hex is the object's storage key.
 impl fmt::Display for ObjectId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.kind.name(), self.value_string())
+        write!(f, "{}:{}", self.kind.name(), self.to_hex())
     }
 }
 
