@@ -193,7 +193,13 @@ pub fn run_pull(args: PullArgs, ctx: &Ctx) -> anyhow::Result<()> {
 
 /// `quilt install REV --from URL --dest DIR`: works without an initialised directory by
 /// fetching into a private cache store under the user's cache directory.
-pub fn install_from_remote(rev: &str, from: &str, dest: &Path, ctx: &Ctx) -> anyhow::Result<()> {
+pub fn install_from_remote(
+    rev: &str,
+    from: &str,
+    dest: &Path,
+    opts: &quilt::InstallOptions,
+    ctx: &Ctx,
+) -> anyhow::Result<()> {
     let store = match quilt::Repository::discover(&ctx.cwd) {
         Ok(repo) => repo,
         Err(_) => {
@@ -217,7 +223,7 @@ pub fn install_from_remote(rev: &str, from: &str, dest: &Path, ctx: &Ctx) -> any
     report_fetch(ctx, &out);
     let manifest = store.store().get_manifest(&out.top_hash)?;
     let bar = ctx.bar();
-    let mut co = quilt::install(store.store(), &manifest, dest, &bar, ctx.interrupt)?;
+    let mut co = quilt::install_with(store.store(), &manifest, dest, opts, &bar, ctx.interrupt)?;
     co.top_hash = Some(out.top_hash);
     report(ctx, &co);
     Ok(())
