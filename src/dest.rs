@@ -220,7 +220,7 @@ pub(crate) fn split_key(key: &str) -> (&str, &str) {
 }
 
 /// Consecutive runs of `keys` that share a parent directory, each at most `max` long.
-pub(crate) fn same_parent_runs<'a, T: AsRef<str>>(keys: &'a [T], max: usize) -> Vec<&'a [T]> {
+pub(crate) fn same_parent_runs<T: AsRef<str>>(keys: &[T], max: usize) -> Vec<&[T]> {
     let mut runs = Vec::new();
     let mut start = 0;
     for i in 1..=keys.len() {
