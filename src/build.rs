@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use quilt_hash::{
-    hash_bytes, hash_file, logical_key_cmp, Entry, LogicalKey, ObjectId, PackageName, Progress,
-    TopHash, TopHasher, Unit,
+    hash_bytes, hash_file, is_reserved_component, logical_key_cmp, Entry, LogicalKey, ObjectId,
+    PackageName, Progress, TopHash, TopHasher, Unit,
 };
 use quilt_store::{ManifestSink, ObjectWriter, StatRow};
 use rayon::prelude::*;
@@ -94,6 +94,13 @@ impl Repository {
         );
         let (files, cache) = (files?, cache?);
         progress.finish();
+        // A file named `.quilt` cannot be a key; refuse it before anything is stored.
+        if let Some(f) = files
+            .iter()
+            .find(|f| f.key.split('/').any(is_reserved_component))
+        {
+            LogicalKey::parse(f.key.as_str())?;
+        }
 
         for key in opts.entry_meta.keys() {
             if files

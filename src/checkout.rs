@@ -1,23 +1,26 @@
 //! Writing a package version out as files: `checkout` (in the working directory, careful
 //! about local changes) and `install` (into any destination).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::io::Write as _;
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::AtomicBool;
 
-use quilt_hash::{Entry, EntrySummary, Manifest, ObjectId, Progress, TopHash, Unit, Verifier};
+use quilt_hash::{
+    is_reserved_component, Entry, EntrySummary, LogicalKey, Manifest, ObjectId, Progress, TopHash,
+};
 use quilt_store::{StatRow, Store};
-use rayon::prelude::*;
 
+use crate::dest::{temp_owner_is_gone, Dest, Existing};
 use crate::error::{Error, Result};
 use crate::ignore::IgnoreRules;
 use crate::repo::Repository;
 use crate::rev::resolve_rev;
 use crate::status::{compare, current_ids};
-use crate::walk::{walk_dir, WalkedFile};
+use crate::walk::{walk_tree, WalkedFile};
+use crate::write_tree::write_entries;
+
+pub use crate::dest::TEMP_PREFIX;
 
 /// How to check out.
 #[derive(Debug, Clone, Default)]
@@ -55,95 +58,22 @@ pub fn target_path(dest: &Path, key: &str) -> Result<PathBuf> {
     if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
         return Err(escape());
     }
+    if key.split('/').any(is_reserved_component) {
+        // Refused with the reason quilt gives for such keys everywhere.
+        LogicalKey::parse(key)?;
+    }
     Ok(dest.join(rel))
 }
 
-/// Creates the parent directories of `path` inside `dest`, refusing to follow a symbolic link
-/// out of it.
-fn prepare_parent(dest: &Path, key: &str, path: &Path) -> Result<()> {
-    let parent = path.parent().unwrap_or(dest);
-    fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    let real_parent = fs::canonicalize(parent).map_err(|e| Error::io(parent, e))?;
-    let real_dest = fs::canonicalize(dest).map_err(|e| Error::io(dest, e))?;
-    if !real_parent.starts_with(&real_dest) {
-        return Err(Error::PathEscape {
-            key: key.to_owned(),
-            dest: dest.to_path_buf(),
-        });
-    }
-    Ok(())
+/// How to install.
+#[derive(Debug, Clone, Default)]
+pub struct InstallOptions {
+    /// Replace files whose content differs from the package's.
+    pub force: bool,
 }
 
-/// Writes one object to `path` atomically (temp file beside it, then rename), hashing the
-/// bytes on the way: a corrupt stored object is refused, never written out.
-fn write_object(store: &Store, id: &ObjectId, size: u64, path: &Path) -> Result<u64> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
-    let mut sink = VerifyingWriter {
-        inner: tmp.as_file_mut(),
-        verifier: Verifier::new(id, size),
-    };
-    let n = match store.loose_path(id) {
-        Some(src) => {
-            let mut f = fs::File::open(&src).map_err(|e| Error::io(&src, e))?;
-            std::io::copy(&mut f, &mut sink).map_err(|e| Error::io(path, e))?
-        }
-        None => {
-            let mut reader = store.open_object(id)?;
-            std::io::copy(&mut reader, &mut sink).map_err(|e| Error::io(path, e))?
-        }
-    };
-    if let Err(e) = sink.verifier.finish() {
-        return Err(Error::CorruptObject {
-            id: *id,
-            detail: e.to_string(),
-        });
-    }
-    tmp.as_file_mut().flush().map_err(|e| Error::io(path, e))?;
-    // Temp files are created private; a checked-out file is an ordinary file.
-    tmp.as_file()
-        .set_permissions(fs::Permissions::from_mode(file_mode()))
-        .map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(n)
-}
-
-/// Prefix of the temp files checkout and install write beside their targets; the directory
-/// walk never treats such a file as data (a killed checkout may leave one behind).
-pub const TEMP_PREFIX: &str = ".quilt-tmp";
-
-struct VerifyingWriter<'a> {
-    inner: &'a mut fs::File,
-    verifier: Verifier,
-}
-
-impl std::io::Write for VerifyingWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.verifier.update(&buf[..n]);
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-/// The mode a new file gets under the process umask (0o666 & !umask).
-fn file_mode() -> u32 {
-    static MODE: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    *MODE.get_or_init(|| {
-        // umask can only be read by setting it; do it once and put it back.
-        let mask = unsafe { libc::umask(0o022) };
-        unsafe { libc::umask(mask) };
-        0o666 & !(mask as u32)
-    })
-}
-
-/// Writes every entry of `manifest` under `dest`. Existing files are replaced. Every logical
-/// key is checked before anything is written, so a hostile manifest writes nothing.
+/// Writes every entry of `manifest` under `dest`, refusing to replace a file whose content
+/// differs from the package's; see [`install_with`].
 pub fn install(
     store: &Store,
     manifest: &Manifest,
@@ -151,55 +81,189 @@ pub fn install(
     progress: &dyn Progress,
     interrupt: &AtomicBool,
 ) -> Result<CheckoutOutcome> {
-    fs::create_dir_all(dest).map_err(|e| Error::io(dest, e))?;
-    let targets: Vec<(&Entry, PathBuf)> = manifest
-        .entries
-        .iter()
-        .map(|e| Ok((e, target_path(dest, e.logical_key.as_str())?)))
-        .collect::<Result<_>>()?;
-    for (e, _) in &targets {
+    install_with(
+        store,
+        manifest,
+        dest,
+        &InstallOptions::default(),
+        progress,
+        interrupt,
+    )
+}
+
+/// Writes every entry of `manifest` under `dest`. Files that already hold an entry's content
+/// are left alone; a file with other content is a local edit (install keeps no record of
+/// what it wrote before) and stops the install unless `force` is set. Every key, every
+/// object and every path is checked before anything is written, so a refused install writes
+/// nothing. Links below `dest` are never followed.
+pub fn install_with(
+    store: &Store,
+    manifest: &Manifest,
+    dest: &Path,
+    opts: &InstallOptions,
+    progress: &dyn Progress,
+    interrupt: &AtomicBool,
+) -> Result<CheckoutOutcome> {
+    for e in &manifest.entries {
+        target_path(dest, e.logical_key.as_str())?;
         if !store.contains(&e.hash)? {
             return Err(quilt_store::Error::ObjectMissing { id: e.hash }.into());
         }
     }
-    let bytes = write_all(store, dest, &targets, progress, interrupt)?;
+    let mut out = Dest::open(dest)?;
+    let entries: Vec<&Entry> = manifest.entries.iter().collect();
+    let keys: Vec<&str> = entries.iter().map(|e| e.logical_key.as_str()).collect();
+    let existing = out.inspect_all(&keys)?;
+    let present: Vec<(&Entry, WalkedFile)> = entries
+        .iter()
+        .zip(&existing)
+        .filter_map(|(e, x)| match *x {
+            Existing::File {
+                size,
+                mtime_ns,
+                ino,
+            } => Some((
+                *e,
+                WalkedFile {
+                    key: e.logical_key.to_string(),
+                    size,
+                    mtime_ns,
+                    ino,
+                },
+            )),
+            Existing::Missing => None,
+        })
+        .collect();
+    let files: Vec<WalkedFile> = present.iter().map(|(_, f)| f.clone()).collect();
+    let cache = store.stat_cache_load(dest)?;
+    let (ids, _) = current_ids(dest, &files, &cache)?;
+    let mut same = HashSet::new();
+    let mut conflicts = Vec::new();
+    for ((e, _), id) in present.iter().zip(&ids) {
+        if *id == e.hash {
+            same.insert(e.logical_key.as_str());
+        } else if !opts.force {
+            conflicts.push(e.logical_key.to_string());
+        }
+    }
+    if let Some(example) = conflicts.first() {
+        return Err(Error::WouldOverwrite {
+            count: conflicts.len(),
+            example: example.clone(),
+        });
+    }
+    let to_write: Vec<&Entry> = entries
+        .into_iter()
+        .filter(|e| !same.contains(e.logical_key.as_str()))
+        .collect();
+    out.create()?;
+    let bytes = write_entries(store, &out, &to_write, progress, interrupt)?;
+    out.sync()?;
     Ok(CheckoutOutcome {
         top_hash: None,
-        written: targets.len() as u64,
+        written: to_write.len() as u64,
         removed: 0,
-        unchanged: 0,
+        unchanged: same.len() as u64,
         bytes,
     })
 }
 
-fn write_all(
-    store: &Store,
-    dest: &Path,
-    targets: &[(&Entry, PathBuf)],
-    progress: &dyn Progress,
-    interrupt: &AtomicBool,
-) -> Result<u64> {
-    let total: u64 = targets.iter().map(|(e, _)| e.size).sum();
-    progress.start("writing", Some(total), Unit::Bytes);
-    let bytes = AtomicU64::new(0);
-    targets.par_iter().try_for_each(|(e, path)| {
-        if interrupt.load(Ordering::Relaxed) {
-            return Err(Error::Interrupted);
+/// Removes the temp files a killed checkout left in `dir`, unless their process still runs.
+fn remove_leftovers(dest: &Dest, leftovers: &[PathBuf]) -> Result<()> {
+    for path in leftovers {
+        let Ok(rel) = path.strip_prefix(dest.path()) else {
+            continue;
+        };
+        let (Some(key), Some(name)) = (rel.to_str(), path.file_name().and_then(|n| n.to_str()))
+        else {
+            continue;
+        };
+        if temp_owner_is_gone(name) {
+            dest.remove_file(key)?;
         }
-        prepare_parent(dest, e.logical_key.as_str(), path)?;
-        let n = write_object(store, &e.hash, e.size, path)?;
-        bytes.fetch_add(n, Ordering::Relaxed);
-        progress.inc(e.size);
-        Ok(())
-    })?;
-    progress.finish();
-    Ok(bytes.into_inner())
+    }
+    Ok(())
+}
+
+/// What a checkout will do, worked out before anything is written.
+struct Plan<'a> {
+    to_write: Vec<&'a Entry>,
+    to_remove: Vec<String>,
+    unchanged: u64,
+}
+
+/// Compares the target version with the working directory (and the version it is at):
+/// files to write, files to remove, and local modifications that stop the checkout.
+fn plan<'a>(
+    target: &'a Manifest,
+    current: Option<&Manifest>,
+    files: &[WalkedFile],
+    ids: &[ObjectId],
+    force: bool,
+) -> Result<Plan<'a>> {
+    let on_disk: HashMap<&str, ObjectId> = files
+        .iter()
+        .zip(ids.iter().copied())
+        .map(|(f, id)| (f.key.as_str(), id))
+        .collect();
+    // Paths whose local content differs from the current version (or are untracked).
+    let modified: HashSet<String> = match current {
+        Some(m) => compare(
+            &m.entries.iter().map(EntrySummary::from).collect::<Vec<_>>(),
+            files,
+            ids,
+        )
+        .0
+        .into_iter()
+        .map(|c| c.key)
+        .collect(),
+        None => files.iter().map(|f| f.key.clone()).collect(),
+    };
+    let mut plan = Plan {
+        to_write: Vec::new(),
+        to_remove: Vec::new(),
+        unchanged: 0,
+    };
+    let mut conflicts = Vec::new();
+    for e in &target.entries {
+        let key = e.logical_key.as_str();
+        match on_disk.get(key) {
+            Some(id) if *id == e.hash => plan.unchanged += 1,
+            Some(_) if modified.contains(key) && !force => conflicts.push(key.to_owned()),
+            _ => plan.to_write.push(e),
+        }
+    }
+    let target_keys: HashSet<&str> = target
+        .entries
+        .iter()
+        .map(|e| e.logical_key.as_str())
+        .collect();
+    for e in current.iter().flat_map(|m| &m.entries) {
+        let key = e.logical_key.as_str();
+        if target_keys.contains(key) || !on_disk.contains_key(key) {
+            continue;
+        }
+        if modified.contains(key) && !force {
+            conflicts.push(key.to_owned());
+        } else {
+            plan.to_remove.push(key.to_owned());
+        }
+    }
+    match conflicts.first() {
+        Some(example) => Err(Error::WouldOverwrite {
+            count: conflicts.len(),
+            example: example.clone(),
+        }),
+        None => Ok(plan),
+    }
 }
 
 impl Repository {
     /// Switches the working directory to another version, as `git checkout` does: files of the
     /// target are written, files only the current version had are removed, untracked files are
-    /// left alone, and local modifications stop the checkout unless `force` is set.
+    /// left alone, and local modifications stop the checkout unless `force` is set. Every
+    /// check (keys, links in the way, local edits, objects present) is made before anything
+    /// is written; see [`Dest`] for how links are refused.
     pub fn checkout(
         &self,
         rev: &str,
@@ -212,105 +276,11 @@ impl Repository {
         let target = store.get_manifest(&target_rev.top_hash)?;
         let dir = self.worktree().to_path_buf();
         let head = self.head()?;
-        let current = match &head {
-            Some((_, top)) => Some(store.get_manifest(top)?),
-            None => None,
-        };
-
-        let ignore = IgnoreRules::load(&dir)?;
-        let files = walk_dir(&dir, &ignore, &[store.root().to_path_buf()])?;
-        let cache = store.stat_cache_load(&dir)?;
-        let (ids, _) = current_ids(&dir, &files, &cache)?;
-        let on_disk: HashMap<&str, (&WalkedFile, ObjectId)> = files
-            .iter()
-            .zip(ids.iter().copied())
-            .map(|(f, id)| (f.key.as_str(), (f, id)))
-            .collect();
-
-        // Paths whose local content differs from the current version (or are untracked).
-        let modified: std::collections::HashSet<String> = match &current {
-            Some(m) => compare(
-                &m.entries.iter().map(EntrySummary::from).collect::<Vec<_>>(),
-                &files,
-                &ids,
-            )
-            .0
-            .into_iter()
-            .map(|c| c.key)
-            .collect(),
-            None => files.iter().map(|f| f.key.clone()).collect(),
-        };
-
-        let mut to_write = Vec::new();
-        let mut conflicts = Vec::new();
-        let mut unchanged = 0;
-        for e in &target.entries {
-            let key = e.logical_key.as_str();
-            let path = target_path(&dir, key)?;
-            match on_disk.get(key) {
-                Some((_, id)) if *id == e.hash => unchanged += 1,
-                Some(_) if modified.contains(key) && !opts.force => conflicts.push(key.to_owned()),
-                _ => to_write.push((e, path)),
-            }
-        }
-        let target_keys: std::collections::HashSet<&str> = target
-            .entries
-            .iter()
-            .map(|e| e.logical_key.as_str())
-            .collect();
-        let mut to_remove = Vec::new();
-        if let Some(cur) = &current {
-            for e in &cur.entries {
-                let key = e.logical_key.as_str();
-                if target_keys.contains(key) || !on_disk.contains_key(key) {
-                    continue;
-                }
-                if modified.contains(key) && !opts.force {
-                    conflicts.push(key.to_owned());
-                } else {
-                    to_remove.push(target_path(&dir, key)?);
-                }
-            }
-        }
-        if let Some(example) = conflicts.first() {
-            return Err(Error::WouldOverwrite {
-                count: conflicts.len(),
-                example: example.clone(),
-            });
-        }
-        for (e, _) in &to_write {
-            if !store.contains(&e.hash)? {
-                return Err(quilt_store::Error::ObjectMissing { id: e.hash }.into());
-            }
-        }
-
-        let bytes = write_all(store, &dir, &to_write, progress, interrupt)?;
-        for path in &to_remove {
-            match fs::remove_file(path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io(path, e)),
-            }
-            remove_empty_parents(&dir, path);
-        }
-
-        // Remember what was written so `status` need not hash it again.
-        let rows: Vec<StatRow> = to_write
-            .iter()
-            .filter_map(|(e, path)| {
-                let md = fs::metadata(path).ok()?;
-                let w = WalkedFile::from_metadata(String::new(), &md);
-                Some(StatRow {
-                    key: e.logical_key.to_string(),
-                    size: w.size,
-                    mtime_ns: w.mtime_ns,
-                    inode: w.ino,
-                    id: e.hash,
-                })
-            })
-            .collect();
-        store.stat_cache_store(&dir, &rows)?;
-        let name = match target_rev.name.or_else(|| head.map(|h| h.0)) {
+        let name = match target_rev
+            .name
+            .clone()
+            .or_else(|| head.as_ref().map(|h| h.0.clone()))
+        {
             Some(n) => n,
             None => {
                 return Err(Error::BadRev {
@@ -319,25 +289,68 @@ impl Repository {
                 })
             }
         };
+        let current = match &head {
+            Some((_, top)) => Some(store.get_manifest(top)?),
+            None => None,
+        };
+        for e in &target.entries {
+            target_path(&dir, e.logical_key.as_str())?;
+        }
+
+        let ignore = IgnoreRules::load(&dir)?;
+        let walk = walk_tree(&dir, &ignore, &[store.root().to_path_buf()])?;
+        let cache = store.stat_cache_load(&dir)?;
+        let (ids, _) = current_ids(&dir, &walk.files, &cache)?;
+        drop(cache);
+        let plan = plan(&target, current.as_ref(), &walk.files, &ids, opts.force)?;
+        for e in &plan.to_write {
+            if !store.contains(&e.hash)? {
+                return Err(quilt_store::Error::ObjectMissing { id: e.hash }.into());
+            }
+        }
+        let dest = Dest::open(&dir)?;
+        let keys: Vec<&str> = plan
+            .to_write
+            .iter()
+            .map(|e| e.logical_key.as_str())
+            .collect();
+        dest.inspect_all(&keys)?;
+
+        remove_leftovers(&dest, &walk.leftovers)?;
+        let bytes = write_entries(store, &dest, &plan.to_write, progress, interrupt)?;
+        for key in &plan.to_remove {
+            dest.remove_file(key)?;
+            dest.remove_empty_parents(key);
+        }
+        dest.sync()?;
+        store.stat_cache_store(&dir, &written_rows(&dir, &plan.to_write))?;
         store.set_worktree_head(&dir, &name, &target_rev.top_hash)?;
         Ok(CheckoutOutcome {
             top_hash: Some(target_rev.top_hash),
-            written: to_write.len() as u64,
-            removed: to_remove.len() as u64,
-            unchanged,
+            written: plan.to_write.len() as u64,
+            removed: plan.to_remove.len() as u64,
+            unchanged: plan.unchanged,
             bytes,
         })
     }
 }
 
-fn remove_empty_parents(root: &Path, path: &Path) {
-    let mut p = path.parent();
-    while let Some(dir) = p {
-        if dir == root || !dir.starts_with(root) || fs::remove_dir(dir).is_err() {
-            break;
-        }
-        p = dir.parent();
-    }
+/// Stat cache rows for the files just written, so `status` need not hash them again.
+fn written_rows(dir: &Path, written: &[&Entry]) -> Vec<StatRow> {
+    written
+        .iter()
+        .filter_map(|e| {
+            let md = fs::symlink_metadata(dir.join(e.logical_key.as_str())).ok()?;
+            let w = WalkedFile::from_metadata(String::new(), &md);
+            Some(StatRow {
+                key: e.logical_key.to_string(),
+                size: w.size,
+                mtime_ns: w.mtime_ns,
+                inode: w.ino,
+                id: e.hash,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -355,6 +368,8 @@ mod tests {
             "",
             "a\0b",
             "..\\x",
+            ".quilt/quilt.db",
+            "sub/.quilt/lock",
         ] {
             assert!(target_path(dest, key).is_err(), "{key:?} should be refused");
         }

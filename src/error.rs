@@ -40,7 +40,15 @@ pub enum Error {
     AmbiguousPrefix { prefix: String, candidates: String },
     #[error("manifest entry {key:?} would be written outside {dest}; refusing to write it")]
     PathEscape { key: String, dest: PathBuf },
-    #[error("{count} modified file(s) would be overwritten by checkout, e.g. {example}; commit them with `quilt build` or pass --force")]
+    #[error("{path} is a symbolic link, and quilt never writes through a link inside the destination (entry {key:?}); remove the link or choose another destination")]
+    LinkInDest { key: String, path: PathBuf },
+    #[error("{path} is {what}, in the way of entry {key:?}; move it away and retry")]
+    InTheWay {
+        key: String,
+        path: PathBuf,
+        what: &'static str,
+    },
+    #[error("{count} modified file(s) would be overwritten, e.g. {example}; keep them (in the working directory: `quilt build`) or pass --force to replace them")]
     WouldOverwrite { count: usize, example: String },
     #[error("no package was built or checked out in {0} yet; run `quilt build NS/PKG` first")]
     NoHead(PathBuf),

@@ -23,6 +23,7 @@ pub use quilt_sync as sync;
 
 mod build;
 mod checkout;
+mod dest;
 mod diff;
 mod error;
 mod ignore;
@@ -31,9 +32,12 @@ mod rev;
 mod status;
 mod tree_open;
 mod walk;
+mod write_tree;
 
 pub use build::{BuildOptions, BuildOutcome};
-pub use checkout::{install, target_path, CheckoutOptions, CheckoutOutcome};
+pub use checkout::{
+    install, install_with, target_path, CheckoutOptions, CheckoutOutcome, InstallOptions,
+};
 pub use diff::{diff_headers, diff_manifests, Change, ChangeKind, HeaderChange};
 pub use error::{Error, ErrorKind};
 pub use repo::Repository;

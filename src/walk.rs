@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use quilt_hash::is_reserved_component;
+
 use crate::error::{Error, Result};
 use crate::ignore::IgnoreRules;
 
@@ -44,8 +46,21 @@ pub(crate) fn mtime_ns(md: &fs::Metadata) -> i64 {
 ///
 /// Symbolic links to files are followed (the entry has the target's content, as quilt3's
 /// `set_dir` does); symbolic links to directories and dangling links are skipped, as quilt3
-/// skips them. `skip` lists absolute directories never to enter (the store).
+/// skips them. Every directory named `.quilt` is skipped, at any depth: it is quilt's own
+/// folder (a nested working directory has one too), never data. `skip` lists absolute
+/// directories never to enter (the store).
 pub fn walk_dir(root: &Path, ignore: &IgnoreRules, skip: &[PathBuf]) -> Result<Vec<WalkedFile>> {
+    Ok(walk_tree(root, ignore, skip)?.files)
+}
+
+/// What a walk found: the files, and the temp files a killed checkout left behind.
+pub(crate) struct Walk {
+    pub files: Vec<WalkedFile>,
+    pub leftovers: Vec<PathBuf>,
+}
+
+/// [`walk_dir`], also returning the `.quilt-tmp*` files it skipped.
+pub(crate) fn walk_tree(root: &Path, ignore: &IgnoreRules, skip: &[PathBuf]) -> Result<Walk> {
     let md = fs::metadata(root).map_err(|e| Error::io(root, e))?;
     if !md.is_dir() {
         return Err(Error::io(
@@ -59,15 +74,11 @@ pub fn walk_dir(root: &Path, ignore: &IgnoreRules, skip: &[PathBuf]) -> Result<V
 enum Child {
     File(WalkedFile),
     Dir(PathBuf, String),
+    Leftover(PathBuf),
     Skip,
 }
 
-fn walk_into(
-    dir: &Path,
-    prefix: &str,
-    ignore: &IgnoreRules,
-    skip: &[PathBuf],
-) -> Result<Vec<WalkedFile>> {
+fn walk_into(dir: &Path, prefix: &str, ignore: &IgnoreRules, skip: &[PathBuf]) -> Result<Walk> {
     let mut names = Vec::new();
     for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
@@ -84,17 +95,31 @@ fn walk_into(
         .map(|(name, entry)| classify(prefix, name, &entry, ignore, skip))
         .collect::<Result<_>>()?;
 
-    let nested: Vec<Vec<WalkedFile>> = children
+    let nested: Vec<Walk> = children
         .into_par_iter()
         .map(|child| match child {
-            Child::File(f) => Ok(vec![f]),
+            Child::File(f) => Ok(Walk {
+                files: vec![f],
+                leftovers: Vec::new(),
+            }),
             Child::Dir(path, key) => walk_into(&path, &key, ignore, skip),
-            Child::Skip => Ok(Vec::new()),
+            Child::Leftover(path) => Ok(Walk {
+                files: Vec::new(),
+                leftovers: vec![path],
+            }),
+            Child::Skip => Ok(Walk {
+                files: Vec::new(),
+                leftovers: Vec::new(),
+            }),
         })
         .collect::<Result<_>>()?;
-    let mut out = Vec::with_capacity(nested.iter().map(Vec::len).sum());
-    for files in nested {
-        out.extend(files);
+    let mut out = Walk {
+        files: Vec::with_capacity(nested.iter().map(|w| w.files.len()).sum()),
+        leftovers: Vec::new(),
+    };
+    for walk in nested {
+        out.files.extend(walk.files);
+        out.leftovers.extend(walk.leftovers);
     }
     Ok(out)
 }
@@ -107,6 +132,8 @@ fn classify(
     skip: &[PathBuf],
 ) -> Result<Child> {
     let path = entry.path();
+    let reserved = is_reserved_component(&name);
+    let temp = name.starts_with(crate::checkout::TEMP_PREFIX);
     let key = if prefix.is_empty() {
         name
     } else {
@@ -124,20 +151,15 @@ fn classify(
         (ft.is_dir(), None)
     };
     if is_dir {
-        if skip.iter().any(|s| s == &path)
-            || (prefix.is_empty() && key == ".quilt")
-            || ignore.is_ignored(&key, true)
-        {
+        if reserved || skip.iter().any(|s| s == &path) || ignore.is_ignored(&key, true) {
             return Ok(Child::Skip);
         }
         return Ok(Child::Dir(path, key));
     }
-    if ignore.is_ignored(&key, false)
-        || key
-            .rsplit('/')
-            .next()
-            .is_some_and(|n| n.starts_with(crate::checkout::TEMP_PREFIX))
-    {
+    if temp {
+        return Ok(Child::Leftover(path));
+    }
+    if ignore.is_ignored(&key, false) {
         return Ok(Child::Skip);
     }
     let md = match md {

@@ -750,7 +750,7 @@ fn build_killed_midway_verifies_and_reruns() {
 }
 
 /// A checkout killed while writing leaves `.quilt-tmp*` files beside the files it was
-/// writing. Nothing removes them, and `build` must not package them as data.
+/// writing. `build` must not package them as data, and the next checkout removes them.
 #[test]
 fn temp_files_of_a_killed_checkout_do_not_become_data() {
     let h = Harness::new(env_u64("QUILT_CRASH_SEED").unwrap_or(11));
@@ -812,10 +812,11 @@ fn temp_files_of_a_killed_checkout_do_not_become_data() {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    // They are ignored, but nothing deletes them yet; say so rather than fail.
-    if !left.is_empty() {
-        eprintln!("note: a clean checkout leaves stale temp files in place: {left:?}");
-    }
+    // The checkout after the kill removed them: their process is gone.
+    assert!(
+        left.is_empty(),
+        "a checkout left a killed checkout's temp files in place: {left:?}"
+    );
 }
 
 /// A build killed between renaming its `.pack` and its `.idx` leaves an orphan pack.

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use quilt::{resolve_rev, CheckoutOptions, CheckoutOutcome};
+use quilt::{resolve_rev, CheckoutOptions, CheckoutOutcome, InstallOptions};
 
 use super::Ctx;
 
@@ -28,6 +28,9 @@ pub struct InstallArgs {
     /// this machine.
     #[arg(long, requires = "from")]
     allow_local_keys: bool,
+    /// Replace files in the destination whose content differs from the package's.
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn run_checkout(args: CheckoutArgs, ctx: &Ctx) -> anyhow::Result<()> {
@@ -49,11 +52,13 @@ pub fn run_install(args: InstallArgs, ctx: &Ctx) -> anyhow::Result<()> {
     } else {
         ctx.cwd.join(&args.dest)
     };
+    let opts = InstallOptions { force: args.force };
     if let Some(from) = &args.from {
         return super::transfer::install_from_remote(
             &args.rev,
             from,
             &dest,
+            &opts,
             args.allow_local_keys,
             ctx,
         );
@@ -62,8 +67,9 @@ pub fn run_install(args: InstallArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let rev = resolve_rev(repo.store(), &args.rev)?;
     let manifest = repo.store().get_manifest(&rev.top_hash)?;
     let bar = ctx.bar();
-    let mut out = quilt::install(repo.store(), &manifest, &dest, &bar, ctx.interrupt)
-        .with_context(|| format!("could not install {} into {}", args.rev, dest.display()))?;
+    let mut out =
+        quilt::install_with(repo.store(), &manifest, &dest, &opts, &bar, ctx.interrupt)
+            .with_context(|| format!("could not install {} into {}", args.rev, dest.display()))?;
     out.top_hash = Some(rev.top_hash);
     report(ctx, &out);
     Ok(())

@@ -241,6 +241,7 @@ pub fn install_from_remote(
     rev: &str,
     from: &str,
     dest: &Path,
+    opts: &quilt::InstallOptions,
     allow_local_keys: bool,
     ctx: &Ctx,
 ) -> anyhow::Result<()> {
@@ -276,7 +277,7 @@ pub fn install_from_remote(
     report_fetch(ctx, &out);
     let manifest = store.store().get_manifest(&out.top_hash)?;
     let bar = ctx.bar();
-    let mut co = quilt::install(store.store(), &manifest, dest, &bar, ctx.interrupt)?;
+    let mut co = quilt::install_with(store.store(), &manifest, dest, opts, &bar, ctx.interrupt)?;
     co.top_hash = Some(out.top_hash);
     report_with_fetch(ctx, &out, &co);
     Ok(())

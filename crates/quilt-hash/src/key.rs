@@ -11,6 +11,10 @@ use crate::Error;
 ///
 /// quilt3 refuses keys that are empty or have an empty, `.` or `..` component, which also rules
 /// out leading, trailing and doubled `/`. NUL is refused too because no filesystem can hold it.
+/// A component named `.quilt` (in any ASCII case, for case-insensitive file systems) is refused
+/// as well: that name is quilt's own folder in every working directory, so such a key would
+/// overwrite the store when checked out, and a build never produces one (see
+/// [`is_reserved_component`]).
 ///
 /// Keys order component by component (see [`logical_key_cmp`]), which is the order quilt3 walks
 /// a package and therefore the order entries must have for the top hash to match.
@@ -27,6 +31,8 @@ impl LogicalKey {
             Some("a logical key cannot contain NUL")
         } else if key.split('/').any(|c| matches!(c, "" | "." | "..")) {
             Some("components cannot be empty, '.' or '..' (no leading, trailing or double '/')")
+        } else if key.split('/').any(is_reserved_component) {
+            Some("'.quilt' is reserved for quilt's own folder and cannot be a component of a key")
         } else {
             None
         };
@@ -49,6 +55,16 @@ impl LogicalKey {
         self.0.split('/')
     }
 }
+
+/// Whether a path component is the reserved folder name `.quilt` (compared ignoring ASCII
+/// case). Walks skip such directories at every depth, and [`LogicalKey::parse`] refuses keys
+/// that contain one, so a package can never write into a store.
+pub fn is_reserved_component(component: &str) -> bool {
+    component.eq_ignore_ascii_case(RESERVED_COMPONENT)
+}
+
+/// quilt's folder in a working directory, holding the store; never part of a logical key.
+pub const RESERVED_COMPONENT: &str = ".quilt";
 
 /// Orders logical keys component by component: `a/b` < `a-c` < `a.txt`, because `a` sorts
 /// before `a-c` even though `/` sorts after `-` as a byte. This is quilt3's tree-walk order.

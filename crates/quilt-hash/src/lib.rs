@@ -38,7 +38,7 @@ pub use hash::{
 };
 pub use id::{HashType, ObjectId, TopHash};
 pub use json::{python_dumps, JsonStyle};
-pub use key::{logical_key_cmp, LogicalKey};
+pub use key::{is_reserved_component, logical_key_cmp, LogicalKey, RESERVED_COMPONENT};
 pub use manifest::{
     DirMeta, Entry, EntrySummary, Line, Manifest, ManifestError, ManifestLines, ManifestSummary,
     ManifestWriter,

@@ -4,7 +4,17 @@ use quilt_hash::{logical_key_cmp, Error, LogicalKey};
 
 #[test]
 fn valid_keys() {
-    for k in ["a", "a/b", "a b/c.d", "é/😀", "a\\b", ".hidden/x", "a/..b"] {
+    for k in [
+        "a",
+        "a/b",
+        "a b/c.d",
+        "é/😀",
+        "a\\b",
+        ".hidden/x",
+        "a/..b",
+        ".quilty/x",
+        "a/.quilt.db",
+    ] {
         let key = LogicalKey::parse(k).expect(k);
         assert_eq!(key.as_str(), k);
         assert_eq!(&*key, k);
@@ -32,6 +42,25 @@ fn invalid_keys_explain() {
         message.contains("\"a//b\"") && message.contains("'..'"),
         "{message}"
     );
+}
+
+#[test]
+fn the_quilt_folder_is_reserved_at_any_depth() {
+    for k in [
+        ".quilt/quilt.db",
+        ".quilt",
+        "sub/.quilt/lock",
+        ".QUILT/x",
+        "a/.Quilt",
+    ] {
+        match LogicalKey::parse(k) {
+            Err(Error::BadLogicalKey { key, reason }) => {
+                assert_eq!(key, k);
+                assert!(reason.contains(".quilt"), "{reason}");
+            }
+            other => panic!("{k:?} should be refused, got {other:?}"),
+        }
+    }
 }
 
 #[test]
