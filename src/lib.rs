@@ -36,6 +36,7 @@ pub use build::{BuildOptions, BuildOutcome};
 pub use checkout::{install, target_path, CheckoutOptions, CheckoutOutcome};
 pub use diff::{diff_manifests, Change, ChangeKind};
 pub use error::Error;
+pub use ignore::IgnoreRules;
 pub use repo::Repository;
 pub use rev::{resolve_rev, Rev, RevSpec};
 pub use status::{Status, StatusEntry};

@@ -256,7 +256,8 @@ impl Sources<'_> {
                     if let (Some(parent), Some(file)) =
                         (p.parent(), p.file_name().and_then(|f| f.to_str()))
                     {
-                        if let Some(r) = self.other(&format!("file://{}", parent.display())) {
+                        if let Some(r) = self.other(&RemoteUrl::Dir(parent.to_owned()).to_string())
+                        {
                             out.push(Location::Other(r, file.to_owned()));
                         }
                     }
@@ -279,14 +280,15 @@ impl Sources<'_> {
     }
 }
 
-enum PhysicalKey {
+/// Where a manifest entry's `physical_keys` point (public for the fuzz targets).
+pub enum PhysicalKey {
     S3 { bucket: String, key: String },
     File(String),
 }
 
 /// Parses `s3://bucket/key?versionId=…` and `file:///path`, undoing percent-escapes. The
 /// version id is dropped: the bytes are verified against the manifest hash instead.
-fn parse_physical_key(pk: &str) -> Option<PhysicalKey> {
+pub fn parse_physical_key(pk: &str) -> Option<PhysicalKey> {
     if let Some(rest) = pk.strip_prefix("s3://") {
         let rest = rest.split_once('?').map_or(rest, |(p, _)| p);
         let (bucket, key) = rest.split_once('/')?;
