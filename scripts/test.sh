@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite: set-up, formatting, lints, then every test of the workspace.
 # Runs on a fresh machine with a Rust toolchain, Python 3 and network access to the package
-# registries. QUILT_S3_TESTS=skip or QUILT_SKIP_PYTHON=1 skip those groups knowingly.
+# registries. It refuses to start when QUILT_S3_TESTS=skip or QUILT_SKIP_PYTHON is set: those
+# skip groups of tests, which is for running single test binaries locally, not the whole suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/refuse-skips.sh
 bash scripts/test-setup.sh
 export QUILT_TEST_PYTHON="${QUILT_VENV:-$HOME/.cache/quilt-venv}/bin/python"
 export WEED="${WEED:-${QUILT_VENV:-$HOME/.cache/quilt-venv}/bin/weed}"

@@ -3,8 +3,9 @@
 //!
 //! A full disk is a small tmpfs when `mount -t tmpfs` works (root in a container), else
 //! `ulimit -f` (RLIMIT_FSIZE, so writes fail with EFBIG). Read-only media is a tmpfs remounted
-//! `ro`; `chmod a-w` cannot stand in for it because root ignores permission bits, so without
-//! mount rights that test says so and returns.
+//! `ro`; without mount rights that test skips locally and fails under CI=true. A write-protected
+//! store (`chmod a-w`) is the second read-only case; root ignores permission bits, so as root
+//! quilt runs there without capabilities (`setpriv`, uid 0 with the `noroot` securebit).
 
 mod common;
 
@@ -197,9 +198,9 @@ fn read_only_store_reads_and_refuses_writes_clearly() {
     let t = tempfile::tempdir().expect("tempdir");
     let mnt = t.path().join("mnt");
     let Some(fs) = Tmpfs::mount(&mnt, "64m") else {
-        eprintln!(
-            "SKIPPED: mount is not permitted here, and as root chmod cannot make a store \
-             read-only (root ignores permission bits)"
+        skip_or_fail(
+            "mount -t tmpfs is not permitted here (write_protected_store_… covers permission \
+             bits)",
         );
         return;
     };
@@ -231,6 +232,127 @@ fn read_only_store_reads_and_refuses_writes_clearly() {
         );
     }
     fs.remount("rw");
+    ok(&work, &["verify"]);
+    assert!(
+        ok(&work, &["log", "t/ds"]).contains(&top),
+        "nothing was lost"
+    );
+}
+
+/// The setpriv arguments that keep uid 0 but drop every capability, for good: the `noroot`
+/// securebit stops exec from granting them back, so permission bits hold as for anyone else.
+const NO_CAPS: [&str; 4] = [
+    "--securebits=+noroot,+noroot_locked",
+    "--bounding-set=-all",
+    "--inh-caps=-all",
+    "--",
+];
+
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+/// `program` as a process that permission bits apply to: as root, under setpriv without
+/// capabilities; as anyone else, as it is.
+fn unprivileged(program: &Path) -> Command {
+    if is_root() {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(NO_CAPS).arg(program);
+        cmd
+    } else {
+        Command::new(program)
+    }
+}
+
+/// `quilt --no-progress <args>` in `dir`, unprivileged.
+fn quilt_unprivileged(dir: &Path, args: &[&str]) -> Output {
+    unprivileged(&assert_cmd::cargo::cargo_bin("quilt"))
+        .arg("--no-progress")
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("QUILT_CACHE_DIR", dir.join(".test-cache"))
+        .output()
+        .expect("run quilt")
+}
+
+/// Sets or clears the write bits of everything under `root`.
+fn set_writable(root: &Path, writable: bool) {
+    use std::os::unix::fs::PermissionsExt;
+    let mut stack = vec![root.to_owned()];
+    while let Some(p) = stack.pop() {
+        let meta = std::fs::symlink_metadata(&p).expect("stat");
+        if meta.is_dir() {
+            for e in std::fs::read_dir(&p).expect("read_dir") {
+                stack.push(e.expect("entry").path());
+            }
+        }
+        let mode = meta.permissions().mode();
+        let mode = if writable {
+            mode | 0o200
+        } else {
+            mode & !0o222
+        };
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+}
+
+#[test]
+fn write_protected_store_reads_and_refuses_writes_clearly() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let store = t.path().join("store");
+    let work = t.path().join("work");
+    dataset(&work, 4);
+    ok(&work, &["init", "--store", store.to_str().expect("utf-8")]);
+    let top = top_hash(&ok(&work, &["build", "t/ds"]));
+    set_writable(&store, false);
+    // The mechanism itself: an unprivileged process cannot write into the store.
+    let probe = unprivileged(Path::new("touch"))
+        .arg(store.join("probe"))
+        .output();
+    let probe_ok = probe.as_ref().is_ok_and(|o| {
+        !o.status.success() && String::from_utf8_lossy(&o.stderr).contains("Permission denied")
+    });
+    if !probe_ok {
+        set_writable(&store, true);
+        skip_or_fail(&format!(
+            "cannot run a process that permission bits apply to (setpriv as root): {probe:?}"
+        ));
+        return;
+    }
+    // Reads work.
+    for args in [&["verify"][..], &["log", "t/ds"][..], &["ls", "t/ds"][..]] {
+        let out = quilt_unprivileged(&work, args);
+        assert!(
+            out.status.success(),
+            "{args:?} on a write-protected store: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = quilt_unprivileged(&work, &["install", "t/ds", "--dest", "../out"]);
+    assert!(
+        out.status.success(),
+        "install: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(t.path().join("out/big1.bin")).expect("installed"),
+        bytes(4 + 1000, 3 << 20)
+    );
+    // Writes fail with a message that says why.
+    write(&work, "new.txt", b"new");
+    for args in [&["build", "t/ds"][..], &["gc"][..], &["delete", "t/ds"][..]] {
+        let out = quilt_unprivileged(&work, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(
+            err.to_lowercase().contains("read-only"),
+            "{args:?} says the store is read-only: {err}"
+        );
+    }
+    set_writable(&store, true);
     ok(&work, &["verify"]);
     assert!(
         ok(&work, &["log", "t/ds"]).contains(&top),
@@ -286,7 +408,7 @@ fn peak_rss_kib_of_ls(dir: &Path, top: &str) -> u64 {
 
 fn ls_memory(n: usize, limit_mib: u64) {
     if !Path::new("/usr/bin/time").exists() {
-        eprintln!("SKIPPED: /usr/bin/time (GNU time) is not installed");
+        skip_or_fail("/usr/bin/time (GNU time, Debian package `time`) is not installed");
         return;
     }
     let t = tempfile::tempdir().expect("tempdir");

@@ -91,7 +91,11 @@ impl fmt::Display for RemoteUrl {
             RemoteUrl::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
             RemoteUrl::Dir(p) => {
                 let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
-                write!(f, "file://{}", abs.display())
+                write!(
+                    f,
+                    "file://{}",
+                    percent_encode_path(&abs.display().to_string())
+                )
             }
         }
     }
@@ -120,6 +124,21 @@ fn check_bucket(b: &str) -> std::result::Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Escapes what [`RemoteUrl::parse`] (`%`) and quilt3's URL parser (`?`, `#`) would read as
+/// syntax, so a printed directory parses back to the same directory.
+fn percent_encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3F"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Undoes `%XX` escapes; `None` for a bad escape or bytes that are not UTF-8.
@@ -177,6 +196,20 @@ mod tests {
         assert_eq!(
             RemoteUrl::Dir("/a/b".into()).to_string(),
             "file:///a/b".to_string()
+        );
+    }
+
+    #[test]
+    fn printed_directories_parse_back() {
+        // Found by the remote_url fuzz target: "/%" printed as "file:///%", a bad escape.
+        for dir in ["/%", "/a%20b", "/x?y#z", "/100%/d"] {
+            let url = RemoteUrl::Dir(dir.into());
+            let shown = url.to_string();
+            assert_eq!(RemoteUrl::parse(&shown).unwrap(), url, "{shown}");
+        }
+        assert_eq!(
+            RemoteUrl::Dir("/a%b?c".into()).to_string(),
+            "file:///a%25b%3Fc"
         );
     }
 

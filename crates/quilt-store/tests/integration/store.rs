@@ -106,8 +106,9 @@ fn missing_manifest_is_not_found() {
 #[test]
 fn read_only_store_says_so() {
     use std::os::unix::fs::PermissionsExt;
-    if unsafe { libc::geteuid() } == 0 {
-        // root ignores permission bits; nothing to observe.
+    if unsafe { libc::geteuid() } == 0 && std::env::var_os(WITHOUT_CAPS).is_none() {
+        // Root ignores permission bits: run this test again without root's capabilities.
+        rerun_without_capabilities("store::read_only_store_says_so");
         return;
     }
     let (_dir, store) = new_store();
@@ -117,4 +118,51 @@ fn read_only_store_says_so() {
     let err = store.put_manifest(&m).expect_err("read-only");
     std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     assert!(err.to_string().contains("is read-only"), "{err}");
+}
+
+/// Set in the child that [`rerun_without_capabilities`] starts.
+#[cfg(unix)]
+const WITHOUT_CAPS: &str = "QUILT_TEST_WITHOUT_CAPS";
+
+/// Runs one test of this binary again in a child that is still uid 0 but has no capabilities
+/// (`setpriv`, with the `noroot` securebit so exec grants none back), so permission bits hold
+/// as for any other user. Fails the test when that child fails, or when setpriv is missing
+/// under CI=true; a local run without setpriv skips with a note.
+#[cfg(unix)]
+fn rerun_without_capabilities(test: &str) {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--securebits=+noroot,+noroot_locked",
+            "--bounding-set=-all",
+            "--inh-caps=-all",
+            "--",
+        ])
+        .arg(exe)
+        .args([test, "--exact", "--test-threads=1", "--nocapture"])
+        .env(WITHOUT_CAPS, "1")
+        .output();
+    let ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+    let started = out
+        .as_ref()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("running 1 test"));
+    if !started {
+        let why = match &out {
+            Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            !ci,
+            "CI=true: cannot drop root's capabilities with setpriv: {why}"
+        );
+        eprintln!("SKIPPED: cannot drop root's capabilities with setpriv: {why}");
+        return;
+    }
+    let out = out.expect("checked above");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{test} without capabilities:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

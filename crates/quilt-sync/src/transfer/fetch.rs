@@ -16,6 +16,7 @@ use quilt_store::{ObjectWriter, Store};
 use rayon::prelude::*;
 
 use super::error::{TResult, TransferError};
+pub use super::locate::{parse_physical_key, PhysicalKey};
 use super::locate::{read_local, Location, Sources};
 use super::registry::{read_pointer, resolve_prefix};
 use crate::layout::{latest_key, manifest_key};

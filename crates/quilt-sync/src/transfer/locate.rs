@@ -198,14 +198,17 @@ fn not_regular_reason(kind: &str) -> String {
     format!("it is {kind}; only regular files are read")
 }
 
-enum PhysicalKey {
+/// Where a manifest entry's `physical_keys` point (public for the fuzz targets).
+pub enum PhysicalKey {
+    /// `s3://bucket/key`, the version id dropped.
     S3 { bucket: String, key: String },
+    /// `file:///path`, percent-decoded.
     File(String),
 }
 
 /// Parses `s3://bucket/key?versionId=…` and `file:///path`, undoing percent-escapes. The
 /// version id is dropped: the bytes are verified against the manifest hash instead.
-fn parse_physical_key(pk: &str) -> Option<PhysicalKey> {
+pub fn parse_physical_key(pk: &str) -> Option<PhysicalKey> {
     if let Some(rest) = pk.strip_prefix("s3://") {
         let rest = rest.split_once('?').map_or(rest, |(p, _)| p);
         let (bucket, key) = rest.split_once('/')?;

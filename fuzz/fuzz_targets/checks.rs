@@ -1,0 +1,180 @@
+//! What each parser target checks, as plain functions of the input bytes: the cargo-fuzz
+//! targets call them, and so does `fuzz_crashers_stay_fixed` in `tests/hostile_input.rs`,
+//! which feeds them every crasher kept in `tests/fixtures/fuzz/<target>/` on stable.
+//! A panic (including a failed assertion) is a finding.
+
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::path::Path;
+
+use quilt::hash::manifest::default_header;
+use quilt::hash::{Entry, HashType, LogicalKey, Manifest, ObjectId, TopHash};
+use quilt::store::{Store, DELTA_MAGIC};
+use quilt::sync::transfer::fetch::{parse_physical_key, PhysicalKey};
+use quilt::sync::RemoteUrl;
+use quilt::IgnoreRules;
+
+/// The check for a target by name, for the stable regression test.
+pub fn by_name(target: &str) -> Option<fn(&[u8])> {
+    Some(match target {
+        "manifest" => manifest,
+        "manifest_file" => manifest_file,
+        "revspec" => revspec,
+        "remote_url" => remote_url,
+        "quiltignore" => quiltignore,
+        _ => return None,
+    })
+}
+
+/// `Manifest::from_slice`: no panic, and whatever parses writes back to bytes that parse to
+/// the same top hash.
+pub fn manifest(data: &[u8]) {
+    if let Ok(m) = Manifest::from_slice(data) {
+        let bytes = m.to_bytes();
+        let again = Manifest::from_slice(&bytes).expect("a written manifest parses");
+        assert_eq!(again.top_hash(), m.top_hash());
+    }
+}
+
+/// Revision, package-name and logical-key parsing; a key that parses never climbs out of its
+/// directory.
+pub fn revspec(data: &[u8]) {
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(spec) = quilt::RevSpec::parse(s) {
+        let _ = spec.name();
+    }
+    let _ = quilt::hash::PackageName::parse(s);
+    if let Ok(k) = LogicalKey::parse(s) {
+        assert!(!k.as_str().starts_with('/'));
+        assert!(k
+            .components()
+            .all(|c| c != ".." && c != "." && !c.is_empty()));
+    }
+}
+
+fn numbered_manifest(n: u32) -> Manifest {
+    let mut m = Manifest::new(default_header());
+    for i in 0..n {
+        let key = LogicalKey::parse(format!("f{i:03}")).expect("key");
+        let id = ObjectId {
+            kind: HashType::Sha2_256Chunked,
+            digest: [i as u8; 32],
+        };
+        m.entries.push(Entry::new(key, u64::from(i), id));
+    }
+    m
+}
+
+/// Stored manifest files (plain, keyframe, delta): a selector byte, then the file, stored as
+/// `packages/<top>` of a store that also holds one keyframe. Selector 0 stores the bytes as
+/// they are; 1 puts a delta header naming the keyframe in front of them; 2 damages a real
+/// delta against the keyframe by xoring the input into it. Reading gives an error or bytes.
+pub fn manifest_file(data: &[u8]) {
+    let Some((&sel, body)) = data.split_first() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join(".quilt");
+    let store = Store::init(&root).expect("init");
+    let base = store
+        .put_manifest(&numbered_manifest(40))
+        .expect("keyframe");
+    let target = TopHash([0xab; 32]);
+    let file = match sel % 3 {
+        0 => body.to_vec(),
+        1 => [&DELTA_MAGIC[..], &base.0[..], body].concat(),
+        _ => {
+            let top = store
+                .put_manifest_with_base(&numbered_manifest(41), Some(&base))
+                .expect("delta");
+            let mut real = std::fs::read(root.join("packages").join(top.to_hex())).expect("read");
+            for (i, b) in body.iter().enumerate() {
+                let at = i % real.len();
+                real[at] ^= b;
+            }
+            real
+        }
+    };
+    std::fs::write(root.join("packages").join(target.to_hex()), file).expect("write");
+    let _ = store.manifest_kind(&target);
+    let _ = store.manifest_bytes(&target);
+    let _ = store.get_manifest(&target);
+    if let Ok(mut r) = store.open_manifest(&target) {
+        let mut out = Vec::new();
+        let _ = r.read_to_end(&mut out);
+    }
+}
+
+/// Remote locations and physical keys: `RemoteUrl::parse` (what `remote add`, `push` and
+/// `fetch` take) and `parse_physical_key` (how fetch reads an entry's
+/// `s3://bucket/key?versionId=…` and `file:///path`). A remote's printed location (its
+/// `describe()`, which push writes into physical keys) parses back to the same remote, and so
+/// does the directory remote fetch derives from a `file://` key.
+pub fn remote_url(data: &[u8]) {
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(url) = RemoteUrl::parse(s) {
+        // A relative directory prints as an absolute one, so only absolute ones round-trip.
+        let absolute = match &url {
+            RemoteUrl::S3 { .. } => true,
+            RemoteUrl::Dir(p) => p.is_absolute(),
+        };
+        if absolute {
+            let shown = url.to_string();
+            let again = RemoteUrl::parse(&shown)
+                .unwrap_or_else(|e| panic!("{s:?} prints as {shown:?}, which fails: {e}"));
+            assert_eq!(again, url, "{s:?} prints as {shown:?}");
+        }
+    }
+    match parse_physical_key(s) {
+        Some(PhysicalKey::S3 { bucket, .. }) => {
+            let _ = RemoteUrl::parse(&format!("s3://{bucket}"));
+        }
+        Some(PhysicalKey::File(path)) => {
+            if let Some(parent) = Path::new(&path).parent() {
+                if parent.is_absolute() {
+                    let dir = RemoteUrl::Dir(parent.to_owned());
+                    let shown = dir.to_string();
+                    assert_eq!(RemoteUrl::parse(&shown).ok(), Some(dir), "{shown:?}");
+                }
+            }
+        }
+        None => {}
+    }
+}
+
+const WILDCARDS: &[char] = &['*', '?', '[', ']', '{', '}', '\\', '!'];
+
+/// `.quiltignore` rules: parsing and matching never panic, and a rule without wildcard
+/// characters ignores the path it names, at the root and in a subdirectory.
+pub fn quiltignore(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(rules) = IgnoreRules::parse(text, Path::new(".quiltignore")) else {
+        return;
+    };
+    for line in text.split('\n').take(32) {
+        let rule = line.strip_suffix('\r').unwrap_or(line);
+        let _ = rules.is_ignored(rule, false);
+        let _ = rules.is_ignored(rule, true);
+        let literal = !rule.is_empty()
+            && !rule.starts_with('#')
+            && !rule.starts_with('/')
+            && !rule.contains(WILDCARDS);
+        if literal {
+            assert!(
+                rules.is_ignored(rule, false),
+                "rule {rule:?} ignores itself"
+            );
+            assert!(
+                rules.is_ignored(&format!("sub/{rule}"), false),
+                "rule {rule:?} ignores sub/{rule}"
+            );
+        }
+    }
+}

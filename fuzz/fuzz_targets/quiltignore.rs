@@ -1,0 +1,7 @@
+//! `.quiltignore` rules: see `checks::quiltignore`.
+#![no_main]
+
+#[path = "checks.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::quiltignore(data));
