@@ -15,7 +15,6 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::ignore::IgnoreRules;
 use crate::repo::Repository;
-use crate::rev::resolve_rev;
 use crate::status::{compare, current_ids};
 use crate::walk::{walk_dir, WalkedFile};
 
@@ -208,7 +207,7 @@ impl Repository {
         interrupt: &AtomicBool,
     ) -> Result<CheckoutOutcome> {
         let store = self.store();
-        let target_rev = resolve_rev(store, rev)?;
+        let target_rev = self.resolve_rev(rev)?;
         let target = store.get_manifest(&target_rev.top_hash)?;
         let dir = self.worktree().to_path_buf();
         let head = self.head()?;

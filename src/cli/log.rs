@@ -5,9 +5,16 @@ use super::remote::open_named_remote;
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  quilt log                    versions of the package checked out here
+  quilt log team/ds -n 3       the three newest versions of team/ds
+  quilt log team/ds --remote origin")]
 pub struct LogArgs {
-    /// Package name, NAMESPACE/NAME.
-    name: String,
+    /// Package name, NAMESPACE/NAME (default: the package checked out here).
+    name: Option<String>,
+    /// Show at most N versions.
+    #[arg(short = 'n', long = "max-count", value_name = "N")]
+    max_count: Option<usize>,
     /// Show the versions on this remote instead.
     #[arg(long)]
     remote: Option<String>,
@@ -21,9 +28,12 @@ pub struct ListArgs {
 }
 
 pub fn run_log(args: LogArgs, ctx: &Ctx) -> anyhow::Result<()> {
-    let name = PackageName::parse(&args.name)?;
     let repo = ctx.repo()?;
-    let revs: Vec<(String, i64, Option<String>)> = match &args.remote {
+    let name = match &args.name {
+        Some(n) => PackageName::parse(n.as_str())?,
+        None => super::status::checked_out_name(&repo)?,
+    };
+    let mut revs: Vec<(String, i64, Option<String>)> = match &args.remote {
         Some(r) => {
             let remote = open_named_remote(&repo, r)?;
             quilt::sync::registry::revisions(&remote, &name)?
@@ -44,6 +54,7 @@ pub fn run_log(args: LogArgs, ctx: &Ctx) -> anyhow::Result<()> {
             args.remote.map(|r| format!(" on {r}")).unwrap_or_default()
         );
     }
+    revs.truncate(args.max_count.unwrap_or(usize::MAX));
     if ctx.json {
         let v: Vec<_> = revs
             .iter()

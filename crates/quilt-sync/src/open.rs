@@ -1,12 +1,19 @@
 //! [`open_remote`]: from a URL to a ready, retrying remote.
 
-use crate::{DirRemote, Remote, RemoteUrl, Result, Retry, RetryOptions, S3Options, S3Remote};
+use std::path::Path;
+
+use crate::{
+    DirRemote, Error, Remote, RemoteUrl, Result, Retry, RetryOptions, S3Options, S3Remote,
+};
 
 /// Everything [`open_remote`] needs besides the URL.
 #[derive(Debug, Clone, Default)]
 pub struct RemoteOptions {
     pub s3: S3Options,
     pub retry: RetryOptions,
+    /// Create a directory remote that does not exist yet. Off by default, so a mistyped path
+    /// is reported instead of becoming a new, empty remote.
+    pub create_dir: bool,
 }
 
 impl RemoteOptions {
@@ -15,17 +22,39 @@ impl RemoteOptions {
         RemoteOptions {
             s3: S3Options::from_env(),
             retry: RetryOptions::default(),
+            create_dir: false,
         }
     }
 }
 
 /// Open the remote at `url` (`s3://bucket[/prefix]`, `file:///path` or a directory path),
 /// wrapped in [`Retry`]. No request is sent: a missing bucket or bad credentials show up on the
-/// first call.
+/// first call. A missing directory is an error unless [`RemoteOptions::create_dir`] is set,
+/// in which case it is created now.
 pub fn open_remote(url: &str, opts: &RemoteOptions) -> Result<Box<dyn Remote>> {
+    tracing::debug!(url, "opening the remote");
     let remote: Box<dyn Remote> = match RemoteUrl::parse(url)? {
         RemoteUrl::S3 { bucket, prefix } => Box::new(S3Remote::new(&bucket, &prefix, &opts.s3)?),
-        RemoteUrl::Dir(path) => Box::new(DirRemote::new(path)?),
+        RemoteUrl::Dir(path) => {
+            ensure_dir(&path, opts.create_dir)?;
+            Box::new(DirRemote::new(path)?)
+        }
     };
     Ok(Box::new(Retry::new(remote, opts.retry.clone())))
+}
+
+/// Checks that a directory remote exists, or creates it when `create` is set.
+fn ensure_dir(path: &Path, create: bool) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if !create {
+                let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+                return Err(Error::NoRemoteDir { path });
+            }
+            tracing::info!(path = %path.display(), "creating the remote directory");
+            std::fs::create_dir_all(path).map_err(|e| Error::io("creating", path, e))
+        }
+        Err(e) => Err(Error::io("reading", path, e)),
+    }
 }

@@ -35,6 +35,11 @@ pub fn missing_objects(
         .copied()
         .filter(|(id, _)| !known.contains(&id.digest))
         .collect();
+    tracing::debug!(
+        wanted = wanted.len(),
+        unknown = unknown.len(),
+        "objects not yet known to be on the remote"
+    );
     if unknown.is_empty() {
         return Ok(Vec::new());
     }

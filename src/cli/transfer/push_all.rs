@@ -1,0 +1,76 @@
+//! `quilt push --all`: which versions to send, and how a push of one or many is reported.
+
+use quilt::hash::{PackageName, TopHash};
+use quilt::sync::{registry, PushOutcome, Remote};
+use quilt::Repository;
+
+use super::Ctx;
+
+/// Every local version of `name` the remote lacks, oldest first, then the local latest (always
+/// pushed, so `latest` ends on it). A version whose manifest is on the remote is complete there
+/// (objects go before the manifest), so a repeated run skips it.
+pub fn versions(
+    repo: &Repository,
+    name: &PackageName,
+    remote: &dyn Remote,
+) -> anyhow::Result<Vec<TopHash>> {
+    let mut history: Vec<TopHash> = repo
+        .store()
+        .revisions(name)?
+        .into_iter()
+        .rev()
+        .map(|r| r.top_hash)
+        .collect();
+    let Some(latest) = history.pop() else {
+        anyhow::bail!("no local versions of {name}; `quilt list` shows what is stored");
+    };
+    let mut out = Vec::new();
+    for top in history {
+        if !registry::has_manifest(remote, &top)? {
+            out.push(top);
+        }
+    }
+    tracing::info!(
+        package = %name,
+        missing = out.len(),
+        "older versions the remote lacks"
+    );
+    out.push(latest);
+    Ok(out)
+}
+
+pub fn report(ctx: &Ctx, name: &PackageName, url: &str, outcomes: &[PushOutcome], requests: u64) {
+    if ctx.json {
+        let one = |out: &PushOutcome| {
+            serde_json::json!({
+                "top_hash": out.top_hash.to_hex(),
+                "objects_uploaded": out.objects_uploaded,
+                "bytes_uploaded": out.bytes_uploaded,
+                "objects_present": out.objects_present,
+                "latest_moved": out.latest_moved,
+            })
+        };
+        let mut doc = match outcomes {
+            [single] => one(single),
+            many => serde_json::json!({ "versions": many.iter().map(one).collect::<Vec<_>>() }),
+        };
+        doc["name"] = name.to_string().into();
+        doc["remote"] = url.into();
+        doc["requests"] = requests.into();
+        ctx.print_json(&doc);
+        return;
+    }
+    for out in outcomes {
+        for w in &out.warnings {
+            eprintln!("warning: {w}");
+        }
+        println!("{}", out.top_hash);
+        ctx.note(format!(
+            "pushed {name}@{} to {url}: {} objects uploaded ({}), {} already there",
+            &out.top_hash.to_hex()[..12],
+            out.objects_uploaded,
+            indicatif::HumanBytes(out.bytes_uploaded),
+            out.objects_present
+        ));
+    }
+}
