@@ -82,7 +82,11 @@ fn head_and_tilde_revisions() {
         top_of(&format!("t/ds@{}~2", &v3[..8])).as_deref(),
         Some(v1.as_str())
     );
-    assert_eq!(ok(root, &["diff", "HEAD~2", "HEAD"]).trim(), "M a.txt");
+    // The versions' messages differ too.
+    assert_eq!(
+        ok(root, &["diff", "HEAD~2", "HEAD"]),
+        "M (package metadata or message)\nM a.txt\n"
+    );
 
     // HEAD follows checkout, and ~N counts from there.
     ok(root, &["checkout", "HEAD~1"]);
@@ -193,6 +197,7 @@ fn push_all_sends_every_version_oldest_first_and_resumes() {
     assert_eq!(latest.trim(), v3);
     // Every version is on the remote: a fresh directory pulls the oldest.
     let other = t.path().join("other");
+    std::fs::create_dir(&other).expect("mkdir");
     ok(&other, &["init"]);
     ok(&other, &["pull", &format!("t/ds@{}", &v1[..10]), url]);
     assert_eq!(std::fs::read(other.join("a.txt")).expect("a.txt"), b"1");

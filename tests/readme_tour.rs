@@ -70,6 +70,11 @@ impl Tour {
     fn substitute(&mut self, line: &str) -> String {
         let mut out = line.to_owned();
         let tmp = self.tmp.to_str().expect("utf-8 temp dir").to_owned();
+        // `/tmp/` first: the other replacements may themselves contain it.
+        if out.contains("/tmp/") {
+            self.used[2] = true;
+            out = out.replace("/tmp/", &format!("{tmp}/"));
+        }
         if out.contains(REMOTE_URL) {
             self.used[0] = true;
             out = out.replace(REMOTE_URL, &format!("{tmp}/registry"));
@@ -81,10 +86,6 @@ impl Tour {
                 .as_ref()
                 .expect("a hash is used after the first build");
             out = out.replace(HASH_PLACEHOLDER, &first[..12]);
-        }
-        if out.contains("/tmp/") {
-            self.used[2] = true;
-            out = out.replace("/tmp/", &format!("{tmp}/"));
         }
         out
     }

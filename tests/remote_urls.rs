@@ -92,12 +92,15 @@ fn a_remote_inside_the_working_directory_is_refused() {
     let ds = dataset(t.path());
     let before = entries(&ds);
     let inside = ds.join("sub/reg");
-    for url in ["reg", "./sub/../reg", inside.to_str().expect("utf-8")] {
+    // (A bare word given to push names a remote, as in git; "./reg" is the directory.)
+    for url in ["./reg", "./sub/../reg", inside.to_str().expect("utf-8")] {
         let (_, err) = fails(&ds, &["remote", "add", "o", url]);
         assert!(err.contains("inside the working directory"), "{url}: {err}");
         let (_, err) = fails(&ds, &["push", "t/ds", url, "--create-remote"]);
         assert!(err.contains("inside the working directory"), "{url}: {err}");
     }
+    let (_, err) = fails(&ds, &["remote", "add", "o", "reg"]);
+    assert!(err.contains("inside the working directory"), "{err}");
     let push_dest = [
         "push",
         "t/ds",
