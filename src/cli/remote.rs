@@ -1,6 +1,6 @@
 use std::path::{Component, Path, PathBuf};
 
-use quilt::sync::{open_remote, Counting, Remote, RemoteOptions, RemoteUrl};
+use quilt::sync::{open_remote, open_remote_creating, Counting, Remote, RemoteOptions, RemoteUrl};
 use quilt::Repository;
 
 use super::Ctx;
@@ -208,11 +208,12 @@ pub fn resolve_remote_in(
         }
     };
     let url = checked_url(repo, cwd, &url)?;
-    let opts = RemoteOptions {
-        create_dir: create,
-        ..RemoteOptions::from_env()
+    let open = if create {
+        open_remote_creating
+    } else {
+        open_remote
     };
-    let remote = open_remote(&url, &opts)?;
+    let remote = open(&url, &RemoteOptions::from_env())?;
     Ok((url, Counting::new(remote)))
 }
 

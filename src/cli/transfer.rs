@@ -86,14 +86,12 @@ pub fn run_push(args: PushArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let dest = match &args.dest {
         Some(d) => {
             let d = checked_url(&repo, &ctx.cwd, d)?;
-            let opts = RemoteOptions {
-                create_dir: args.create_remote,
-                ..RemoteOptions::from_env()
+            let opts = RemoteOptions::from_env();
+            let dest = match args.create_remote {
+                true => quilt::sync::open_remote_creating(&d, &opts),
+                false => quilt::sync::open_remote(&d, &opts),
             };
-            Some(
-                quilt::sync::open_remote(&d, &opts)
-                    .with_context(|| format!("could not open --dest {d}"))?,
-            )
+            Some(dest.with_context(|| format!("could not open --dest {d}"))?)
         }
         None => None,
     };

@@ -11,9 +11,6 @@ use crate::{
 pub struct RemoteOptions {
     pub s3: S3Options,
     pub retry: RetryOptions,
-    /// Create a directory remote that does not exist yet. Off by default, so a mistyped path
-    /// is reported instead of becoming a new, empty remote.
-    pub create_dir: bool,
 }
 
 impl RemoteOptions {
@@ -22,21 +19,29 @@ impl RemoteOptions {
         RemoteOptions {
             s3: S3Options::from_env(),
             retry: RetryOptions::default(),
-            create_dir: false,
         }
     }
 }
 
 /// Open the remote at `url` (`s3://bucket[/prefix]`, `file:///path` or a directory path),
 /// wrapped in [`Retry`]. No request is sent: a missing bucket or bad credentials show up on the
-/// first call. A missing directory is an error unless [`RemoteOptions::create_dir`] is set,
-/// in which case it is created now.
+/// first call. A missing directory is an error, so a mistyped path is reported instead of
+/// becoming a new, empty remote; [`open_remote_creating`] creates it.
 pub fn open_remote(url: &str, opts: &RemoteOptions) -> Result<Box<dyn Remote>> {
+    open(url, opts, false)
+}
+
+/// [`open_remote`], creating a directory remote that does not exist yet.
+pub fn open_remote_creating(url: &str, opts: &RemoteOptions) -> Result<Box<dyn Remote>> {
+    open(url, opts, true)
+}
+
+fn open(url: &str, opts: &RemoteOptions, create_dir: bool) -> Result<Box<dyn Remote>> {
     tracing::debug!(url, "opening the remote");
     let remote: Box<dyn Remote> = match RemoteUrl::parse(url)? {
         RemoteUrl::S3 { bucket, prefix } => Box::new(S3Remote::new(&bucket, &prefix, &opts.s3)?),
         RemoteUrl::Dir(path) => {
-            ensure_dir(&path, opts.create_dir)?;
+            ensure_dir(&path, create_dir)?;
             Box::new(DirRemote::new(path)?)
         }
     };
