@@ -117,11 +117,6 @@ impl Repository {
     pub fn status(&self) -> Result<Status> {
         let head = self.head()?;
         let (changes, unchanged) = self.changes_since(head.as_ref().map(|(_, t)| t))?;
-        tracing::info!(
-            changed = changes.len(),
-            unchanged,
-            "compared the working directory with its head"
-        );
         let (name, top_hash) = head.unzip();
         Ok(Status {
             name,
@@ -164,7 +159,14 @@ impl Repository {
         let (ids, rows) = current_ids(&dir, &files, &cache)?;
         drop(cache);
         self.store().stat_cache_store(&dir, &rows)?;
-        Ok(compare(&manifest.entries, &files, &ids))
+        let (changes, unchanged) = compare(&manifest.entries, &files, &ids);
+        tracing::info!(
+            version = %top_hash,
+            changed = changes.len(),
+            unchanged,
+            "compared the working directory with a version"
+        );
+        Ok((changes, unchanged))
     }
 }
 

@@ -249,7 +249,7 @@ fn main_commands_show_examples_in_help() {
 #[test]
 fn verbose_flags_add_detail() {
     let t = tempfile::tempdir().expect("tempdir");
-    let root = t.path();
+    let root = &t.path().join("ds");
     write(root, "a.txt", b"a");
     ok(root, &["init"]);
     let quiet = stderr_of(root, &["build", "t/ds"]);
@@ -265,6 +265,22 @@ fn verbose_flags_add_detail() {
         "{debug}"
     );
     assert!(stderr_of(root, &["-v", "status"]).contains("compared the working directory"));
+    assert!(stderr_of(root, &["-v", "diff", "HEAD"]).contains("compared the working directory"));
+    let remote = t.path().join("remote");
+    let push = stderr_of(
+        root,
+        &[
+            "-v",
+            "push",
+            "t/ds",
+            &remote.to_string_lossy(),
+            "--create-remote",
+        ],
+    );
+    assert!(
+        push.contains("INFO") && push.contains("objects the inventory"),
+        "{push}"
+    );
 }
 
 #[test]

@@ -35,10 +35,10 @@ pub fn missing_objects(
         .copied()
         .filter(|(id, _)| !known.contains(&id.digest))
         .collect();
-    tracing::debug!(
-        wanted = wanted.len(),
+    tracing::info!(
+        objects = wanted.len(),
         unknown = unknown.len(),
-        "objects not yet known to be on the remote"
+        "objects the inventory does not place on the remote"
     );
     if unknown.is_empty() {
         return Ok(Vec::new());
