@@ -131,6 +131,12 @@ fn a_missing_remote_directory_is_created_only_when_asked() {
         assert!(err.contains("--create-remote"), "{args:?}: {err}");
         assert!(!t.path().join("no").exists(), "{args:?} created it");
     }
-    ok(&ds, &["push", "t/ds", url, "--create-remote"]);
+    let out = quilt(&ds)
+        .args(["push", "t/ds", url, "--create-remote"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("created remote directory"), "{said}");
     assert!(missing.join(".quilt/named_packages/t/ds/latest").is_file());
 }

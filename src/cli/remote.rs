@@ -1,6 +1,6 @@
 use std::path::{Component, Path, PathBuf};
 
-use quilt::sync::{open_remote, open_remote_creating, Counting, Remote, RemoteOptions, RemoteUrl};
+use quilt::sync::{open_remote, Counting, Remote, RemoteOptions, RemoteUrl};
 use quilt::Repository;
 
 use super::Ctx;
@@ -88,8 +88,9 @@ fn list(repo: &Repository, ctx: &Ctx) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `remote add` and `set-url` create the directory they are pointed at, and say so.
-fn create_missing_dir(url: &str, ctx: &Ctx) -> anyhow::Result<()> {
+/// `remote add`, `set-url` and `--create-remote` create the directory they are pointed at,
+/// and say so.
+pub fn create_missing_dir(url: &str, ctx: &Ctx) -> anyhow::Result<()> {
     if let RemoteUrl::Dir(dir) = RemoteUrl::parse(url)? {
         if !dir.exists() {
             std::fs::create_dir_all(&dir).map_err(|e| {
@@ -179,17 +180,36 @@ pub fn resolve_remote(
     repo: &Repository,
     name_or_url: Option<&str>,
 ) -> anyhow::Result<(String, Counted)> {
-    resolve_remote_in(repo, Path::new("."), name_or_url, false)
+    open_remote_at(repo, Path::new("."), name_or_url)
 }
 
-/// [`resolve_remote`] with relative paths taken from `cwd`, and a missing remote directory
-/// created when `create` is set.
+/// [`resolve_remote`] with relative paths taken from `ctx.cwd`, and a missing remote directory
+/// created (and reported) when `create` is set.
 pub fn resolve_remote_in(
     repo: &Repository,
-    cwd: &Path,
+    ctx: &Ctx,
     name_or_url: Option<&str>,
     create: bool,
 ) -> anyhow::Result<(String, Counted)> {
+    if create {
+        let url = remote_url(repo, name_or_url)?;
+        create_missing_dir(&checked_url(repo, &ctx.cwd, &url)?, ctx)?;
+    }
+    open_remote_at(repo, &ctx.cwd, name_or_url)
+}
+
+fn open_remote_at(
+    repo: &Repository,
+    cwd: &Path,
+    name_or_url: Option<&str>,
+) -> anyhow::Result<(String, Counted)> {
+    let url = checked_url(repo, cwd, &remote_url(repo, name_or_url)?)?;
+    let remote = open_remote(&url, &RemoteOptions::from_env())?;
+    Ok((url, Counting::new(remote)))
+}
+
+/// The URL of a remote given by name, by URL, or the default when `None`.
+fn remote_url(repo: &Repository, name_or_url: Option<&str>) -> anyhow::Result<String> {
     let store = repo.store();
     let url = match name_or_url {
         Some(n) => match store.remotes()?.into_iter().find(|(name, _)| name == n) {
@@ -207,14 +227,7 @@ pub fn resolve_remote_in(
             }
         }
     };
-    let url = checked_url(repo, cwd, &url)?;
-    let open = if create {
-        open_remote_creating
-    } else {
-        open_remote
-    };
-    let remote = open(&url, &RemoteOptions::from_env())?;
-    Ok((url, Counting::new(remote)))
+    Ok(url)
 }
 
 pub fn open_named_remote(repo: &Repository, name_or_url: &str) -> anyhow::Result<Counted> {

@@ -6,7 +6,7 @@ use quilt::sync::{FetchOptions, PushOptions, RemoteOptions};
 use quilt::{CheckoutOptions, RevSpec};
 
 use super::checkout::report;
-use super::remote::{checked_url, resolve_remote, resolve_remote_in};
+use super::remote::{checked_url, create_missing_dir, resolve_remote, resolve_remote_in};
 use super::Ctx;
 
 mod push_all;
@@ -76,8 +76,7 @@ pub struct FetchArgs {
 pub fn run_push(args: PushArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
     let (rev_arg, remote_arg) = push_targets(&repo, args.rev.as_deref(), args.remote.as_deref())?;
-    let (url, remote) =
-        resolve_remote_in(&repo, &ctx.cwd, remote_arg.as_deref(), args.create_remote)?;
+    let (url, remote) = resolve_remote_in(&repo, ctx, remote_arg.as_deref(), args.create_remote)?;
     let rev = repo.resolve_rev(&rev_arg)?;
     let name = match rev.name.clone() {
         Some(n) => n,
@@ -86,11 +85,10 @@ pub fn run_push(args: PushArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let dest = match &args.dest {
         Some(d) => {
             let d = checked_url(&repo, &ctx.cwd, d)?;
-            let opts = RemoteOptions::from_env();
-            let dest = match args.create_remote {
-                true => quilt::sync::open_remote_creating(&d, &opts),
-                false => quilt::sync::open_remote(&d, &opts),
-            };
+            if args.create_remote {
+                create_missing_dir(&d, ctx)?;
+            }
+            let dest = quilt::sync::open_remote(&d, &RemoteOptions::from_env());
             Some(dest.with_context(|| format!("could not open --dest {d}"))?)
         }
         None => None,

@@ -50,7 +50,7 @@ pub use counting::{Counting, Counts, Op};
 pub use dir::DirRemote;
 pub use error::{BoxError, Error, Result};
 pub use fault::FaultInjecting;
-pub use open::{open_remote, open_remote_creating, RemoteOptions};
+pub use open::{open_remote, RemoteOptions};
 pub use remote::{check_key, CasOutcome, Condition, ListEntry, ObjectMeta, Remote};
 pub use retry::{Retry, RetryOptions};
 pub use s3::{S3Options, S3Remote};

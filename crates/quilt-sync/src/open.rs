@@ -1,7 +1,5 @@
 //! [`open_remote`]: from a URL to a ready, retrying remote.
 
-use std::path::Path;
-
 use crate::{
     DirRemote, Error, Remote, RemoteUrl, Result, Retry, RetryOptions, S3Options, S3Remote,
 };
@@ -26,40 +24,18 @@ impl RemoteOptions {
 /// Open the remote at `url` (`s3://bucket[/prefix]`, `file:///path` or a directory path),
 /// wrapped in [`Retry`]. No request is sent: a missing bucket or bad credentials show up on the
 /// first call. A missing directory is an error, so a mistyped path is reported instead of
-/// becoming a new, empty remote; [`open_remote_creating`] creates it.
+/// becoming a new, empty remote: whoever means to start a remote creates its directory first.
 pub fn open_remote(url: &str, opts: &RemoteOptions) -> Result<Box<dyn Remote>> {
-    open(url, opts, false)
-}
-
-/// [`open_remote`], creating a directory remote that does not exist yet.
-pub fn open_remote_creating(url: &str, opts: &RemoteOptions) -> Result<Box<dyn Remote>> {
-    open(url, opts, true)
-}
-
-fn open(url: &str, opts: &RemoteOptions, create_dir: bool) -> Result<Box<dyn Remote>> {
     tracing::debug!(url, "opening the remote");
     let remote: Box<dyn Remote> = match RemoteUrl::parse(url)? {
         RemoteUrl::S3 { bucket, prefix } => Box::new(S3Remote::new(&bucket, &prefix, &opts.s3)?),
         RemoteUrl::Dir(path) => {
-            ensure_dir(&path, create_dir)?;
+            if !path.exists() {
+                let path = std::path::absolute(&path).unwrap_or(path);
+                return Err(Error::NoRemoteDir { path });
+            }
             Box::new(DirRemote::new(path)?)
         }
     };
     Ok(Box::new(Retry::new(remote, opts.retry.clone())))
-}
-
-/// Checks that a directory remote exists, or creates it when `create` is set.
-fn ensure_dir(path: &Path, create: bool) -> Result<()> {
-    match std::fs::metadata(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if !create {
-                let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-                return Err(Error::NoRemoteDir { path });
-            }
-            tracing::info!(path = %path.display(), "creating the remote directory");
-            std::fs::create_dir_all(path).map_err(|e| Error::io("creating", path, e))
-        }
-        Err(e) => Err(Error::io("reading", path, e)),
-    }
 }
