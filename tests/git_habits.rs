@@ -255,11 +255,11 @@ fn verbose_flags_add_detail() {
     let quiet = stderr_of(root, &["build", "t/ds"]);
     assert!(!quiet.contains("scanned"), "{quiet}");
     write(root, "a.txt", b"b");
-    let info = stderr_of(root, &["-v", "build"]);
+    let info = stderr_of(root, &["-v", "build", "t/ds"]);
     assert!(info.contains("INFO") && info.contains("scanned"), "{info}");
     assert!(!info.contains("DEBUG"), "{info}");
     write(root, "a.txt", b"c");
-    let debug = stderr_of(root, &["-vv", "build"]);
+    let debug = stderr_of(root, &["-vv", "build", "t/ds"]);
     assert!(
         debug.contains("DEBUG") && debug.contains("hashed"),
         "{debug}"
