@@ -6,7 +6,7 @@ use quilt::sync::{FetchOptions, PushOptions, RemoteOptions};
 use quilt::{CheckoutOptions, RevSpec};
 
 use super::checkout::report;
-use super::remote::{checked_url, create_missing_dir, resolve_remote, resolve_remote_in};
+use super::remote::{checked_url, create_missing_dir, resolve_remote_in};
 use super::Ctx;
 
 mod push_all;
@@ -192,7 +192,7 @@ fn report_fetch(ctx: &Ctx, out: &quilt::sync::FetchOutcome) {
 
 pub fn run_fetch(args: FetchArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
-    let (url, remote) = resolve_remote(&repo, args.remote.as_deref())?;
+    let (url, remote) = resolve_remote_in(&repo, ctx, args.remote.as_deref(), false)?;
     let (_, out) = fetch_into(repo.store(), &args.rev, &remote, args.jobs, ctx)
         .with_context(|| format!("fetch of {} from {url} failed", args.rev))?;
     report_fetch(ctx, &out);
@@ -206,7 +206,7 @@ pub fn run_fetch(args: FetchArgs, ctx: &Ctx) -> anyhow::Result<()> {
 
 pub fn run_pull(args: PullArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
-    let (url, remote) = resolve_remote(&repo, args.remote.as_deref())?;
+    let (url, remote) = resolve_remote_in(&repo, ctx, args.remote.as_deref(), false)?;
     let (name, out) = fetch_into(repo.store(), &args.rev, &remote, args.jobs, ctx)
         .with_context(|| format!("pull of {} from {url} failed", args.rev))?;
     report_fetch(ctx, &out);
