@@ -204,8 +204,14 @@ fn push_all_sends_every_version_oldest_first_and_resumes() {
     // Nothing left to send the second time.
     let again: serde_json::Value =
         serde_json::from_str(&ok(&root, &["--json", "push", "--all", url])).expect("json");
-    assert_eq!(again["objects_uploaded"], 0);
-    assert_eq!(again["top_hash"], v3.as_str());
+    let again = &again["versions"];
+    assert_eq!(
+        again.as_array().map(Vec::len),
+        Some(1),
+        "only the latest: {again}"
+    );
+    assert_eq!(again[0]["objects_uploaded"], 0);
+    assert_eq!(again[0]["top_hash"], v3.as_str());
 }
 
 #[test]

@@ -125,7 +125,14 @@ pub fn run_push(args: PushArgs, ctx: &Ctx) -> anyhow::Result<()> {
             }
         }
     }
-    push_all::report(ctx, &name, &url, &outcomes, remote.counts().total());
+    push_all::report(
+        ctx,
+        &name,
+        &url,
+        &outcomes,
+        args.all,
+        remote.counts().total(),
+    );
     Ok(())
 }
 

@@ -39,7 +39,16 @@ pub fn versions(
     Ok(out)
 }
 
-pub fn report(ctx: &Ctx, name: &PackageName, url: &str, outcomes: &[PushOutcome], requests: u64) {
+/// Prints what was pushed. `--json` gives one version's fields at the top level, or with
+/// `all` a `versions` list (oldest first), so a script sees one shape per flag.
+pub fn report(
+    ctx: &Ctx,
+    name: &PackageName,
+    url: &str,
+    outcomes: &[PushOutcome],
+    all: bool,
+    requests: u64,
+) {
     if ctx.json {
         let one = |out: &PushOutcome| {
             serde_json::json!({
@@ -50,9 +59,9 @@ pub fn report(ctx: &Ctx, name: &PackageName, url: &str, outcomes: &[PushOutcome]
                 "latest_moved": out.latest_moved,
             })
         };
-        let mut doc = match outcomes {
-            [single] => one(single),
-            many => serde_json::json!({ "versions": many.iter().map(one).collect::<Vec<_>>() }),
+        let mut doc = match (all, outcomes) {
+            (false, [single]) => one(single),
+            _ => serde_json::json!({ "versions": outcomes.iter().map(one).collect::<Vec<_>>() }),
         };
         doc["name"] = name.to_string().into();
         doc["remote"] = url.into();
