@@ -101,6 +101,7 @@ impl Repository {
         {
             LogicalKey::parse(f.key.as_str())?;
         }
+        tracing::info!(package = %name, dir = %dir.display(), files = files.len(), "scanned");
 
         for key in opts.entry_meta.keys() {
             if files
@@ -152,6 +153,11 @@ impl Repository {
         let hashed = ids.iter().filter(|r| r.1).count() as u64;
         let bytes = files.iter().map(|f| f.size).sum();
         let files_count = files.len() as u64;
+        tracing::debug!(
+            hashed,
+            cached = files_count - hashed,
+            "hashed what the cache lacked"
+        );
 
         // The previous version: the likely delta base of the new manifest.
         let latest = store.latest(name)?;
@@ -222,6 +228,7 @@ impl Repository {
             )?;
         }
         store.set_worktree_head(&dir, name, &top_hash)?;
+        tracing::info!(package = %name, top = %top_hash, unchanged, "recorded the version");
         drop(_hold);
         // Each build adds packs; when they pile up and nobody else is using the store, merge
         // the small ones so lookups stay quick. The build is done either way.

@@ -15,7 +15,6 @@ use crate::dest::{temp_owner_is_gone, Dest, Existing};
 use crate::error::{Error, Result};
 use crate::ignore::IgnoreRules;
 use crate::repo::Repository;
-use crate::rev::resolve_rev;
 use crate::status::{compare, current_ids};
 use crate::walk::{walk_tree, WalkedFile};
 use crate::write_tree::write_entries;
@@ -272,7 +271,7 @@ impl Repository {
         interrupt: &AtomicBool,
     ) -> Result<CheckoutOutcome> {
         let store = self.store();
-        let target_rev = resolve_rev(store, rev)?;
+        let target_rev = self.resolve_rev(rev)?;
         let target = store.get_manifest(&target_rev.top_hash)?;
         let dir = self.worktree().to_path_buf();
         let head = self.head()?;

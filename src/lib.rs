@@ -41,7 +41,7 @@ pub use checkout::{
 pub use diff::{diff_headers, diff_manifests, Change, ChangeKind, HeaderChange};
 pub use error::{Error, ErrorKind};
 pub use ignore::IgnoreRules;
-pub use repo::Repository;
-pub use rev::{resolve_rev, Rev, RevSpec};
+pub use repo::{Repository, DOT_QUILT};
+pub use rev::{resolve_rev, Rev, RevSpec, HEAD};
 pub use status::{Status, StatusEntry};
 pub use walk::{walk_dir, WalkedFile};

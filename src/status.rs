@@ -22,11 +22,12 @@ pub struct StatusEntry {
     pub kind: ChangeKind,
 }
 
-/// The working directory compared with the version it last built or checked out.
+/// The working directory compared with the version it last built or checked out. A directory
+/// that has none yet has no `name` and `top_hash`, and every file is new.
 #[derive(Debug, Clone)]
 pub struct Status {
-    pub name: PackageName,
-    pub top_hash: TopHash,
+    pub name: Option<PackageName>,
+    pub top_hash: Option<TopHash>,
     pub changes: Vec<StatusEntry>,
     pub unchanged: u64,
 }
@@ -111,34 +112,61 @@ impl Repository {
         Ok(self.store().worktree_head(self.worktree())?)
     }
 
-    /// Compares the working directory with its head version.
+    /// Compares the working directory with its head version; with no head yet, every file is
+    /// new.
     pub fn status(&self) -> Result<Status> {
-        let dir: PathBuf = self.worktree().to_path_buf();
-        let (name, top_hash) = self.head()?.ok_or_else(|| Error::NoHead(dir.clone()))?;
-        let ignore = IgnoreRules::load(&dir)?;
-        let skip = vec![self.store().root().to_path_buf()];
-        // The walk waits on the file system; reading the manifest and the cache meanwhile
-        // keeps both cores busy.
-        let (files, (manifest, cache)) = rayon::join(
-            || walk_dir(&dir, &ignore, &skip),
-            || {
-                rayon::join(
-                    || self.store().manifest_summary(&top_hash),
-                    || self.store().stat_cache_load(&dir),
-                )
-            },
-        );
-        let (files, manifest, cache) = (files?, manifest?, cache?);
-        let (ids, rows) = current_ids(&dir, &files, &cache)?;
-        drop(cache);
-        self.store().stat_cache_store(&dir, &rows)?;
-        let (changes, unchanged) = compare(&manifest.entries, &files, &ids);
+        let head = self.head()?;
+        let (changes, unchanged) = self.changes_since(head.as_ref().map(|(_, t)| t))?;
+        let (name, top_hash) = head.unzip();
         Ok(Status {
             name,
             top_hash,
             changes,
             unchanged,
         })
+    }
+
+    /// What changed in the working directory since version `top` (everything is added when
+    /// `top` is `None`), and how many files are unchanged.
+    pub fn changes_since(&self, top: Option<&TopHash>) -> Result<(Vec<StatusEntry>, u64)> {
+        let dir: PathBuf = self.worktree().to_path_buf();
+        let ignore = IgnoreRules::load(&dir)?;
+        let skip = vec![self.store().root().to_path_buf()];
+        let Some(top_hash) = top else {
+            let files = walk_dir(&dir, &ignore, &skip)?;
+            let added = files
+                .iter()
+                .map(|f| StatusEntry {
+                    key: f.key.clone(),
+                    kind: ChangeKind::Added,
+                })
+                .collect();
+            return Ok((added, 0));
+        };
+        // The walk waits on the file system; reading the manifest and the cache meanwhile
+        // keeps both cores busy.
+        let (files, (manifest, cache)) = rayon::join(
+            || walk_dir(&dir, &ignore, &skip),
+            || {
+                rayon::join(
+                    || self.store().manifest_summary(top_hash),
+                    || self.store().stat_cache_load(&dir),
+                )
+            },
+        );
+        let (files, manifest, cache) = (files?, manifest?, cache?);
+        tracing::debug!(files = files.len(), "walked the working directory");
+        let (ids, rows) = current_ids(&dir, &files, &cache)?;
+        drop(cache);
+        self.store().stat_cache_store(&dir, &rows)?;
+        let (changes, unchanged) = compare(&manifest.entries, &files, &ids);
+        tracing::info!(
+            version = %top_hash,
+            changed = changes.len(),
+            unchanged,
+            "compared the working directory with a version"
+        );
+        Ok((changes, unchanged))
     }
 }
 

@@ -25,6 +25,7 @@ struct Backend {
 
 fn dir_backend(root: &Path) -> Backend {
     let dir = root.join("remote");
+    std::fs::create_dir_all(&dir).expect("create the remote directory");
     let url = dir.to_str().expect("utf-8").to_owned();
     let base = dir.clone();
     Backend {

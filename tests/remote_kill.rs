@@ -130,6 +130,7 @@ fn killed_pushes_resume(url: &str, env: &[(&'static str, String)]) {
 fn killed_push_to_directory_resumes() {
     let t = tempfile::tempdir().expect("tempdir");
     let url = t.path().join("remote");
+    std::fs::create_dir_all(&url).expect("create the remote directory");
     killed_pushes_resume(url.to_str().expect("utf-8"), &[]);
 }
 

@@ -9,9 +9,13 @@ use super::output::{json_arg, plural};
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  quilt build team/ds -m \"first cut\"        record this directory as a version of team/ds
+  quilt build -m \"fix a\"                    a new version of the package checked out here
+  quilt build team/ds ./data --meta '{\"source\": \"lab\"}'")]
 pub struct Args {
-    /// Package name, NAMESPACE/NAME.
-    name: String,
+    /// Package name, NAMESPACE/NAME (default: the package checked out here).
+    name: Option<String>,
     /// Directory to package (default: the working directory).
     dir: Option<PathBuf>,
     /// Message recorded with this version.
@@ -26,8 +30,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
-    let name = PackageName::parse(&args.name)?;
     let repo = ctx.repo()?;
+    let name = match &args.name {
+        Some(n) => PackageName::parse(n.as_str())?,
+        None => super::status::checked_out_name(&repo)?,
+    };
     // Without --meta the package keeps its metadata, as quilt3 carries `meta` forward when
     // a browsed package is edited; `--meta null` (or `{}`) clears it.
     let user_meta = match args.meta.as_deref() {

@@ -1,13 +1,17 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use quilt::{resolve_rev, CheckoutOptions, CheckoutOutcome, InstallOptions};
+use quilt::{CheckoutOptions, CheckoutOutcome, InstallOptions};
 
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  quilt checkout team/ds@3f1c9a     switch to a version by top-hash prefix
+  quilt checkout HEAD~1             go back one version
+  quilt checkout team/ds --force    the latest version, discarding local edits")]
 pub struct CheckoutArgs {
-    /// NS/PKG, NS/PKG@HASH or a top-hash prefix.
+    /// NS/PKG, NS/PKG@HASH, HEAD, REV~N or a top-hash prefix.
     rev: String,
     /// Overwrite or delete files with local modifications.
     #[arg(long)]
@@ -15,8 +19,11 @@ pub struct CheckoutArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  quilt install team/ds --dest /tmp/copy
+  quilt install team/ds@3f1c9a --from s3://my-bucket/registry --dest ./data")]
 pub struct InstallArgs {
-    /// NS/PKG, NS/PKG@HASH or a top-hash prefix.
+    /// NS/PKG, NS/PKG@HASH, HEAD, REV~N or a top-hash prefix.
     rev: String,
     /// Directory to write the files into.
     #[arg(long)]
@@ -64,7 +71,7 @@ pub fn run_install(args: InstallArgs, ctx: &Ctx) -> anyhow::Result<()> {
         );
     }
     let repo = ctx.repo()?;
-    let rev = resolve_rev(repo.store(), &args.rev)?;
+    let rev = repo.resolve_rev(&args.rev)?;
     let manifest = repo.store().get_manifest(&rev.top_hash)?;
     let bar = ctx.bar();
     let mut out =

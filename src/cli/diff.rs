@@ -1,40 +1,41 @@
 use quilt::hash::logical_key_cmp;
-use quilt::{diff_headers, diff_manifests, resolve_rev, HeaderChange};
+use quilt::{diff_headers, diff_manifests, HeaderChange};
 
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  quilt diff                        the working directory against HEAD
+  quilt diff HEAD~1                 the working directory against the version before HEAD
+  quilt diff team/ds~1 team/ds      the last two versions of team/ds
+  quilt diff 3f1c9a HEAD            a version (by top-hash prefix) against HEAD")]
 pub struct Args {
-    /// The older version: NS/PKG, NS/PKG@HASH or a top-hash prefix.
-    old: String,
-    /// The newer version (default: the working directory's status against OLD's package).
+    /// The older version: NS/PKG, NS/PKG@HASH, HEAD, REV~N or a top-hash prefix (default:
+    /// HEAD, the checked-out version).
+    old: Option<String>,
+    /// The newer version (default: the working directory).
     new: Option<String>,
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
     let store = repo.store();
+    let old_spec = args.old.as_deref().unwrap_or(quilt::HEAD);
     let Some(new) = args.new else {
         // One revision: compare the working directory with it, like `git diff REV`.
-        let st = repo.status()?;
-        let old = resolve_rev(store, &args.old)?;
-        if old.top_hash != st.top_hash {
-            anyhow::bail!(
-                "the working directory is at {}; give two revisions to compare other versions",
-                st.top_hash
-            );
-        }
+        let old = repo.resolve_rev(old_spec)?;
+        let (changes, _) = repo.changes_since(Some(&old.top_hash))?;
         return print(
             ctx,
-            st.changes
+            changes
                 .iter()
                 .map(|c| (c.kind.symbol(), c.key.clone()))
                 .collect(),
             Vec::new(),
         );
     };
-    let old = resolve_rev(store, &args.old)?;
-    let new = resolve_rev(store, &new)?;
+    let old = repo.resolve_rev(old_spec)?;
+    let new = repo.resolve_rev(&new)?;
     let a = store.get_manifest(&old.top_hash)?;
     let b = store.get_manifest(&new.top_hash)?;
     let changes: Vec<(char, String)> = diff_manifests(&a, &b)

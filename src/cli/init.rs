@@ -6,6 +6,9 @@ use quilt::Repository;
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  quilt init                        keep the store in ./.quilt
+  quilt init --store /shared/store  share one store between several directories")]
 pub struct Args {
     /// Keep objects in a shared store at PATH instead of ./.quilt.
     #[arg(long, value_name = "PATH")]
@@ -22,6 +25,7 @@ fn parse_sharing(s: &str) -> Result<Sharing, String> {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
+    let again = ctx.cwd.join(quilt::DOT_QUILT).is_dir();
     let repo = Repository::init_shared(&ctx.cwd, args.store.as_deref(), args.shared)?;
     if ctx.json {
         ctx.print_json(&serde_json::json!({
@@ -29,6 +33,12 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
             "store": repo.store().root(),
             "shared": repo.store().sharing().as_str(),
         }));
+    } else if again && !ctx.quiet {
+        println!(
+            "{} is already initialised (store: {}); nothing to do",
+            repo.worktree().display(),
+            repo.store().root().display()
+        );
     } else if !ctx.quiet {
         println!(
             "Initialised quilt in {} (store: {})",

@@ -7,9 +7,16 @@ use super::remote::{open_named_remote, Counted};
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  quilt log                    versions of the package checked out here
+  quilt log team/ds -n 3       the three newest versions of team/ds
+  quilt log team/ds --remote origin")]
 pub struct LogArgs {
-    /// Package name, NAMESPACE/NAME.
-    name: String,
+    /// Package name, NAMESPACE/NAME (default: the package checked out here).
+    name: Option<String>,
+    /// Show at most N versions.
+    #[arg(short = 'n', long = "max-count", value_name = "N")]
+    max_count: Option<usize>,
     /// Show the versions on this remote (a name, or a URL/path, which works outside a quilt
     /// directory too) instead.
     #[arg(long)]
@@ -28,8 +35,11 @@ pub struct ListArgs {
 type LogRow = (String, i64, Option<String>, bool);
 
 pub fn run_log(args: LogArgs, ctx: &Ctx) -> anyhow::Result<()> {
-    let name = PackageName::parse(&args.name)?;
-    let revs: Vec<LogRow> = match &args.remote {
+    let name = match &args.name {
+        Some(n) => PackageName::parse(n.as_str())?,
+        None => super::status::checked_out_name(&ctx.repo()?)?,
+    };
+    let mut revs: Vec<LogRow> = match &args.remote {
         Some(r) => remote_log(&open_remote_anywhere(ctx, r)?, &name)?,
         None => ctx
             .repo()?
@@ -46,6 +56,7 @@ pub fn run_log(args: LogArgs, ctx: &Ctx) -> anyhow::Result<()> {
             args.remote.map(|r| format!(" on {r}")).unwrap_or_default()
         );
     }
+    revs.truncate(args.max_count.unwrap_or(usize::MAX));
     if ctx.json {
         let v: Vec<_> = revs
             .iter()

@@ -2,22 +2,25 @@ use std::io::Write as _;
 
 use anyhow::Context as _;
 use quilt::hash::{Line, ManifestLines};
-use quilt::resolve_rev;
 
 use super::output::escape_name;
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  quilt ls                     files of the checked-out version
+  quilt ls HEAD~1              files of the version before it
+  quilt ls team/ds@3f1c9a      files of a version by top-hash prefix")]
 pub struct Args {
-    /// NS/PKG, NS/PKG@HASH or a top-hash prefix.
-    rev: String,
+    /// NS/PKG, NS/PKG@HASH, HEAD, REV~N or a top-hash prefix (default: HEAD).
+    rev: Option<String>,
 }
 
 /// Streams the manifest line by line, so listing a million-entry version holds one entry at
 /// a time.
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
-    let rev = resolve_rev(repo.store(), &args.rev)?;
+    let rev = repo.resolve_rev(args.rev.as_deref().unwrap_or(quilt::HEAD))?;
     let reader = repo.store().open_manifest(&rev.top_hash)?;
     let what = || format!("manifest {}", rev.top_hash);
     let lines = ManifestLines::new(reader).with_context(what)?;

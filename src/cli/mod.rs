@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod build;
 mod checkout;
+mod completions;
 mod delete;
 mod diff;
 mod init;
@@ -89,6 +90,8 @@ enum Command {
     Pull(transfer::PullArgs),
     /// Fetch a version from a remote into the local store only.
     Fetch(transfer::FetchArgs),
+    /// Print a shell completion script (bash, zsh or fish).
+    Completions(completions::Args),
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -164,6 +167,7 @@ fn dispatch(command: Command, ctx: &Ctx) -> anyhow::Result<()> {
         Command::Push(a) => transfer::run_push(a, ctx),
         Command::Pull(a) => transfer::run_pull(a, ctx),
         Command::Fetch(a) => transfer::run_fetch(a, ctx),
+        Command::Completions(a) => completions::run(a, ctx),
     }
 }
 

@@ -4,6 +4,9 @@ use super::output::{escape_name, plural, short};
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  quilt status                      changes since the last build or checkout
+  quilt --json status")]
 pub struct Args {}
 
 pub fn run(_args: Args, ctx: &Ctx) -> anyhow::Result<()> {
@@ -18,8 +21,8 @@ pub fn run(_args: Args, ctx: &Ctx) -> anyhow::Result<()> {
             .map(|c| serde_json::json!({"key": c.key, "change": c.kind.symbol().to_string()}))
             .collect();
         ctx.print_json(&serde_json::json!({
-            "name": st.name.to_string(),
-            "top_hash": st.top_hash.to_hex(),
+            "name": st.name.as_ref().map(|n| n.to_string()),
+            "top_hash": st.top_hash.as_ref().map(|t| t.to_hex()),
             "clean": st.is_clean(),
             "unchanged": st.unchanged,
             "changes": changes,
@@ -27,7 +30,10 @@ pub fn run(_args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         return Ok(());
     }
     if !ctx.quiet {
-        println!("On {}@{}", st.name, short(&st.top_hash));
+        match (&st.name, &st.top_hash) {
+            (Some(name), Some(top)) => println!("On {name}@{}", short(top)),
+            _ => println!("No version built yet; `quilt build NS/PKG` records these files"),
+        }
     }
     if st.is_clean() {
         if !ctx.quiet {
@@ -42,4 +48,15 @@ pub fn run(_args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The package checked out in this working directory, for commands whose package is optional.
+pub fn checked_out_name(repo: &quilt::Repository) -> anyhow::Result<quilt::hash::PackageName> {
+    match repo.head()? {
+        Some((name, _)) => Ok(name),
+        None => anyhow::bail!(
+            "nothing is checked out here yet, so name the package as NS/PKG (`quilt status` \
+             prints the checked-out one)"
+        ),
+    }
 }

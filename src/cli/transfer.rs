@@ -3,21 +3,28 @@ use std::path::Path;
 use anyhow::Context as _;
 use quilt::hash::PackageName;
 use quilt::sync::{FetchOptions, PushOptions, RemoteOptions};
-use quilt::{resolve_rev, CheckoutOptions, CheckoutOutcome, RevSpec};
+use quilt::{CheckoutOptions, CheckoutOutcome, RevSpec};
 
 use super::checkout::report;
 use super::output::plural;
-use super::remote::resolve_remote;
+use super::remote::{checked_url, create_missing_dir, resolve_remote_in};
 use super::Ctx;
 
+mod push_all;
+
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  quilt push                          the checked-out package's latest version, to the default remote
+  quilt push team/ds origin           a package to a named remote
+  quilt push team/ds --all            every local version, oldest first
+  quilt push team/ds /mnt/registry --create-remote")]
 pub struct PushArgs {
-    /// Package to push, NS/PKG or NS/PKG@HASH.
-    rev: String,
+    /// Package to push, NS/PKG or NS/PKG@HASH (default: the package checked out here).
+    rev: Option<String>,
     /// Remote name or URL (default: the default remote).
     remote: Option<String>,
     /// Message for the pushed version (the local message is kept when omitted).
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "all")]
     message: Option<String>,
     /// Move the remote's latest even if it is not the version this one was built on, and
     /// overwrite differing files under --dest.
@@ -25,14 +32,24 @@ pub struct PushArgs {
     force: bool,
     /// Put files at DEST/<logical_key> (human-readable, like quilt3's push) instead of
     /// content-addressed objects.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "all")]
     dest: Option<String>,
+    /// Push every local version of the package, oldest first and the latest last; versions
+    /// the remote already has are skipped, so an interrupted run can simply be repeated.
+    #[arg(long)]
+    all: bool,
+    /// Create the remote directory if it does not exist (a missing one is an error otherwise).
+    #[arg(long)]
+    create_remote: bool,
     /// Parallel transfers.
     #[arg(long, default_value_t = 8)]
     jobs: usize,
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  quilt pull team/ds                the remote's latest version, checked out here
+  quilt pull team/ds@3f1c9a origin  a version by top-hash prefix from a named remote")]
 pub struct PullArgs {
     /// NS/PKG, NS/PKG@HASH.
     rev: String,
@@ -67,17 +84,22 @@ pub struct FetchArgs {
 
 pub fn run_push(args: PushArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
-    let (url, remote) = resolve_remote(&repo, args.remote.as_deref())?;
-    let rev = resolve_rev(repo.store(), &args.rev)?;
+    let (rev_arg, remote_arg) = push_targets(&repo, args.rev.as_deref(), args.remote.as_deref())?;
+    let (url, remote) = resolve_remote_in(&repo, ctx, remote_arg.as_deref(), args.create_remote)?;
+    let rev = repo.resolve_rev(&rev_arg)?;
     let name = match rev.name.clone() {
         Some(n) => n,
         None => anyhow::bail!("name the package to push as NS/PKG or NS/PKG@HASH"),
     };
     let dest = match &args.dest {
-        Some(url) => Some(
-            quilt::sync::open_remote(url, &RemoteOptions::from_env())
-                .with_context(|| format!("could not open --dest {url}"))?,
-        ),
+        Some(d) => {
+            let d = checked_url(&repo, &ctx.cwd, d)?;
+            if args.create_remote {
+                create_missing_dir(&d, ctx)?;
+            }
+            let dest = quilt::sync::open_remote(&d, &RemoteOptions::from_env());
+            Some(dest.with_context(|| format!("could not open --dest {d}"))?)
+        }
         None => None,
     };
     let opts = PushOptions {
@@ -86,41 +108,56 @@ pub fn run_push(args: PushArgs, ctx: &Ctx) -> anyhow::Result<()> {
         message: args.message.clone(),
         jobs: args.jobs.max(1),
     };
-    let bar = ctx.bar();
-    let out = quilt::sync::push(
-        repo.store(),
-        &remote,
-        &name,
-        &rev.top_hash,
-        &opts,
-        &bar,
-        ctx.interrupt,
-    )
-    .with_context(|| format!("push of {name} to {url} failed"))?;
-    if ctx.json {
-        ctx.print_json(&serde_json::json!({
-            "name": name.to_string(),
-            "remote": url,
-            "top_hash": out.top_hash.to_hex(),
-            "objects_uploaded": out.objects_uploaded,
-            "bytes_uploaded": out.bytes_uploaded,
-            "objects_present": out.objects_present,
-            "latest_moved": out.latest_moved,
-            "requests": remote.counts().total(),
-        }));
-    } else {
-        for w in &out.warnings {
-            eprintln!("warning: {w}");
+    let versions = match args.all {
+        true => push_all::versions(&repo, &name, &remote)?,
+        false => vec![rev.top_hash],
+    };
+    let mut outcomes = Vec::new();
+    for (i, top) in versions.iter().enumerate() {
+        let last = i + 1 == versions.len();
+        let bar = ctx.bar();
+        match quilt::sync::push(
+            repo.store(),
+            &remote,
+            &name,
+            top,
+            &opts,
+            &bar,
+            ctx.interrupt,
+        ) {
+            Ok(out) => outcomes.push(out),
+            // An older version arrives after a newer one: stored, but latest stays put.
+            Err(quilt::sync::TransferError::LatestMoved { .. }) if args.all && !last => {}
+            Err(e) => {
+                let what = format!("push of {name}@{} to {url} failed", &top.to_hex()[..12]);
+                return Err(anyhow::Error::new(e).context(what));
+            }
         }
-        println!("{}", out.top_hash);
-        ctx.note(format!(
-            "pushed {name} to {url}: {} uploaded ({}), {} already there",
-            plural(out.objects_uploaded, "object", "objects"),
-            indicatif::HumanBytes(out.bytes_uploaded),
-            out.objects_present
-        ));
     }
+    push_all::report(
+        ctx,
+        &name,
+        &url,
+        &outcomes,
+        args.all,
+        remote.counts().total(),
+    );
     Ok(())
+}
+
+/// `quilt push` with no package, or with only a remote (`quilt push origin`), pushes the
+/// package checked out here, as `git push [REMOTE]` pushes the current branch.
+fn push_targets(
+    repo: &quilt::Repository,
+    rev: Option<&str>,
+    remote: Option<&str>,
+) -> anyhow::Result<(String, Option<String>)> {
+    let checked_out = || super::status::checked_out_name(repo).map(|n| n.to_string());
+    match (rev, remote) {
+        (None, _) => Ok((checked_out()?, remote.map(str::to_owned))),
+        (Some(r), None) if RevSpec::parse(r).is_err() => Ok((checked_out()?, Some(r.to_owned()))),
+        (Some(r), remote) => Ok((r.to_owned(), remote.map(str::to_owned))),
+    }
 }
 
 fn fetch_into(
@@ -136,6 +173,10 @@ fn fetch_into(
         RevSpec::Latest(n) => (Some(n.clone()), None),
         RevSpec::At(n, h) => (Some(n.clone()), Some(h.clone())),
         RevSpec::Hash(h) => (None, Some(h.clone())),
+        RevSpec::Head | RevSpec::Back(..) => anyhow::bail!(
+            "HEAD and REV~N name local versions; name a remote one as NS/PKG, NS/PKG@HASH or a \
+             top-hash prefix"
+        ),
     };
     let opts = FetchOptions {
         jobs: jobs.max(1),
@@ -186,7 +227,7 @@ fn report_fetch(ctx: &Ctx, out: &quilt::sync::FetchOutcome) {
 
 pub fn run_fetch(args: FetchArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
-    let (url, remote) = resolve_remote(&repo, args.remote.as_deref())?;
+    let (url, remote) = resolve_remote_in(&repo, ctx, args.remote.as_deref(), false)?;
     check_remote_exists(&url)?;
     let (_, out) = fetch_into(
         repo.store(),
@@ -208,7 +249,7 @@ pub fn run_fetch(args: FetchArgs, ctx: &Ctx) -> anyhow::Result<()> {
 
 pub fn run_pull(args: PullArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
-    let (url, remote) = resolve_remote(&repo, args.remote.as_deref())?;
+    let (url, remote) = resolve_remote_in(&repo, ctx, args.remote.as_deref(), false)?;
     check_remote_exists(&url)?;
     let (name, out) = fetch_into(
         repo.store(),

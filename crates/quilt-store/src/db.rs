@@ -485,6 +485,17 @@ impl Db {
         tx.commit().map_err(self.err(ctx))
     }
 
+    pub fn set_remote_url(&self, name: &str, url: &str) -> Result<()> {
+        let changed = self
+            .conn()
+            .execute("UPDATE remotes SET url = ?2 WHERE name = ?1", [name, url])
+            .map_err(self.err("change a remote's URL"))?;
+        match changed {
+            0 => Err(Error::NoSuchRemote { name: name.into() }),
+            _ => Ok(()),
+        }
+    }
+
     pub fn remotes(&self) -> Result<Vec<(String, String)>> {
         let ctx = "list remotes";
         let conn = self.conn();

@@ -712,6 +712,11 @@ impl Store {
         self.db.remove_remote(name)
     }
 
+    /// Points an existing remote at another URL; its place and default status stay.
+    pub fn set_remote_url(&self, name: &str, url: &str) -> Result<()> {
+        self.db.set_remote_url(name, url)
+    }
+
     /// `(name, url)` pairs in the order they were added.
     pub fn remotes(&self) -> Result<Vec<(String, String)>> {
         self.db.remotes()

@@ -118,6 +118,10 @@ pub enum Error {
     #[error("invalid remote URL {url:?}: {reason}")]
     InvalidUrl { url: String, reason: String },
 
+    /// A directory remote does not exist and the caller did not ask for it to be created.
+    #[error("remote directory {} does not exist (nothing was created there); check the path, or create the remote with `quilt remote add NAME PATH` or `--create-remote`", path.display())]
+    NoRemoteDir { path: PathBuf },
+
     /// Configuration is missing or unusable (no credentials, a bad endpoint).
     #[error("{0}")]
     Config(String),

@@ -1,6 +1,8 @@
 //! [`open_remote`]: from a URL to a ready, retrying remote.
 
-use crate::{DirRemote, Remote, RemoteUrl, Result, Retry, RetryOptions, S3Options, S3Remote};
+use crate::{
+    DirRemote, Error, Remote, RemoteUrl, Result, Retry, RetryOptions, S3Options, S3Remote,
+};
 
 /// Everything [`open_remote`] needs besides the URL.
 #[derive(Debug, Clone, Default)]
@@ -21,11 +23,19 @@ impl RemoteOptions {
 
 /// Open the remote at `url` (`s3://bucket[/prefix]`, `file:///path` or a directory path),
 /// wrapped in [`Retry`]. No request is sent: a missing bucket or bad credentials show up on the
-/// first call.
+/// first call. A missing directory is an error, so a mistyped path is reported instead of
+/// becoming a new, empty remote: whoever means to start a remote creates its directory first.
 pub fn open_remote(url: &str, opts: &RemoteOptions) -> Result<Box<dyn Remote>> {
+    tracing::debug!(url, "opening the remote");
     let remote: Box<dyn Remote> = match RemoteUrl::parse(url)? {
         RemoteUrl::S3 { bucket, prefix } => Box::new(S3Remote::new(&bucket, &prefix, &opts.s3)?),
-        RemoteUrl::Dir(path) => Box::new(DirRemote::new(path)?),
+        RemoteUrl::Dir(path) => {
+            if !path.exists() {
+                let path = std::path::absolute(&path).unwrap_or(path);
+                return Err(Error::NoRemoteDir { path });
+            }
+            Box::new(DirRemote::new(path)?)
+        }
     };
     Ok(Box::new(Retry::new(remote, opts.retry.clone())))
 }

@@ -27,6 +27,13 @@ impl RemoteUrl {
             return Err(err("empty"));
         }
         let Some((scheme, rest)) = s.split_once("://") else {
+            if let Some(scheme) = url_like_scheme(s) {
+                return Err(err(&format!(
+                    "it looks like a URL with scheme '{scheme}:' but is not one; use \
+                     s3://bucket[/prefix] or file:///path, or write ./{s} for a directory of \
+                     that name"
+                )));
+            }
             return Ok(RemoteUrl::Dir(PathBuf::from(s)));
         };
         match scheme.to_ascii_lowercase().as_str() {
@@ -99,6 +106,16 @@ impl fmt::Display for RemoteUrl {
             }
         }
     }
+}
+
+/// The scheme of `s` when it starts like a URL (`scheme:` before any `/`, as in `s3:/bucket`,
+/// `s3:bucket` or `http:/host`), so a mistyped URL is not taken for a relative directory.
+fn url_like_scheme(s: &str) -> Option<&str> {
+    let (scheme, _) = s.split_once(':')?;
+    let mut chars = scheme.chars();
+    let first = chars.next()?;
+    let scheme_chars = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    (first.is_ascii_alphabetic() && scheme_chars).then_some(scheme)
 }
 
 /// S3 bucket naming rules (the subset that matters for telling typos apart).
@@ -192,6 +209,14 @@ mod tests {
             RemoteUrl::parse("rel/dir").unwrap(),
             RemoteUrl::Dir("rel/dir".into())
         );
+        assert_eq!(
+            RemoteUrl::parse("./s3:/x").unwrap(),
+            RemoteUrl::Dir("./s3:/x".into())
+        );
+        assert_eq!(
+            RemoteUrl::parse("/data/run:2").unwrap(),
+            RemoteUrl::Dir("/data/run:2".into())
+        );
         assert_eq!(s3("bkt", "p/").to_string(), "s3://bkt/p/");
         assert_eq!(
             RemoteUrl::Dir("/a/b".into()).to_string(),
@@ -227,6 +252,10 @@ mod tests {
             ("file://host/x", "hosts are not supported"),
             ("http://example/x", "unsupported scheme 'http'"),
             ("gs://bkt", "unsupported scheme 'gs'"),
+            ("s3:/bad", "looks like a URL with scheme 's3:'"),
+            ("s3:bad", "looks like a URL with scheme 's3:'"),
+            ("S3:/x/y", "write ./S3:/x/y"),
+            ("http:/example.com/x", "scheme 'http:'"),
         ] {
             let e = RemoteUrl::parse(bad).expect_err(bad).to_string();
             assert!(e.contains(why), "{bad:?}: {e}");

@@ -35,6 +35,11 @@ pub fn missing_objects(
         .copied()
         .filter(|(id, _)| !known.contains(&id.digest))
         .collect();
+    tracing::info!(
+        objects = wanted.len(),
+        unknown = unknown.len(),
+        "objects the inventory does not place on the remote"
+    );
     if unknown.is_empty() {
         return Ok(Vec::new());
     }
