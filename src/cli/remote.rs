@@ -1,4 +1,4 @@
-use quilt::sync::{open_remote, Counting, Remote, RemoteOptions};
+use quilt::sync::{open_remote, Counting, Remote};
 use quilt::Repository;
 
 use super::Ctx;
@@ -94,7 +94,7 @@ pub fn resolve_remote(
             }
         }
     };
-    let remote = open_remote(&url, &RemoteOptions::from_env())?;
+    let remote = open_remote(&url, &super::remote_options())?;
     Ok((url, Counting::new(remote)))
 }
 

@@ -2,7 +2,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use quilt::hash::PackageName;
-use quilt::sync::{FetchOptions, PushOptions, RemoteOptions};
+use quilt::sync::{FetchOptions, PushOptions};
 use quilt::{resolve_rev, CheckoutOptions, RevSpec};
 
 use super::checkout::report;
@@ -66,7 +66,7 @@ pub fn run_push(args: PushArgs, ctx: &Ctx) -> anyhow::Result<()> {
     };
     let dest = match &args.dest {
         Some(url) => Some(
-            quilt::sync::open_remote(url, &RemoteOptions::from_env())
+            quilt::sync::open_remote(url, &super::remote_options())
                 .with_context(|| format!("could not open --dest {url}"))?,
         ),
         None => None,
@@ -129,7 +129,7 @@ fn fetch_into(
     };
     let opts = FetchOptions {
         jobs: jobs.max(1),
-        remote_options: RemoteOptions::from_env(),
+        remote_options: super::remote_options(),
     };
     let bar = ctx.bar();
     let out = quilt::sync::fetch(
@@ -209,8 +209,8 @@ pub fn install_from_remote(rev: &str, from: &str, dest: &Path, ctx: &Ctx) -> any
         .into_iter()
         .find(|(n, _)| n == from)
     {
-        Some((_, url)) => quilt::sync::open_remote(&url, &RemoteOptions::from_env())?,
-        None => quilt::sync::open_remote(from, &RemoteOptions::from_env())?,
+        Some((_, url)) => quilt::sync::open_remote(&url, &super::remote_options())?,
+        None => quilt::sync::open_remote(from, &super::remote_options())?,
     };
     let (_, out) = fetch_into(store.store(), rev, remote.as_ref(), 8, ctx)
         .with_context(|| format!("could not fetch {rev} from {from}"))?;

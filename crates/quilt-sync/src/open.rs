@@ -17,6 +17,13 @@ impl RemoteOptions {
             retry: RetryOptions::default(),
         }
     }
+
+    /// Let long transfers inside one request (a multipart upload between its parts) stop
+    /// when `flag` is set (Ctrl-C).
+    pub fn with_interrupt(mut self, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
+        self.s3.interrupt = Some(flag);
+        self
+    }
 }
 
 /// Open the remote at `url` (`s3://bucket[/prefix]`, `file:///path` or a directory path),

@@ -1,27 +1,24 @@
 //! Error classification: every failed S3 request becomes an [`Error`] that says whether to retry
 //! (`is_transient`), what went wrong and where.
 
+use std::time::Duration;
+
 use s3::error::S3Error;
 
 use super::xml::{truncate, xml_tag};
-use super::S3Remote;
-use crate::{Error, Result};
+use super::{header, S3Remote};
+use crate::Error;
 
 /// Why a request failed, before it is given its context.
 pub(super) enum Failure {
-    Http { status: u16, body: String },
+    /// Sending the request or reading the answer's head failed.
     Transport(attohttpc::Error),
+    /// Reading the answer's body failed.
+    Read(std::io::Error),
+    /// The answer was longer than the limit for its kind.
+    TooLarge(u64),
+    /// Signing failed (no credentials, a bad header name).
     Other(S3Error),
-}
-
-impl From<S3Error> for Failure {
-    fn from(e: S3Error) -> Self {
-        match e {
-            S3Error::HttpFailWithBody(status, body) => Failure::Http { status, body },
-            S3Error::Atto(e) => Failure::Transport(e),
-            other => Failure::Other(other),
-        }
-    }
 }
 
 impl From<attohttpc::Error> for Failure {
@@ -32,11 +29,21 @@ impl From<attohttpc::Error> for Failure {
 
 impl S3Remote {
     pub(super) fn classify(&self, op: &'static str, key: &str, f: Failure) -> Error {
+        // A request cut short by Ctrl-C (see request.rs) is not a transport failure.
+        if self.interrupted() {
+            return Error::Interrupted;
+        }
         match f {
-            Failure::Http { status, body } => self.http_error(op, key, status, &body),
             Failure::Transport(e) => self.transport_error(op, key, e),
+            Failure::Read(e) => self.io_error(op, key, e),
+            Failure::TooLarge(limit) => Error::TooLarge {
+                url: self.url.clone(),
+                key: key.to_owned(),
+                op,
+                limit,
+                hint: "",
+            },
             Failure::Other(e) => match e {
-                S3Error::Io(io) => self.io_error(op, key, io),
                 S3Error::Credentials(_) | S3Error::Region(_) => {
                     Error::Config(format!("{op} {key} at {}: {e}", self.url))
                 }
@@ -48,6 +55,50 @@ impl S3Remote {
                 },
             },
         }
+    }
+
+    /// The error for a non-2xx answer: redirects and throttling need its headers, everything
+    /// else its body's error code.
+    pub(super) fn status_error(
+        &self,
+        op: &'static str,
+        key: &str,
+        status: u16,
+        headers: &attohttpc::header::HeaderMap,
+        body: &str,
+    ) -> Error {
+        if (300..400).contains(&status) {
+            let to = header(headers, "location").unwrap_or_else(|| "nowhere".into());
+            return Error::Protocol {
+                url: self.url.clone(),
+                key: key.to_owned(),
+                op,
+                detail: format!(
+                    "the server redirected the request (HTTP {status} to {}); S3 endpoints \
+                     do not redirect correct requests: check AWS_ENDPOINT_URL and AWS_REGION",
+                    truncate(&to, 200)
+                ),
+            };
+        }
+        let code = xml_tag(body, "Code").unwrap_or_default();
+        if status == 503 || status == 429 || code == "SlowDown" {
+            let message = xml_tag(body, "Message").unwrap_or_default();
+            return Error::Throttled {
+                url: self.url.clone(),
+                key: key.to_owned(),
+                op,
+                detail: if code.is_empty() {
+                    format!("HTTP {status}")
+                } else {
+                    format!("HTTP {status} {code}: {message}")
+                },
+                retry_after: header(headers, "retry-after")
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs),
+                attempts: 1,
+            };
+        }
+        self.http_error(op, key, status, body)
     }
 
     pub(super) fn http_error(&self, op: &'static str, key: &str, status: u16, body: &str) -> Error {
@@ -140,7 +191,20 @@ impl S3Remote {
                     attempts: 1,
                     source: Box::new(e),
                 },
+                Io::WouldBlock | Io::TimedOut => Error::TimedOut {
+                    url: self.url.clone(),
+                    key: key.to_owned(),
+                    op,
+                    after: self.limits.read_timeout,
+                    attempts: 1,
+                },
                 _ => transient(e),
+            },
+            K::TooManyRedirections => Error::Protocol {
+                url: self.url.clone(),
+                key: key.to_owned(),
+                op,
+                detail: "redirected in a loop: check AWS_ENDPOINT_URL and AWS_REGION".into(),
             },
             K::InvalidResponse(_) => transient(e),
             _ => Error::Config(format!("{op} {key} at {}: {e}", self.url)),
@@ -148,6 +212,17 @@ impl S3Remote {
     }
 
     pub(super) fn io_error(&self, op: &'static str, key: &str, e: std::io::Error) -> Error {
+        use std::io::ErrorKind as Io;
+        // A socket read timeout: the server stopped sending (or never started).
+        if matches!(e.kind(), Io::WouldBlock | Io::TimedOut) {
+            return Error::TimedOut {
+                url: self.url.clone(),
+                key: key.to_owned(),
+                op,
+                after: self.limits.read_timeout,
+                attempts: 1,
+            };
+        }
         Error::Transient {
             url: self.url.clone(),
             key: key.to_owned(),
@@ -155,27 +230,6 @@ impl S3Remote {
             detail: e.to_string(),
             attempts: 1,
             source: Some(Box::new(e)),
-        }
-    }
-
-    /// The body of a GET, refusing one shorter or longer than the `content-length` the server
-    /// announced (a connection cut mid-body reads as a short, successful response).
-    pub(super) fn checked_body(
-        &self,
-        op: &'static str,
-        key: &str,
-        resp: s3::request::ResponseData,
-    ) -> Result<Vec<u8>> {
-        let want = resp
-            .headers()
-            .get("content-length")
-            .and_then(|v| v.parse::<u64>().ok());
-        let data = resp.to_vec();
-        match want {
-            Some(w) if w != data.len() as u64 => {
-                Err(self.short_read(op, key, data.len() as u64, w))
-            }
-            _ => Ok(data),
         }
     }
 

@@ -1,17 +1,18 @@
-//! The S3 backend, on rust-s3's blocking (`sync`) client.
+//! The S3 backend: every request signed by [`sigv4`] and sent with attohttpc on the calling
+//! thread (no async runtime to start, hide or shut down; parallelism comes from the caller's
+//! threads). rust-s3 is used for addressing (endpoint, path or virtual-host style) and for
+//! reading credentials only.
 //!
-//! rust-s3's `sync` feature runs each request on the calling thread over attohttpc: no async
-//! runtime to start, hide or shut down, and parallelism comes from the caller's threads (rayon).
-//! The requests rust-s3 cannot shape (multipart uploads with SHA-256 checksums, HEAD with
-//! `x-amz-checksum-mode`, bucket creation without a location constraint) are signed by
-//! [`sigv4`] and sent with attohttpc directly.
-//!
-//! rust-s3's own retry loop is switched off (`s3::set_retries(0)`, process-wide): retrying is the
-//! job of [`crate::Retry`], which sees every request and classifies failures the same way for all
-//! backends.
+//! Sending requests ourselves bounds what a broken or hostile server can do: connect and read
+//! timeouts on every request (the read timeout is the stall detector), no redirects followed,
+//! answers that are not object data read with a size limit, object data streamed and never
+//! accepted beyond the size announced or asked for, listings parsed by [`listing`] into a clear
+//! error when they are not S3 XML. Retrying is the job of [`crate::Retry`], which sees every
+//! request and classifies failures the same way for all backends.
 
 mod classify;
 mod credentials;
+pub mod listing;
 mod multipart;
 mod options;
 mod remote;
@@ -20,10 +21,12 @@ pub mod sigv4;
 mod xml;
 
 pub use multipart::composite_checksum;
-pub use options::S3Options;
+pub use options::{
+    S3Options, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_GET_BYTES, DEFAULT_READ_TIMEOUT,
+};
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
 use s3::error::S3Error;
 use s3::{Bucket, Region};
@@ -35,10 +38,10 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 
 /// A [`Remote`] in an S3 bucket, below an optional prefix.
 pub struct S3Remote {
-    /// For small requests, with the whole-request timeout.
+    /// Addressing and credentials.
     bucket: Box<Bucket>,
-    /// For downloads, which may take longer than any fixed limit.
-    stream_bucket: Box<Bucket>,
+    limits: options::Limits,
+    interrupt: Option<Arc<AtomicBool>>,
     name: String,
     prefix: String,
     endpoint: String,
@@ -64,8 +67,6 @@ impl S3Remote {
     /// [`S3Options::from_env`] for the environment), else the `[profile]` section (`opts.profile`,
     /// default `default`) of `opts.credentials_file` (default `~/.aws/credentials`).
     pub fn new(bucket: &str, prefix: &str, opts: &S3Options) -> Result<S3Remote> {
-        // Retries belong to crate::Retry; see the module docs.
-        s3::set_retries(0);
         if !prefix.is_empty() && !prefix.ends_with('/') {
             return Err(Error::Config(format!(
                 "S3 prefix {prefix:?} must be empty or end with '/'"
@@ -94,14 +95,10 @@ impl S3Remote {
         if path_style {
             b = b.with_path_style();
         }
-        let mut stream_bucket = b.clone();
-        stream_bucket.request_timeout = None;
-        let bucket_handle = b
-            .with_request_timeout(opts.timeout.unwrap_or(Duration::from_secs(60)))
-            .map_err(config_err)?;
         Ok(S3Remote {
-            bucket: bucket_handle,
-            stream_bucket,
+            bucket: b,
+            limits: options::Limits::new(opts),
+            interrupt: opts.interrupt.clone(),
             name: bucket.to_owned(),
             prefix: prefix.to_owned(),
             url: format!("s3://{bucket}/{prefix}"),
@@ -125,7 +122,7 @@ impl S3Remote {
     /// applies). Succeeds if it exists already and is ours.
     pub fn create_bucket(&self) -> Result<()> {
         let resp = self
-            .raw("PUT", None, &[], &[], &[], sigv4::UNSIGNED_PAYLOAD)
+            .send(&request::Call::new("PUT", None))
             .map_err(|f| self.classify("create bucket", "", f))?;
         match resp.status {
             200..=299 => Ok(()),
@@ -141,9 +138,16 @@ impl S3Remote {
         }
     }
 
-    fn path(&self, key: &str) -> Result<String> {
+    /// The object path (prefix included, no leading slash) of a checked key.
+    fn full_key(&self, key: &str) -> Result<String> {
         check_key(key)?;
-        Ok(format!("/{}{}", self.prefix, key))
+        Ok(format!("{}{key}", self.prefix))
+    }
+
+    fn interrupted(&self) -> bool {
+        self.interrupt
+            .as_ref()
+            .is_some_and(|f| f.load(Ordering::Relaxed))
     }
 
     fn count(&self) {

@@ -4,32 +4,97 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::Path;
 
-use s3::request::blocking::AttoRequest;
-use s3::request::Request as _;
+use sha2::{Digest, Sha256};
 
-use super::{header, sigv4, unquote, S3Remote};
+use super::listing::parse_list_page;
+use super::request::{Call, Streaming};
+use super::{header, unquote, S3Remote};
 use crate::remote::check_key;
 use crate::{CasOutcome, Condition, Error, ListEntry, ObjectMeta, Remote, Result};
 
 impl S3Remote {
     fn put_with(&self, key: &str, data: &[u8], cond: &Condition) -> Result<String> {
-        let path = self.path(key)?;
-        let mut req = self.bucket.put_object_builder(&path, data);
-        let header = match cond {
-            Condition::IfAbsent => Some(("If-None-Match", "*".to_owned())),
-            Condition::IfMatch(etag) => Some(("If-Match", format!("\"{etag}\""))),
-            Condition::Unconditional => None,
+        let full = self.full_key(key)?;
+        let etag_value;
+        let condition: Vec<(&str, &str)> = match cond {
+            Condition::IfAbsent => vec![("if-none-match", "*")],
+            Condition::IfMatch(etag) => {
+                etag_value = format!("\"{etag}\"");
+                vec![("if-match", etag_value.as_str())]
+            }
+            Condition::Unconditional => vec![],
         };
-        if let Some((name, value)) = header {
-            req = req
-                .with_header(name, value)
-                .map_err(|e| self.classify("put", key, e.into()))?;
+        let hash = hex::encode(Sha256::digest(data));
+        let resp = self.raw("PUT", Some(&full), &[], &condition, data, &hash);
+        let resp = self.raw_ok("put", key, resp)?;
+        Ok(header(&resp.headers, "etag")
+            .map(|e| unquote(&e))
+            .unwrap_or_default())
+    }
+
+    /// A GET whose answer is 2xx, with the body still to read.
+    fn open_get(&self, op: &'static str, key: &str, range: Option<&str>) -> Result<Streaming> {
+        let full = self.full_key(key)?;
+        let headers: Vec<(&str, &str)> = range.map(|r| ("range", r)).into_iter().collect();
+        let call = Call {
+            headers: &headers,
+            ..Call::new("GET", Some(&full))
+        };
+        let resp = self
+            .open(&call, false)
+            .map_err(|f| self.classify(op, key, f))?;
+        if !(200..300).contains(&resp.status) {
+            return Err(self.failed(op, key, resp));
         }
-        self.count();
-        let resp = req
-            .execute()
-            .map_err(|e| self.classify("put", key, e.into()))?;
-        Ok(unquote(resp.as_str().unwrap_or_default()))
+        Ok(resp)
+    }
+
+    /// Streams the body of `resp` into `w`, refusing more than `limit` bytes and any length
+    /// other than the announced `content-length`.
+    fn copy_body(
+        &self,
+        op: &'static str,
+        key: &str,
+        resp: Streaming,
+        limit: u64,
+        hint: &'static str,
+        w: &mut dyn Write,
+    ) -> Result<u64> {
+        let announced = header(&resp.headers, "content-length").and_then(|v| v.parse::<u64>().ok());
+        let too_large = || Error::TooLarge {
+            url: self.url.clone(),
+            key: key.to_owned(),
+            op,
+            limit,
+            hint,
+        };
+        if announced.is_some_and(|n| n > limit) {
+            return Err(too_large());
+        }
+        let mut body = resp.body;
+        let mut buf = vec![0u8; 256 << 10];
+        let mut total = 0u64;
+        loop {
+            let n = match body.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.io_error(op, key, e)),
+            };
+            total += n as u64;
+            if total > limit {
+                return Err(too_large());
+            }
+            w.write_all(&buf[..n]).map_err(|source| Error::Sink {
+                url: self.url.clone(),
+                key: key.to_owned(),
+                source,
+            })?;
+        }
+        match announced {
+            Some(want) if want != total => Err(self.short_read(op, key, total, want)),
+            _ => Ok(total),
+        }
     }
 }
 
@@ -49,41 +114,60 @@ impl Remote for S3Remote {
 
     fn list(&self, prefix: &str, visit: &mut dyn FnMut(ListEntry) -> Result<()>) -> Result<()> {
         let full = format!("{}{prefix}", self.prefix);
-        let mut token = None;
+        let mut token: Option<String> = None;
         loop {
-            self.count();
-            let (page, _) = self
-                .bucket
-                .list_page(full.clone(), None, token.take(), None, Some(1000))
-                .map_err(|e| self.classify("list", prefix, e.into()))?;
-            for obj in page.contents {
-                let Some(key) = obj.key.strip_prefix(&self.prefix) else {
+            let mut query = vec![
+                ("list-type", "2"),
+                ("max-keys", "1000"),
+                ("prefix", full.as_str()),
+            ];
+            if let Some(t) = &token {
+                query.push(("continuation-token", t.as_str()));
+            }
+            let call = Call {
+                query: &query,
+                ..Call::new("GET", None)
+            };
+            let resp = self.raw_ok("list", prefix, self.send(&call))?;
+            let page = parse_list_page(&resp.body).map_err(|detail| Error::Protocol {
+                url: self.url.clone(),
+                key: prefix.to_owned(),
+                op: "list",
+                detail,
+            })?;
+            for (key, size) in page.objects {
+                let Some(key) = key.strip_prefix(&self.prefix) else {
                     continue;
                 };
                 visit(ListEntry {
                     key: key.to_owned(),
-                    size: obj.size,
+                    size,
                 })?;
             }
-            match page.next_continuation_token {
-                Some(t) if page.is_truncated => token = Some(t),
-                _ => return Ok(()),
+            match page.next_token {
+                // A server that hands back the token it was given would list forever.
+                Some(t) if token.as_deref() == Some(t.as_str()) => {
+                    return Err(Error::Protocol {
+                        url: self.url.clone(),
+                        key: prefix.to_owned(),
+                        op: "list",
+                        detail: "the listing repeats its continuation token".into(),
+                    })
+                }
+                Some(t) => token = Some(t),
+                None => return Ok(()),
             }
         }
     }
 
     fn head(&self, key: &str) -> Result<Option<ObjectMeta>> {
-        check_key(key)?;
-        let full = format!("{}{key}", self.prefix);
+        let full = self.full_key(key)?;
+        let call = Call {
+            headers: &[("x-amz-checksum-mode", "ENABLED")],
+            ..Call::new("HEAD", Some(&full))
+        };
         let resp = self
-            .raw(
-                "HEAD",
-                Some(&full),
-                &[],
-                &[("x-amz-checksum-mode", "ENABLED")],
-                &[],
-                sigv4::UNSIGNED_PAYLOAD,
-            )
+            .send(&call)
             .map_err(|f| self.classify("head", key, f))?;
         match resp.status {
             200..=299 => {}
@@ -96,7 +180,7 @@ impl Remote for S3Remote {
                     Ok(_) => Err(self.http_error("head", key, s, "")),
                 };
             }
-            s => return Err(self.http_error("head", key, s, "")),
+            s => return Err(self.status_error("head", key, s, &resp.headers, "")),
         }
         let size = header(&resp.headers, "content-length")
             .and_then(|v| v.parse().ok())
@@ -116,59 +200,31 @@ impl Remote for S3Remote {
     }
 
     fn get(&self, key: &str) -> Result<Vec<u8>> {
-        let path = self.path(key)?;
-        self.count();
-        let resp = self
-            .stream_bucket
-            .get_object(&path)
-            .map_err(|e| self.classify("get", key, e.into()))?;
-        self.checked_body("get", key, resp)
+        let resp = self.open_get("get", key, None)?;
+        let mut out = Vec::new();
+        let limit = self.limits.max_get_bytes;
+        let hint = " (QUILT_MAX_MANIFEST_BYTES raises the limit)";
+        self.copy_body("get", key, resp, limit, hint, &mut out)?;
+        Ok(out)
     }
 
     fn get_to(&self, key: &str, w: &mut dyn Write) -> Result<u64> {
-        let path = self.path(key)?;
-        self.count();
-        let request = AttoRequest::new(&self.stream_bucket, &path, s3::command::Command::GetObject)
-            .map_err(|e| self.classify("get", key, e.into()))?;
-        let mut resp = request
-            .response()
-            .map_err(|e| self.classify("get", key, e.into()))?;
-        let want = header(resp.headers(), "content-length").and_then(|v| v.parse::<u64>().ok());
-        let mut buf = vec![0u8; 256 << 10];
-        let mut total = 0u64;
-        loop {
-            let n = match resp.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(self.io_error("get", key, e)),
-            };
-            w.write_all(&buf[..n]).map_err(|source| Error::Sink {
-                url: self.url.clone(),
-                key: key.to_owned(),
-                source,
-            })?;
-            total += n as u64;
-        }
-        match want {
-            Some(want) if want != total => Err(self.short_read("get", key, total, want)),
-            _ => Ok(total),
-        }
+        let resp = self.open_get("get", key, None)?;
+        self.copy_body("get", key, resp, u64::MAX, "", w)
     }
 
     fn get_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>> {
-        let path = self.path(key)?;
+        check_key(key)?;
         if len == 0 {
             return Ok(Vec::new());
         }
-        self.count();
         // Servers parse the range as a signed 64-bit number.
         let end = start.saturating_add(len - 1).min(i64::MAX as u64);
-        let resp = self
-            .stream_bucket
-            .get_object_range(&path, start, Some(end))
-            .map_err(|e| self.classify("get_range", key, e.into()))?;
-        self.checked_body("get_range", key, resp)
+        let range = format!("bytes={start}-{end}");
+        let resp = self.open_get("get_range", key, Some(&range))?;
+        let mut out = Vec::new();
+        self.copy_body("get_range", key, resp, len, "", &mut out)?;
+        Ok(out)
     }
 
     fn put(&self, key: &str, data: &[u8]) -> Result<()> {
@@ -229,14 +285,19 @@ impl Remote for S3Remote {
     }
 
     fn delete(&self, key: &str) -> Result<()> {
-        let path = self.path(key)?;
-        self.count();
-        match self.bucket.delete_object(&path) {
-            Ok(_) => Ok(()),
-            Err(e) => match self.classify("delete", key, e.into()) {
-                Error::NotFound { .. } => Ok(()),
-                other => Err(other),
-            },
+        let full = self.full_key(key)?;
+        let resp = self
+            .send(&Call::new("DELETE", Some(&full)))
+            .map_err(|f| self.classify("delete", key, f))?;
+        match resp.status {
+            200..=299 | 404 => Ok(()),
+            s => Err(self.status_error(
+                "delete",
+                key,
+                s,
+                &resp.headers,
+                &String::from_utf8_lossy(&resp.body),
+            )),
         }
     }
 

@@ -16,6 +16,21 @@ pub(super) fn xml_tag(body: &str, tag: &str) -> Option<String> {
     )
 }
 
+/// The insides of every `<tag>…</tag>` at any depth, in order (not nested in each other).
+pub(super) fn xml_blocks<'a>(body: &'a str, tag: &str) -> Vec<&'a str> {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    let mut out = Vec::new();
+    let mut rest = body;
+    while let Some(i) = rest.find(&open) {
+        let after = &rest[i + open.len()..];
+        let Some(j) = after.find(&close) else { break };
+        out.push(&after[..j]);
+        rest = &after[j + close.len()..];
+    }
+    out
+}
+
 pub(super) fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -41,5 +56,7 @@ mod tests {
         assert_eq!(xml_tag(body, "Code").as_deref(), Some("NoSuchBucket"));
         assert_eq!(xml_tag(body, "Message").as_deref(), Some("a & b"));
         assert_eq!(xml_tag(body, "Key"), None);
+        let list = "<R><Upload><Key>a</Key></Upload><Uploads/><Upload><Key>b</Key></Upload></R>";
+        assert_eq!(xml_blocks(list, "Upload"), ["<Key>a</Key>", "<Key>b</Key>"]);
     }
 }
