@@ -21,10 +21,8 @@ pub fn parse_list_page(body: &[u8]) -> Result<ListPage, String> {
     let text = std::str::from_utf8(body).map_err(|e| format!("listing is not UTF-8: {e}"))?;
     let mut reader = Reader::from_str(text);
     let mut path: Vec<String> = Vec::new();
-    let mut page = ListPage::default();
-    let mut truncated = None;
+    let mut state = Page::default();
     let mut text_buf = String::new();
-    let (mut key, mut size) = (None, None);
     let mut seen_root = false;
     loop {
         let event = reader
@@ -43,7 +41,7 @@ pub fn parse_list_page(body: &[u8]) -> Result<ListPage, String> {
                     return Err("listing nests too deeply".into());
                 }
                 if path.len() == 1 && name == "Contents" {
-                    (key, size) = (None, None);
+                    (state.key, state.size) = (None, None);
                 }
                 path.push(name);
                 text_buf.clear();
@@ -62,39 +60,7 @@ pub fn parse_list_page(body: &[u8]) -> Result<ListPage, String> {
             ),
             Event::GeneralRef(r) => text_buf.push(resolve_ref(&r)?),
             Event::End(_) => {
-                let levels: Vec<&str> = path.iter().map(String::as_str).collect();
-                match levels[..] {
-                    [_, "Contents", "Key"] => key = Some(std::mem::take(&mut text_buf)),
-                    [_, "Contents", "Size"] => {
-                        size = Some(text_buf.trim().parse::<u64>().map_err(|_| {
-                            format!(
-                                "object size {:?} is not a number",
-                                truncated_text(&text_buf)
-                            )
-                        })?)
-                    }
-                    [_, "Contents"] => match (key.take(), size.take()) {
-                        (Some(k), Some(s)) => page.objects.push((k, s)),
-                        (None, _) => return Err("an object in the listing has no <Key>".into()),
-                        (_, None) => return Err("an object in the listing has no <Size>".into()),
-                    },
-                    [_, "IsTruncated"] => {
-                        truncated = Some(match text_buf.trim() {
-                            "true" => true,
-                            "false" => false,
-                            other => {
-                                return Err(format!(
-                                    "<IsTruncated> is {:?}, not true or false",
-                                    truncated_text(other)
-                                ))
-                            }
-                        })
-                    }
-                    [_, "NextContinuationToken"] => {
-                        page.next_token = Some(std::mem::take(&mut text_buf))
-                    }
-                    _ => {}
-                }
+                state.close(&path, &mut text_buf)?;
                 path.pop();
                 text_buf.clear();
             }
@@ -108,7 +74,8 @@ pub fn parse_list_page(body: &[u8]) -> Result<ListPage, String> {
     if !path.is_empty() {
         return Err("listing ends before </ListBucketResult>".into());
     }
-    match truncated {
+    let mut page = state.page;
+    match state.truncated {
         Some(true) if page.next_token.as_deref().is_none_or(str::is_empty) => {
             Err("listing is truncated but names no continuation token".into())
         }
@@ -117,6 +84,50 @@ pub fn parse_list_page(body: &[u8]) -> Result<ListPage, String> {
             page.next_token = None;
             Ok(page)
         }
+    }
+}
+
+/// What has been read of a page so far.
+#[derive(Default)]
+struct Page {
+    page: ListPage,
+    truncated: Option<bool>,
+    key: Option<String>,
+    size: Option<u64>,
+}
+
+impl Page {
+    /// The element at the end of `path` closes with `text` inside.
+    fn close(&mut self, path: &[String], text: &mut String) -> Result<(), String> {
+        let levels: Vec<&str> = path.iter().map(String::as_str).collect();
+        match levels[..] {
+            [_, "Contents", "Key"] => self.key = Some(std::mem::take(text)),
+            [_, "Contents", "Size"] => {
+                self.size = Some(text.trim().parse::<u64>().map_err(|_| {
+                    format!("object size {:?} is not a number", truncated_text(text))
+                })?)
+            }
+            [_, "Contents"] => match (self.key.take(), self.size.take()) {
+                (Some(k), Some(s)) => self.page.objects.push((k, s)),
+                (None, _) => return Err("an object in the listing has no <Key>".into()),
+                (_, None) => return Err("an object in the listing has no <Size>".into()),
+            },
+            [_, "IsTruncated"] => {
+                self.truncated = Some(match text.trim() {
+                    "true" => true,
+                    "false" => false,
+                    other => {
+                        return Err(format!(
+                            "<IsTruncated> is {:?}, not true or false",
+                            truncated_text(other)
+                        ))
+                    }
+                })
+            }
+            [_, "NextContinuationToken"] => self.page.next_token = Some(std::mem::take(text)),
+            _ => {}
+        }
+        Ok(())
     }
 }
 

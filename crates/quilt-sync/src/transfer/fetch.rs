@@ -173,38 +173,8 @@ pub fn fetch(
         others: Mutex::new(HashMap::new()),
         options: &opts.remote_options,
     };
-    let total: u64 = missing.iter().map(|e| e.size).sum();
-    progress.start("downloading", Some(total), Unit::Bytes);
-    let downloaded = AtomicU64::new(0);
-    let bytes_down = AtomicU64::new(0);
-    for batch in batches(&missing) {
-        let writer = store.writer()?;
-        let result = pool.install(|| {
-            batch.par_iter().try_for_each(|e| -> TResult<()> {
-                if interrupt.load(Ordering::Relaxed) {
-                    return Err(TransferError::Interrupted);
-                }
-                let watch = Watch {
-                    progress,
-                    interrupt,
-                };
-                match download(&writer, &sources, e, &watch) {
-                    Err(_) if interrupt.load(Ordering::Relaxed) => {
-                        return Err(TransferError::Interrupted)
-                    }
-                    other => other?,
-                }
-                downloaded.fetch_add(1, Ordering::Relaxed);
-                bytes_down.fetch_add(e.size, Ordering::Relaxed);
-                Ok(())
-            })
-        });
-        // Everything verified so far is kept, also when the batch failed or was interrupted,
-        // so the re-run fetches only the rest.
-        writer.commit()?;
-        result?;
-    }
-    progress.finish();
+    let (downloaded, bytes_down) =
+        download_missing(store, &missing, &pool, &sources, progress, interrupt)?;
     // A Ctrl-C during the last object: stop before the manifest and the ref.
     if interrupt.load(Ordering::Relaxed) {
         return Err(TransferError::Interrupted);
@@ -231,10 +201,54 @@ pub fn fetch(
     }
     Ok(FetchOutcome {
         top_hash: top,
-        objects_downloaded: downloaded.into_inner(),
-        bytes_downloaded: bytes_down.into_inner(),
+        objects_downloaded: downloaded,
+        bytes_downloaded: bytes_down,
         objects_present: present,
     })
+}
+
+/// Downloads, verifies and stores `missing` in batches; returns (objects, bytes).
+fn download_missing(
+    store: &Store,
+    missing: &[&Entry],
+    pool: &rayon::ThreadPool,
+    sources: &Sources<'_>,
+    progress: &dyn Progress,
+    interrupt: &AtomicBool,
+) -> TResult<(u64, u64)> {
+    let total: u64 = missing.iter().map(|e| e.size).sum();
+    progress.start("downloading", Some(total), Unit::Bytes);
+    let downloaded = AtomicU64::new(0);
+    let bytes_down = AtomicU64::new(0);
+    for batch in batches(missing) {
+        let writer = store.writer()?;
+        let result = pool.install(|| {
+            batch.par_iter().try_for_each(|e| -> TResult<()> {
+                if interrupt.load(Ordering::Relaxed) {
+                    return Err(TransferError::Interrupted);
+                }
+                let watch = Watch {
+                    progress,
+                    interrupt,
+                };
+                match download(&writer, sources, e, &watch) {
+                    Err(_) if interrupt.load(Ordering::Relaxed) => {
+                        return Err(TransferError::Interrupted)
+                    }
+                    other => other?,
+                }
+                downloaded.fetch_add(1, Ordering::Relaxed);
+                bytes_down.fetch_add(e.size, Ordering::Relaxed);
+                Ok(())
+            })
+        });
+        // Everything verified so far is kept, also when the batch failed or was interrupted,
+        // so the re-run fetches only the rest.
+        writer.commit()?;
+        result?;
+    }
+    progress.finish();
+    Ok((downloaded.into_inner(), bytes_down.into_inner()))
 }
 
 fn batches<'a>(entries: &'a [&'a Entry]) -> Vec<&'a [&'a Entry]> {
