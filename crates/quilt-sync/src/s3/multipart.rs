@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
@@ -23,7 +23,8 @@ struct UploadedPart {
 impl S3Remote {
     /// Uploads `file` in parts. An upload of the same key that an earlier run left behind (a
     /// process killed mid-upload) is resumed: its parts whose size and SHA-256 match are kept,
-    /// the rest are sent. Any failure, including an interrupt, aborts the upload, so nothing
+    /// the rest are sent; if that fails (another process finished or aborted it meanwhile), a
+    /// fresh upload starts. Any failure, including an interrupt, aborts the upload, so nothing
     /// is left that no run would finish or clean up.
     pub(super) fn multipart(
         &self,
@@ -34,25 +35,46 @@ impl S3Remote {
         given: Option<&[[u8; 32]]>,
     ) -> Result<()> {
         let full = format!("{}{key}", self.prefix);
-        let (upload_id, done) = match self.unfinished_upload(key, &full) {
-            Some(found) => found,
-            None => (self.create_upload(key, &full)?, HashMap::new()),
-        };
-        let parts = Parts {
+        let fresh = HashMap::new();
+        let base = Parts {
             key,
             full: &full,
-            upload_id: &upload_id,
+            upload_id: "",
             size,
             part_size,
             given,
-            done: &done,
+            done: &fresh,
         };
-        let result = self.upload_parts(&parts, file);
+        if let Some((upload_id, done)) = self.unfinished_upload(key, &full) {
+            let resumed = Parts {
+                upload_id: &upload_id,
+                done: &done,
+                ..base
+            };
+            match self.upload_or_abort(&resumed, file) {
+                Err(e) if !matches!(e, Error::Interrupted) => {
+                    tracing::debug!(key, "resuming {upload_id} failed ({e}); starting over");
+                    file.seek(SeekFrom::Start(0))
+                        .map_err(|e| Error::io("rewinding", format!("the file of {key}"), e))?;
+                }
+                done => return done,
+            }
+        }
+        let upload_id = self.create_upload(key, &full)?;
+        let parts = Parts {
+            upload_id: &upload_id,
+            ..base
+        };
+        self.upload_or_abort(&parts, file)
+    }
+
+    fn upload_or_abort(&self, parts: &Parts<'_>, file: &mut File) -> Result<()> {
+        let result = self.upload_parts(parts, file);
         if result.is_err() {
             // Best effort: a failed abort leaves the upload for the next run of this key to
             // resume (or for the bucket's lifecycle rules), and the original error is the one
             // worth reporting.
-            self.abort_upload(key, &full, &upload_id);
+            self.abort_upload(parts.key, parts.full, parts.upload_id);
         }
         result
     }
@@ -250,6 +272,7 @@ impl S3Remote {
 }
 
 /// One multipart upload in progress.
+#[derive(Clone, Copy)]
 struct Parts<'a> {
     key: &'a str,
     full: &'a str,
