@@ -69,11 +69,12 @@ pub enum Error {
         source: Option<BoxError>,
     },
 
-    /// No answer, or no further bytes of one, within the read timeout (a stalled or silent
-    /// server). Retried once only: a server that stalls twice is treated as down.
+    /// No answer (`mid_answer` false: a silent server, not retried), or no further bytes of
+    /// one (a stall, retried once, resuming where it stopped), within the read timeout.
     #[error(
-        "{op} {key} at {url} timed out: no data for {secs} s{after}; the server is stalled or \
+        "{op} {key} at {url} timed out: {what} for {secs} s{after}; the server is stalled or \
          overloaded (QUILT_S3_READ_TIMEOUT sets the limit in seconds)",
+        what = if *.mid_answer { "no further data" } else { "no answer" },
         secs = .after.as_secs_f64(),
         after = if *.attempts > 1 { format!(", {} attempts", .attempts) } else { String::new() }
     )]
@@ -82,6 +83,7 @@ pub enum Error {
         key: String,
         op: &'static str,
         after: Duration,
+        mid_answer: bool,
         attempts: u32,
     },
 
@@ -194,6 +196,17 @@ impl Error {
     /// The server stopped answering (see [`Error::TimedOut`]).
     pub fn is_timeout(&self) -> bool {
         matches!(self, Error::TimedOut { .. })
+    }
+
+    /// The server never answered at all: retrying it would only wait once more.
+    pub fn is_silence(&self) -> bool {
+        matches!(
+            self,
+            Error::TimedOut {
+                mid_answer: false,
+                ..
+            }
+        )
     }
 
     /// How long the server asked us to wait before the next attempt, if it said.

@@ -44,8 +44,9 @@ impl RetryOptions {
     }
 }
 
-/// Attempts for a call whose server stopped answering: one retry, so a silent server costs two
-/// read timeouts, not `attempts` of them.
+/// Attempts for a call whose server stopped sending mid-answer: one retry (a download resumes
+/// where it stopped). A server that never answered is not retried at all, so a silent server
+/// costs one read timeout.
 const TIMEOUT_ATTEMPTS: u32 = 2;
 /// The longest `Retry-After` honoured; a server asking for more is reported instead.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
@@ -97,7 +98,7 @@ impl<R: Remote> Retry<R> {
         if !e.is_transient() || attempt >= self.attempts() {
             return None;
         }
-        if e.is_timeout() && attempt >= TIMEOUT_ATTEMPTS {
+        if e.is_silence() || (e.is_timeout() && attempt >= TIMEOUT_ATTEMPTS) {
             return None;
         }
         let backoff = self.opts.delay(attempt);
@@ -317,12 +318,13 @@ mod tests {
         assert!(o.delay(u32::MAX) <= o.max_delay);
     }
 
-    fn timed_out() -> Error {
+    fn timed_out(mid_answer: bool) -> Error {
         Error::TimedOut {
             url: "s3://b/".into(),
             key: "k".into(),
             op: "get",
             after: Duration::from_secs(1),
+            mid_answer,
             attempts: 1,
         }
     }
@@ -349,9 +351,10 @@ mod tests {
                 max_delay: Duration::from_millis(100),
             },
         );
-        // A timeout is retried once.
-        assert!(r.pause(&timed_out(), 1).is_some());
-        assert!(r.pause(&timed_out(), 2).is_none());
+        // A stall mid-answer is retried once, a server that never answered not at all.
+        assert!(r.pause(&timed_out(true), 1).is_some());
+        assert!(r.pause(&timed_out(true), 2).is_none());
+        assert!(r.pause(&timed_out(false), 1).is_none());
         // Retry-After is a floor on the pause; beyond a minute it is reported instead.
         let p = r
             .pause(&throttled(Some(Duration::from_secs(2))), 1)

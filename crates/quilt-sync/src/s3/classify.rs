@@ -196,6 +196,7 @@ impl S3Remote {
                     key: key.to_owned(),
                     op,
                     after: self.limits.read_timeout,
+                    mid_answer: false,
                     attempts: 1,
                 },
                 _ => transient(e),
@@ -220,6 +221,7 @@ impl S3Remote {
                 key: key.to_owned(),
                 op,
                 after: self.limits.read_timeout,
+                mid_answer: true,
                 attempts: 1,
             };
         }
