@@ -322,3 +322,35 @@ fn slowdown_is_honoured_then_reported() {
         run.elapsed
     );
 }
+
+#[test]
+fn ctrl_c_while_waiting_out_a_slowdown_exits_at_once() {
+    let f = fixture();
+    let server = start_hostile(&f.served, "slowdown", "*");
+    let mut child = quilt_against(&f.ws, &server.endpoint, &["fetch", "team/h", "s3://bkt"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn quilt");
+    // Inside the pauses of at least a second that Retry-After asks for.
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: kill(2) on the pid of our own child that has not been waited for yet.
+    let r = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(r, 0);
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("try_wait") {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        start.elapsed() < Duration::from_millis(500),
+        "Ctrl-C waited {:?}",
+        start.elapsed()
+    );
+}

@@ -18,8 +18,8 @@ impl RemoteOptions {
         }
     }
 
-    /// Let long transfers inside one request (a multipart upload between its parts) stop
-    /// when `flag` is set (Ctrl-C).
+    /// Let waits and long transfers stop when `flag` is set (Ctrl-C): the pauses of [`Retry`]
+    /// and S3 uploads between the slices of a request body.
     pub fn with_interrupt(mut self, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
         self.s3.interrupt = Some(flag);
         self
@@ -34,5 +34,7 @@ pub fn open_remote(url: &str, opts: &RemoteOptions) -> Result<Box<dyn Remote>> {
         RemoteUrl::S3 { bucket, prefix } => Box::new(S3Remote::new(&bucket, &prefix, &opts.s3)?),
         RemoteUrl::Dir(path) => Box::new(DirRemote::new(path)?),
     };
-    Ok(Box::new(Retry::new(remote, opts.retry.clone())))
+    Ok(Box::new(
+        Retry::new(remote, opts.retry.clone()).interruptible(opts.s3.interrupt.clone()),
+    ))
 }

@@ -5,6 +5,8 @@ use std::collections::HashSet;
 use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::{CasOutcome, Condition, Error, ListEntry, ObjectMeta, Remote, Result};
@@ -74,11 +76,42 @@ fn random_u64() -> u64 {
 pub struct Retry<R> {
     inner: R,
     opts: RetryOptions,
+    interrupt: Option<Arc<AtomicBool>>,
 }
 
 impl<R: Remote> Retry<R> {
     pub fn new(inner: R, opts: RetryOptions) -> Self {
-        Retry { inner, opts }
+        Retry {
+            inner,
+            opts,
+            interrupt: None,
+        }
+    }
+
+    /// Stop waiting between attempts when `flag` is set (Ctrl-C): the call then fails with
+    /// [`Error::Interrupted`] instead of sleeping out a long backoff or `Retry-After`.
+    pub fn interruptible(mut self, flag: Option<Arc<AtomicBool>>) -> Self {
+        self.interrupt = flag;
+        self
+    }
+
+    /// Sleeps `d`, in short steps so that an interrupt is noticed within 50 ms.
+    fn sleep(&self, d: Duration) -> Result<()> {
+        let Some(flag) = &self.interrupt else {
+            std::thread::sleep(d);
+            return Ok(());
+        };
+        let until = std::time::Instant::now() + d;
+        loop {
+            if flag.load(Ordering::Relaxed) {
+                return Err(Error::Interrupted);
+            }
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Ok(());
+            }
+            std::thread::sleep(left.min(Duration::from_millis(50)));
+        }
     }
 
     /// The wrapped remote.
@@ -117,7 +150,7 @@ impl<R: Remote> Retry<R> {
                 Err(e) => match self.pause(&e, attempt) {
                     Some(d) => {
                         tracing::debug!(op, key, attempt, delay = ?d, "retrying: {e}");
-                        std::thread::sleep(d);
+                        self.sleep(d)?;
                         attempt += 1;
                     }
                     None => return Err(e.with_attempts(attempt)),
@@ -210,7 +243,7 @@ impl<R: Remote> Remote for Retry<R> {
                 Ok(()) => return Ok(()),
                 Err(e) => match self.pause(&e, attempt) {
                     Some(d) => {
-                        std::thread::sleep(d);
+                        self.sleep(d)?;
                         attempt += 1;
                     }
                     None => return Err(e.with_attempts(attempt)),
@@ -243,7 +276,7 @@ impl<R: Remote> Remote for Retry<R> {
                 Ok(()) => return Ok(written),
                 Err(e) => match self.pause(&e, attempt) {
                     Some(d) => {
-                        std::thread::sleep(d);
+                        self.sleep(d)?;
                         attempt += 1;
                     }
                     None => return Err(e.with_attempts(attempt)),
@@ -365,5 +398,27 @@ mod tests {
             .is_none());
         assert!(r.pause(&throttled(None), 1).unwrap() <= Duration::from_millis(100));
         assert!(r.pause(&throttled(None), 5).is_none());
+    }
+
+    #[test]
+    fn an_interrupt_cuts_a_pause_short() {
+        let dir = tempfile::tempdir().unwrap();
+        let flag = Arc::new(AtomicBool::new(false));
+        let r = Retry::new(
+            crate::DirRemote::new(dir.path()).unwrap(),
+            RetryOptions::default(),
+        )
+        .interruptible(Some(flag.clone()));
+        let t = std::time::Instant::now();
+        let setter = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            flag.store(true, Ordering::Relaxed);
+        });
+        assert!(matches!(
+            r.sleep(Duration::from_secs(30)),
+            Err(Error::Interrupted)
+        ));
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        setter.join().unwrap();
     }
 }
