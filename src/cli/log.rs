@@ -1,6 +1,6 @@
 use anyhow::Context as _;
 use quilt::hash::PackageName;
-use quilt::sync::{registry, Counting, Remote, RemoteOptions};
+use quilt::sync::{registry, Counting, Remote};
 
 use super::output::format_time;
 use super::remote::{open_named_remote, Counted};
@@ -105,7 +105,7 @@ fn open_remote_anywhere(ctx: &Ctx, name_or_url: &str) -> anyhow::Result<Counted>
     match ctx.repo() {
         Ok(repo) => open_named_remote(&repo, name_or_url),
         Err(_) if name_or_url.contains("://") || name_or_url.contains('/') => {
-            let remote = quilt::sync::open_remote(name_or_url, &RemoteOptions::from_env())
+            let remote = quilt::sync::open_remote(name_or_url, &super::remote_options())
                 .with_context(|| format!("could not open remote {name_or_url}"))?;
             Ok(Counting::new(remote))
         }

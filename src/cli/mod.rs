@@ -2,7 +2,10 @@
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, LazyLock};
+
+use signal_hook::consts::SIGINT;
 
 use clap::{Parser, Subcommand};
 
@@ -94,23 +97,35 @@ enum Command {
     Completions(completions::Args),
 }
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Set by the first Ctrl-C; long operations stop at their next check. A second Ctrl-C exits
+/// with 130 at once (every write is atomic, so that is safe, only slower to resume).
+static INTERRUPTED: LazyLock<Arc<AtomicBool>> = LazyLock::new(|| Arc::new(AtomicBool::new(false)));
 
-extern "C" fn on_sigint(_: libc::c_int) {
-    if INTERRUPTED.swap(true, Ordering::SeqCst) {
-        // A second Ctrl-C: stop now. Every write is atomic, so this is safe.
-        unsafe { libc::_exit(130) };
+fn install_signal_handlers() {
+    // A closed pipe (`quilt ls | head`) ends the process quietly instead of erroring.
+    // SAFETY: SIG_DFL installs no handler, so no code of ours runs in signal context; this
+    // runs first thing in main, before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    let flag = Arc::clone(&INTERRUPTED);
+    // The shutdown hook runs before the flag is set, so it fires on the second Ctrl-C only.
+    let registered = signal_hook::flag::register_conditional_shutdown(SIGINT, 130, flag.clone())
+        .and_then(|_| signal_hook::flag::register(SIGINT, flag));
+    if let Err(e) = registered {
+        tracing::warn!("Ctrl-C handling not installed: {e}");
+    }
+}
+
+/// Remote options from the environment, wired to Ctrl-C.
+pub(crate) fn remote_options() -> quilt::sync::RemoteOptions {
+    quilt::sync::RemoteOptions::from_env().with_interrupt(Arc::clone(&INTERRUPTED))
 }
 
 /// Parses arguments, runs the command and returns the process exit code:
 /// 0 success, 1 failure, 2 usage error, 130 interrupted.
 pub fn run() -> i32 {
-    // A closed pipe (`quilt ls | head`) ends the process quietly instead of erroring.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
-    }
+    install_signal_handlers();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => return output::usage_error(&e),

@@ -1,6 +1,6 @@
 use std::path::{Component, Path, PathBuf};
 
-use quilt::sync::{open_remote, Counting, Remote, RemoteOptions, RemoteUrl};
+use quilt::sync::{open_remote, Counting, Remote, RemoteUrl};
 use quilt::Repository;
 
 use super::Ctx;
@@ -213,7 +213,7 @@ fn open_remote_at(
     name_or_url: Option<&str>,
 ) -> anyhow::Result<(String, Counted)> {
     let url = checked_url(repo, cwd, &remote_url(repo, name_or_url)?)?;
-    let remote = open_remote(&url, &RemoteOptions::from_env())?;
+    let remote = open_remote(&url, &super::remote_options())?;
     Ok((url, Counting::new(remote)))
 }
 

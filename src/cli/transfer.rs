@@ -2,7 +2,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use quilt::hash::PackageName;
-use quilt::sync::{FetchOptions, PushOptions, RemoteOptions};
+use quilt::sync::{FetchOptions, PushOptions};
 use quilt::{CheckoutOptions, CheckoutOutcome, RevSpec};
 
 use super::checkout::report;
@@ -97,7 +97,7 @@ pub fn run_push(args: PushArgs, ctx: &Ctx) -> anyhow::Result<()> {
             if args.create_remote {
                 create_missing_dir(&d, ctx)?;
             }
-            let dest = quilt::sync::open_remote(&d, &RemoteOptions::from_env());
+            let dest = quilt::sync::open_remote(&d, &super::remote_options());
             Some(dest.with_context(|| format!("could not open --dest {d}"))?)
         }
         None => None,
@@ -180,7 +180,7 @@ fn fetch_into(
     };
     let opts = FetchOptions {
         jobs: jobs.max(1),
-        remote_options: RemoteOptions::from_env(),
+        remote_options: super::remote_options(),
         allow_local_keys,
     };
     let bar = ctx.bar();
@@ -305,7 +305,7 @@ pub fn install_from_remote(
         None => from.to_owned(),
     };
     check_remote_exists(&url)?;
-    let remote = quilt::sync::open_remote(&url, &RemoteOptions::from_env())?;
+    let remote = quilt::sync::open_remote(&url, &super::remote_options())?;
     let (_, out) = fetch_into(
         store.store(),
         rev,

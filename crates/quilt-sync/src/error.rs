@@ -1,6 +1,7 @@
 //! The one error type of this crate, classified so callers know what to retry and what to tell.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -67,6 +68,53 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+
+    /// No answer (`mid_answer` false: a silent server, not retried), or no further bytes of
+    /// one (a stall, retried once, resuming where it stopped), within the read timeout.
+    #[error(
+        "{op} {key} at {url} timed out: {what} for {secs} s{after}; the server is stalled or \
+         overloaded (QUILT_S3_READ_TIMEOUT sets the limit in seconds)",
+        what = if *.mid_answer { "no further data" } else { "no answer" },
+        secs = .after.as_secs_f64(),
+        after = if *.attempts > 1 { format!(", {} attempts", .attempts) } else { String::new() }
+    )]
+    TimedOut {
+        url: String,
+        key: String,
+        op: &'static str,
+        after: Duration,
+        mid_answer: bool,
+        attempts: u32,
+    },
+
+    /// The server asked us to slow down (503 SlowDown, 429), possibly saying when to come back.
+    #[error(
+        "{op} {key} at {url}: the server asked to slow down{after}: {detail}",
+        after = if *.attempts > 1 { format!(" and still did after {} attempts", .attempts) } else { String::new() }
+    )]
+    Throttled {
+        url: String,
+        key: String,
+        op: &'static str,
+        detail: String,
+        retry_after: Option<Duration>,
+        attempts: u32,
+    },
+
+    /// An answer larger than the limit for its kind (or than the size it announced or was
+    /// asked for): refused before it fills memory or disk.
+    #[error("{op} {key} at {url}: the answer is larger than {limit} bytes{hint}")]
+    TooLarge {
+        url: String,
+        key: String,
+        op: &'static str,
+        limit: u64,
+        hint: &'static str,
+    },
+
+    /// The operation was interrupted (Ctrl-C) before it finished; what was complete is kept.
+    #[error("interrupted")]
+    Interrupted,
 
     /// The server refused the request for a reason retrying won't fix (e.g. a bad checksum).
     #[error("{op} {key} at {url}: the server answered {status} {code}: {message}")]
@@ -140,7 +188,37 @@ impl Error {
 
     /// Retrying the same request later may succeed.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::Transient { .. } | Error::Unreachable { .. })
+        matches!(
+            self,
+            Error::Transient { .. }
+                | Error::Unreachable { .. }
+                | Error::TimedOut { .. }
+                | Error::Throttled { .. }
+        )
+    }
+
+    /// The server stopped answering (see [`Error::TimedOut`]).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::TimedOut { .. })
+    }
+
+    /// The server never answered at all: retrying it would only wait once more.
+    pub fn is_silence(&self) -> bool {
+        matches!(
+            self,
+            Error::TimedOut {
+                mid_answer: false,
+                ..
+            }
+        )
+    }
+
+    /// How long the server asked us to wait before the next attempt, if it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Throttled { retry_after, .. } => *retry_after,
+            _ => None,
+        }
     }
 
     /// The server rejected the credentials.
@@ -161,14 +239,21 @@ impl Error {
     /// How many attempts were made, for errors that record it.
     pub fn attempts(&self) -> u32 {
         match self {
-            Error::Unreachable { attempts, .. } | Error::Transient { attempts, .. } => *attempts,
+            Error::Unreachable { attempts, .. }
+            | Error::Transient { attempts, .. }
+            | Error::TimedOut { attempts, .. }
+            | Error::Throttled { attempts, .. } => *attempts,
             _ => 1,
         }
     }
 
     /// Record that this error is the last of `n` attempts, so the message says so.
     pub(crate) fn with_attempts(mut self, n: u32) -> Self {
-        if let Error::Unreachable { attempts, .. } | Error::Transient { attempts, .. } = &mut self {
+        if let Error::Unreachable { attempts, .. }
+        | Error::Transient { attempts, .. }
+        | Error::TimedOut { attempts, .. }
+        | Error::Throttled { attempts, .. } = &mut self
+        {
             *attempts = n;
         }
         self

@@ -12,9 +12,10 @@
 //! `.quilt/named_packages/<ns>/<pkg>/{<unix_ts>,latest}`, `.quilt/objects/<sha256>`); this crate
 //! only moves bytes and does not interpret keys.
 //!
-//! The S3 backend uses rust-s3's blocking `sync` client rather than its tokio one: every call
-//! runs on the caller's thread, parallel transfers come from the caller's thread pool, and no
-//! runtime has to be started or hidden. See [`s3`] for the few requests it signs itself.
+//! The S3 backend signs and sends every request itself (attohttpc, blocking): every call runs on
+//! the caller's thread, parallel transfers come from the caller's thread pool, no runtime has to
+//! be started or hidden, and timeouts and size limits bound what any server can cost. See
+//! [`s3`].
 //!
 //! ```
 //! use quilt_sync::{open_remote, CasOutcome, Condition, Remote, RemoteOptions};
@@ -35,6 +36,8 @@
 //! # Ok(())
 //! # }
 //! ```
+
+#![forbid(unsafe_code)]
 
 pub mod counting;
 pub mod dir;

@@ -19,6 +19,13 @@ impl RemoteOptions {
             retry: RetryOptions::default(),
         }
     }
+
+    /// Let waits and long transfers stop when `flag` is set (Ctrl-C): the pauses of [`Retry`]
+    /// and S3 uploads between the slices of a request body.
+    pub fn with_interrupt(mut self, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
+        self.s3.interrupt = Some(flag);
+        self
+    }
 }
 
 /// Open the remote at `url` (`s3://bucket[/prefix]`, `file:///path` or a directory path),
@@ -37,5 +44,7 @@ pub fn open_remote(url: &str, opts: &RemoteOptions) -> Result<Box<dyn Remote>> {
             Box::new(DirRemote::new(path)?)
         }
     };
-    Ok(Box::new(Retry::new(remote, opts.retry.clone())))
+    Ok(Box::new(
+        Retry::new(remote, opts.retry.clone()).interruptible(opts.s3.interrupt.clone()),
+    ))
 }

@@ -5,6 +5,8 @@ use std::collections::HashSet;
 use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::{CasOutcome, Condition, Error, ListEntry, ObjectMeta, Remote, Result};
@@ -44,6 +46,13 @@ impl RetryOptions {
     }
 }
 
+/// Attempts for a call whose server stopped sending mid-answer: one retry (a download resumes
+/// where it stopped). A server that never answered is not retried at all, so a silent server
+/// costs one read timeout.
+const TIMEOUT_ATTEMPTS: u32 = 2;
+/// The longest `Retry-After` honoured; a server asking for more is reported instead.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
 fn random_u64() -> u64 {
     // RandomState is seeded per instance from the OS; good enough for jitter.
     let mut h = RandomState::new().build_hasher();
@@ -67,11 +76,42 @@ fn random_u64() -> u64 {
 pub struct Retry<R> {
     inner: R,
     opts: RetryOptions,
+    interrupt: Option<Arc<AtomicBool>>,
 }
 
 impl<R: Remote> Retry<R> {
     pub fn new(inner: R, opts: RetryOptions) -> Self {
-        Retry { inner, opts }
+        Retry {
+            inner,
+            opts,
+            interrupt: None,
+        }
+    }
+
+    /// Stop waiting between attempts when `flag` is set (Ctrl-C): the call then fails with
+    /// [`Error::Interrupted`] instead of sleeping out a long backoff or `Retry-After`.
+    pub fn interruptible(mut self, flag: Option<Arc<AtomicBool>>) -> Self {
+        self.interrupt = flag;
+        self
+    }
+
+    /// Sleeps `d`, in short steps so that an interrupt is noticed within 50 ms.
+    fn sleep(&self, d: Duration) -> Result<()> {
+        let Some(flag) = &self.interrupt else {
+            std::thread::sleep(d);
+            return Ok(());
+        };
+        let until = std::time::Instant::now() + d;
+        loop {
+            if flag.load(Ordering::Relaxed) {
+                return Err(Error::Interrupted);
+            }
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Ok(());
+            }
+            std::thread::sleep(left.min(Duration::from_millis(50)));
+        }
     }
 
     /// The wrapped remote.
@@ -83,19 +123,38 @@ impl<R: Remote> Retry<R> {
         self.opts.attempts.max(1)
     }
 
+    /// The pause before the next attempt after `e` ended attempt `attempt`, or `None` to give
+    /// up: the error is not transient, the attempts are used up, a timeout already had its
+    /// retry, or the server asked for a longer pause than [`MAX_RETRY_AFTER`]. A server's
+    /// `Retry-After` is a lower bound on the pause.
+    fn pause(&self, e: &Error, attempt: u32) -> Option<Duration> {
+        if !e.is_transient() || attempt >= self.attempts() {
+            return None;
+        }
+        if e.is_silence() || (e.is_timeout() && attempt >= TIMEOUT_ATTEMPTS) {
+            return None;
+        }
+        let backoff = self.opts.delay(attempt);
+        match e.retry_after() {
+            Some(wait) if wait > MAX_RETRY_AFTER => None,
+            Some(wait) => Some(backoff.max(wait)),
+            None => Some(backoff),
+        }
+    }
+
     fn run<T>(&self, op: &str, key: &str, mut f: impl FnMut() -> Result<T>) -> Result<T> {
-        let n = self.attempts();
         let mut attempt = 1;
         loop {
             match f() {
                 Ok(v) => return Ok(v),
-                Err(e) if e.is_transient() && attempt < n => {
-                    let d = self.opts.delay(attempt);
-                    tracing::debug!(op, key, attempt, delay = ?d, "retrying: {e}");
-                    std::thread::sleep(d);
-                    attempt += 1;
-                }
-                Err(e) => return Err(e.with_attempts(attempt)),
+                Err(e) => match self.pause(&e, attempt) {
+                    Some(d) => {
+                        tracing::debug!(op, key, attempt, delay = ?d, "retrying: {e}");
+                        self.sleep(d)?;
+                        attempt += 1;
+                    }
+                    None => return Err(e.with_attempts(attempt)),
+                },
             }
         }
     }
@@ -156,7 +215,6 @@ impl<R: Remote> Remote for Retry<R> {
     }
 
     fn list(&self, prefix: &str, visit: &mut dyn FnMut(ListEntry) -> Result<()>) -> Result<()> {
-        let n = self.attempts();
         let mut delivered: Option<HashSet<String>> = None;
         let mut attempt = 1;
         loop {
@@ -183,11 +241,13 @@ impl<R: Remote> Remote for Retry<R> {
             }
             match r {
                 Ok(()) => return Ok(()),
-                Err(e) if e.is_transient() && attempt < n => {
-                    std::thread::sleep(self.opts.delay(attempt));
-                    attempt += 1;
-                }
-                Err(e) => return Err(e.with_attempts(attempt)),
+                Err(e) => match self.pause(&e, attempt) {
+                    Some(d) => {
+                        self.sleep(d)?;
+                        attempt += 1;
+                    }
+                    None => return Err(e.with_attempts(attempt)),
+                },
             }
         }
     }
@@ -201,7 +261,6 @@ impl<R: Remote> Remote for Retry<R> {
     }
 
     fn get_to(&self, key: &str, w: &mut dyn Write) -> Result<u64> {
-        let n = self.attempts();
         let mut written = 0u64;
         let mut attempt = 1;
         loop {
@@ -215,11 +274,13 @@ impl<R: Remote> Remote for Retry<R> {
             };
             match r {
                 Ok(()) => return Ok(written),
-                Err(e) if e.is_transient() && attempt < n => {
-                    std::thread::sleep(self.opts.delay(attempt));
-                    attempt += 1;
-                }
-                Err(e) => return Err(e.with_attempts(attempt)),
+                Err(e) => match self.pause(&e, attempt) {
+                    Some(d) => {
+                        self.sleep(d)?;
+                        attempt += 1;
+                    }
+                    None => return Err(e.with_attempts(attempt)),
+                },
             }
         }
     }
@@ -288,5 +349,76 @@ mod tests {
             assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d} ms");
         }
         assert!(o.delay(u32::MAX) <= o.max_delay);
+    }
+
+    fn timed_out(mid_answer: bool) -> Error {
+        Error::TimedOut {
+            url: "s3://b/".into(),
+            key: "k".into(),
+            op: "get",
+            after: Duration::from_secs(1),
+            mid_answer,
+            attempts: 1,
+        }
+    }
+
+    fn throttled(retry_after: Option<Duration>) -> Error {
+        Error::Throttled {
+            url: "s3://b/".into(),
+            key: "k".into(),
+            op: "get",
+            detail: "HTTP 503 SlowDown".into(),
+            retry_after,
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn pauses_honour_retry_after_and_bound_timeouts() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = Retry::new(
+            crate::DirRemote::new(dir.path()).unwrap(),
+            RetryOptions {
+                attempts: 5,
+                base_delay: Duration::from_millis(10),
+                max_delay: Duration::from_millis(100),
+            },
+        );
+        // A stall mid-answer is retried once, a server that never answered not at all.
+        assert!(r.pause(&timed_out(true), 1).is_some());
+        assert!(r.pause(&timed_out(true), 2).is_none());
+        assert!(r.pause(&timed_out(false), 1).is_none());
+        // Retry-After is a floor on the pause; beyond a minute it is reported instead.
+        let p = r
+            .pause(&throttled(Some(Duration::from_secs(2))), 1)
+            .unwrap();
+        assert!(p >= Duration::from_secs(2), "{p:?}");
+        assert!(r
+            .pause(&throttled(Some(Duration::from_secs(3600))), 1)
+            .is_none());
+        assert!(r.pause(&throttled(None), 1).unwrap() <= Duration::from_millis(100));
+        assert!(r.pause(&throttled(None), 5).is_none());
+    }
+
+    #[test]
+    fn an_interrupt_cuts_a_pause_short() {
+        let dir = tempfile::tempdir().unwrap();
+        let flag = Arc::new(AtomicBool::new(false));
+        let r = Retry::new(
+            crate::DirRemote::new(dir.path()).unwrap(),
+            RetryOptions::default(),
+        )
+        .interruptible(Some(flag.clone()));
+        let t = std::time::Instant::now();
+        let setter = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            flag.store(true, Ordering::Relaxed);
+        });
+        assert!(matches!(
+            r.sleep(Duration::from_secs(30)),
+            Err(Error::Interrupted)
+        ));
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        setter.join().unwrap();
     }
 }

@@ -4,6 +4,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use hmac::{Hmac, Mac};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};
 
 /// The payload hash sent when the body is covered by `x-amz-checksum-sha256` instead.
@@ -115,36 +117,26 @@ pub fn query_string(query: &[(&str, &str)]) -> String {
         .join("&")
 }
 
+/// Everything but RFC 3986's unreserved characters is %XX-encoded, as SigV4 wants.
+const STRICT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+/// The same, keeping `/` (object paths).
+const PATH: &AsciiSet = &STRICT.remove(b'/');
+
 /// RFC 3986 encoding as SigV4 wants it: unreserved characters stay, everything else is %XX.
 pub fn uri_encode(s: &str, encode_slash: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char)
-            }
-            b'/' if !encode_slash => out.push('/'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    let set = if encode_slash { STRICT } else { PATH };
+    utf8_percent_encode(s, set).to_string()
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut k = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        k[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let mut inner = Sha256::new();
-    inner.update(k.map(|b| b ^ 0x36));
-    inner.update(data);
-    let mut outer = Sha256::new();
-    outer.update(k.map(|b| b ^ 0x5c));
-    outer.update(inner.finalize());
-    outer.finalize().into()
+    // HMAC accepts keys of any length, so `new_from_slice` cannot fail.
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(data);
+    mac.finalize().into_bytes().into()
 }
 
 /// `("YYYYMMDD", "YYYYMMDDTHHMMSSZ")` in UTC.
@@ -191,6 +183,12 @@ mod tests {
             hex::encode(hmac(b"Jefe", b"what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn encodes_like_sigv4() {
+        assert_eq!(uri_encode("a b/c~d-e_f.g+h", true), "a%20b%2Fc~d-e_f.g%2Bh");
+        assert_eq!(uri_encode("a b/é", false), "a%20b/%C3%A9");
     }
 
     #[test]

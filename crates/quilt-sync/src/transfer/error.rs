@@ -4,7 +4,7 @@ use quilt_hash::{ObjectId, TopHash};
 #[derive(Debug, thiserror::Error)]
 pub enum TransferError {
     #[error(transparent)]
-    Remote(#[from] crate::Error),
+    Remote(crate::Error),
     #[error(transparent)]
     Store(#[from] quilt_store::Error),
     #[error("manifest {key} on {remote} is malformed: {source}")]
@@ -74,6 +74,15 @@ pub enum TransferError {
     },
     #[error("interrupted")]
     Interrupted,
+}
+
+impl From<crate::Error> for TransferError {
+    fn from(e: crate::Error) -> Self {
+        match e {
+            crate::Error::Interrupted => TransferError::Interrupted,
+            other => TransferError::Remote(other),
+        }
+    }
 }
 
 impl TransferError {

@@ -43,7 +43,8 @@ pub struct FetchOutcome {
     pub objects_present: u64,
 }
 
-/// Objects at most this large are fetched into memory; larger ones stream through a file.
+/// Objects at most this large are fetched into memory (never beyond their declared size);
+/// larger ones stream into the store.
 const IN_MEMORY_MAX: u64 = 8 * 1024 * 1024;
 /// A batch is committed to the store after this many bytes, so a kill loses little.
 const BATCH_BYTES: u64 = 256 * 1024 * 1024;
@@ -70,10 +71,33 @@ pub fn resolve(
     }
 }
 
-/// Downloads a manifest and checks it is the version it is named by.
+/// Downloads a manifest and checks it is the version it is named by. Manifests larger than
+/// [`crate::s3::DEFAULT_MAX_GET_BYTES`] are refused; see [`get_manifest_capped`].
 pub fn get_manifest(remote: &dyn Remote, top: &TopHash) -> TResult<(Manifest, Vec<u8>)> {
+    get_manifest_capped(remote, top, crate::s3::DEFAULT_MAX_GET_BYTES)
+}
+
+/// [`get_manifest`] refusing a manifest of more than `cap` bytes: the download stops there, so
+/// a server sending without end costs `cap` bytes of memory, no more.
+pub fn get_manifest_capped(
+    remote: &dyn Remote,
+    top: &TopHash,
+    cap: u64,
+) -> TResult<(Manifest, Vec<u8>)> {
     let key = manifest_key(top);
-    let bytes = remote.get(&key).map_err(|e| {
+    let mut sink = Bounded::new(cap);
+    let got = remote.get_to(&key, &mut sink);
+    if sink.overflowed {
+        return Err(crate::Error::TooLarge {
+            url: remote.describe(),
+            key,
+            op: "get",
+            limit: cap,
+            hint: " (QUILT_MAX_MANIFEST_BYTES raises the limit)",
+        }
+        .into());
+    }
+    got.map_err(|e| {
         if e.is_not_found() {
             TransferError::NotFound {
                 remote: remote.describe(),
@@ -83,6 +107,7 @@ pub fn get_manifest(remote: &dyn Remote, top: &TopHash) -> TResult<(Manifest, Ve
             e.into()
         }
     })?;
+    let bytes = sink.buf;
     let manifest = Manifest::from_slice(&bytes).map_err(|source| TransferError::BadManifest {
         remote: remote.describe(),
         key: key.clone(),
@@ -112,7 +137,12 @@ pub fn fetch(
     let (manifest, bytes) = if store.has_manifest(&top) {
         (store.get_manifest(&top)?, None)
     } else {
-        let (m, b) = get_manifest(remote, &top)?;
+        let cap = opts
+            .remote_options
+            .s3
+            .max_get_bytes
+            .unwrap_or(crate::s3::DEFAULT_MAX_GET_BYTES);
+        let (m, b) = get_manifest_capped(remote, &top, cap)?;
         (m, Some(b))
     };
 
@@ -141,27 +171,12 @@ pub fn fetch(
             source: std::io::Error::other(e),
         })?;
     let sources = Sources::new(remote, &opts.remote_options, opts.allow_local_keys);
-    let total: u64 = missing.iter().map(|e| e.size).sum();
-    progress.start("downloading", Some(total), Unit::Bytes);
-    let downloaded = AtomicU64::new(0);
-    let bytes_down = AtomicU64::new(0);
-    for batch in batches(&missing) {
-        let writer = store.writer()?;
-        pool.install(|| {
-            batch.par_iter().try_for_each(|e| -> TResult<()> {
-                if interrupt.load(Ordering::Relaxed) {
-                    return Err(TransferError::Interrupted);
-                }
-                download(&writer, &sources, e)?;
-                downloaded.fetch_add(1, Ordering::Relaxed);
-                bytes_down.fetch_add(e.size, Ordering::Relaxed);
-                progress.inc(e.size);
-                Ok(())
-            })
-        })?;
-        writer.commit()?;
+    let (downloaded, bytes_down) =
+        download_missing(store, &missing, &pool, &sources, progress, interrupt)?;
+    // A Ctrl-C during the last object: stop before the manifest and the ref.
+    if interrupt.load(Ordering::Relaxed) {
+        return Err(TransferError::Interrupted);
     }
-    progress.finish();
 
     if let Some(bytes) = bytes {
         // Kept as a delta against the package's latest local version when that pays.
@@ -188,10 +203,54 @@ pub fn fetch(
     }
     Ok(FetchOutcome {
         top_hash: top,
-        objects_downloaded: downloaded.into_inner(),
-        bytes_downloaded: bytes_down.into_inner(),
+        objects_downloaded: downloaded,
+        bytes_downloaded: bytes_down,
         objects_present: present,
     })
+}
+
+/// Downloads, verifies and stores `missing` in batches; returns (objects, bytes).
+fn download_missing(
+    store: &Store,
+    missing: &[&Entry],
+    pool: &rayon::ThreadPool,
+    sources: &Sources<'_>,
+    progress: &dyn Progress,
+    interrupt: &AtomicBool,
+) -> TResult<(u64, u64)> {
+    let total: u64 = missing.iter().map(|e| e.size).sum();
+    progress.start("downloading", Some(total), Unit::Bytes);
+    let downloaded = AtomicU64::new(0);
+    let bytes_down = AtomicU64::new(0);
+    for batch in batches(missing) {
+        let writer = store.writer()?;
+        let result = pool.install(|| {
+            batch.par_iter().try_for_each(|e| -> TResult<()> {
+                if interrupt.load(Ordering::Relaxed) {
+                    return Err(TransferError::Interrupted);
+                }
+                let watch = Watch {
+                    progress,
+                    interrupt,
+                };
+                match download(&writer, sources, e, &watch) {
+                    Err(_) if interrupt.load(Ordering::Relaxed) => {
+                        return Err(TransferError::Interrupted)
+                    }
+                    other => other?,
+                }
+                downloaded.fetch_add(1, Ordering::Relaxed);
+                bytes_down.fetch_add(e.size, Ordering::Relaxed);
+                Ok(())
+            })
+        });
+        // Everything verified so far is kept, also when the batch failed or was interrupted,
+        // so the re-run fetches only the rest.
+        writer.commit()?;
+        result?;
+    }
+    progress.finish();
+    Ok((downloaded.into_inner(), bytes_down.into_inner()))
 }
 
 fn batches<'a>(entries: &'a [&'a Entry]) -> Vec<&'a [&'a Entry]> {
@@ -214,13 +273,18 @@ fn batches<'a>(entries: &'a [&'a Entry]) -> Vec<&'a [&'a Entry]> {
 /// Fetches one object from the first location that has it, verifies it and stores it. A
 /// location refused by the local-key policy, or a local file that can't be used, is skipped;
 /// it is the error only when no location works.
-fn download(writer: &ObjectWriter<'_>, sources: &Sources<'_>, e: &Entry) -> TResult<()> {
+fn download(
+    writer: &ObjectWriter<'_>,
+    sources: &Sources<'_>,
+    e: &Entry,
+    watch: &Watch<'_>,
+) -> TResult<()> {
     let mut skipped = None;
     let mut last_err = None;
     for loc in sources.locations(e) {
         let result = match loc {
-            Location::Home(k) => fetch_one(writer, sources.home, &k, e),
-            Location::Other(r, k) => fetch_one(writer, r.as_ref(), &k, e),
+            Location::Home(k) => fetch_one(writer, sources.home, &k, e, watch),
+            Location::Other(r, k) => fetch_one(writer, r.as_ref(), &k, e, watch),
             Location::Local { path, physical_key } => read_local(writer, &path, &physical_key, e),
             Location::Refused(err) => {
                 skipped.get_or_insert(err);
@@ -246,7 +310,13 @@ fn download(writer: &ObjectWriter<'_>, sources: &Sources<'_>, e: &Entry) -> TRes
         }))
 }
 
-fn fetch_one(writer: &ObjectWriter<'_>, remote: &dyn Remote, key: &str, e: &Entry) -> TResult<()> {
+fn fetch_one(
+    writer: &ObjectWriter<'_>,
+    remote: &dyn Remote,
+    key: &str,
+    e: &Entry,
+    watch: &Watch<'_>,
+) -> TResult<()> {
     let corrupt = |actual: String, size: u64| TransferError::CorruptObject {
         remote: remote.describe(),
         key: key.to_owned(),
@@ -255,7 +325,13 @@ fn fetch_one(writer: &ObjectWriter<'_>, remote: &dyn Remote, key: &str, e: &Entr
         size,
     };
     if e.size <= IN_MEMORY_MAX {
-        let data = remote.get(key)?;
+        let mut sink = Bounded::new(e.size);
+        let got = remote.get_to(key, &mut watch.wrap(&mut sink));
+        if sink.overflowed {
+            return Err(corrupt(format!("more than {} bytes", e.size), e.size + 1));
+        }
+        got?;
+        let data = sink.buf;
         let actual = hash_bytes_as(e.hash.kind, &data);
         if actual != e.hash || data.len() as u64 != e.size {
             return Err(corrupt(actual.to_string(), data.len() as u64));
@@ -269,7 +345,7 @@ fn fetch_one(writer: &ObjectWriter<'_>, remote: &dyn Remote, key: &str, e: &Entr
     let (stored, got) = std::thread::scope(|scope| {
         let getter = scope.spawn(move || {
             let mut sink = ChannelWriter { tx };
-            remote.get_to(key, &mut sink)
+            remote.get_to(key, &mut watch.wrap(&mut sink))
         });
         let mut source = ChannelReader {
             rx,
@@ -315,6 +391,77 @@ fn fetch_one(writer: &ObjectWriter<'_>, remote: &dyn Remote, key: &str, e: &Entr
     }
 }
 
+/// What every download reports to and listens for: bytes go to the progress as they arrive,
+/// and a Ctrl-C stops the transfer at its next write.
+struct Watch<'a> {
+    progress: &'a dyn Progress,
+    interrupt: &'a AtomicBool,
+}
+
+impl Watch<'_> {
+    fn wrap<'s>(&'s self, inner: &'s mut dyn Write) -> Watched<'s> {
+        Watched {
+            progress: self.progress,
+            interrupt: self.interrupt,
+            inner,
+        }
+    }
+}
+
+struct Watched<'s> {
+    progress: &'s dyn Progress,
+    interrupt: &'s AtomicBool,
+    inner: &'s mut dyn Write,
+}
+
+impl Write for Watched<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.interrupt.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("interrupted"));
+        }
+        let n = self.inner.write(buf)?;
+        self.progress.inc(n as u64);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A memory sink that refuses to grow beyond `limit` bytes (and remembers that it refused).
+struct Bounded {
+    buf: Vec<u8>,
+    limit: u64,
+    overflowed: bool,
+}
+
+impl Bounded {
+    fn new(limit: u64) -> Self {
+        Bounded {
+            buf: Vec::new(),
+            limit,
+            overflowed: false,
+        }
+    }
+}
+
+impl Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() as u64 + buf.len() as u64 > self.limit {
+            self.overflowed = true;
+            return Err(std::io::Error::other(format!(
+                "more than the {} bytes expected",
+                self.limit
+            )));
+        }
+        self.buf.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The sending half of an in-process pipe: each write becomes one message.
 struct ChannelWriter {
     tx: std::sync::mpsc::SyncSender<Vec<u8>>,
@@ -354,5 +501,19 @@ impl std::io::Read for ChannelReader {
         out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_sink_refuses_bytes_beyond_its_limit() {
+        let mut b = Bounded::new(4);
+        b.write_all(b"abc").expect("within the limit");
+        assert!(b.write_all(b"de").is_err());
+        assert!(b.overflowed);
+        assert_eq!(b.buf, b"abc");
     }
 }

@@ -106,6 +106,10 @@ pub fn push(
             r
         }
     };
+    // A Ctrl-C during the last object: stop before the manifest and `latest`.
+    if interrupt.load(Ordering::Relaxed) {
+        return Err(TransferError::Interrupted);
+    }
     if opts.dest.is_none() {
         rewrite_physical_keys(&mut manifest, remote);
     }

@@ -13,5 +13,6 @@ mod dir;
 mod fault;
 mod retry;
 mod s3;
+mod s3_listing;
 mod transfer;
 mod util;

@@ -93,3 +93,60 @@ fn remotes_get_plain_jsonl_and_fetch_stores_a_delta() {
         a.get_manifest(&v2).unwrap().top_hash()
     );
 }
+
+/// Counts progress increments, to see progress move inside one object.
+#[derive(Default)]
+struct Increments(std::sync::Mutex<Vec<u64>>);
+
+impl quilt_hash::Progress for Increments {
+    fn inc(&self, n: u64) {
+        self.0.lock().unwrap().push(n);
+    }
+}
+
+#[test]
+fn fetch_reports_progress_while_a_large_object_streams() {
+    let t = tempfile::tempdir().unwrap();
+    let a = Store::init(&t.path().join("a")).unwrap();
+    let b = Store::init(&t.path().join("b")).unwrap();
+    let remote = DirRemote::new(t.path().join("remote")).unwrap();
+    let name = PackageName::parse("t/big").unwrap();
+    // One object of 20 MiB: larger than what fetch reads into memory, streamed into the store.
+    let big: Vec<u8> = (0..20u32 << 20).map(|i| (i % 251) as u8).collect();
+    let id = quilt_hash::hash_bytes(&big);
+    let w = a.writer().unwrap();
+    w.put_bytes(&id, &big).unwrap();
+    w.commit().unwrap();
+    let mut m = Manifest::new(default_header());
+    m.entries.push(Entry::new(
+        LogicalKey::parse("big.bin").unwrap(),
+        big.len() as u64,
+        id,
+    ));
+    let top = a.put_manifest_with_base(&m, None).unwrap();
+    a.record_revision(&name, &top, None, 1).unwrap();
+    push(
+        &a,
+        &remote,
+        &name,
+        &top,
+        &PushOptions::default(),
+        &NoProgress,
+        &NO_INTERRUPT,
+    )
+    .unwrap();
+
+    let seen = Increments::default();
+    let opts = FetchOptions {
+        jobs: 1,
+        ..FetchOptions::default()
+    };
+    fetch(&b, &remote, Some(&name), None, &opts, &seen, &NO_INTERRUPT).unwrap();
+    let incs = seen.0.into_inner().unwrap();
+    assert_eq!(incs.iter().sum::<u64>(), big.len() as u64);
+    assert!(
+        incs.len() > 10,
+        "progress moved {} times for one 20 MiB object",
+        incs.len()
+    );
+}
