@@ -305,6 +305,12 @@ fn remote_json() {
     let reg = reg.to_str().expect("utf-8");
     let v = json(&root, &["remote", "add", "origin", reg]);
     assert_eq!(v, serde_json::json!({"added": "origin", "url": reg}));
+    let reg2 = t.path().join("reg2");
+    let reg2 = reg2.to_str().expect("utf-8");
+    let v = json(&root, &["remote", "set-url", "origin", reg2]);
+    assert_eq!(v, serde_json::json!({"updated": "origin", "url": reg2}));
+    let v = json(&root, &["remote", "set-url", "origin", reg]);
+    assert_eq!(v, serde_json::json!({"updated": "origin", "url": reg}));
     let v = json(&root, &["remote", "default", "origin"]);
     assert_eq!(v, serde_json::json!({"default": "origin"}));
     let v = json(&root, &["remote", "list"]);

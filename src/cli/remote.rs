@@ -53,6 +53,9 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<()> {
             }
             create_missing_dir(&url, ctx)?;
             store.set_remote_url(&name, &url)?;
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({"updated": name, "url": url}));
+            }
             ctx.note(format!("remote {name} -> {url}"));
         }
         Command::Remove { name } => {
