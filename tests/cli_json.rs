@@ -79,7 +79,7 @@ fn dataset(root: &Path) -> String {
 fn init_json() {
     let t = tempfile::tempdir().expect("tempdir");
     let v = json(t.path(), &["init"]);
-    fields(&v, &["worktree", "store"]);
+    fields(&v, &["worktree", "store", "shared"]);
     assert!(v["store"].as_str().is_some_and(|s| s.ends_with(".quilt")));
 }
 
@@ -128,7 +128,7 @@ fn log_json() {
     let top = dataset(t.path());
     let v = json(t.path(), &["log", "t/ds"]);
     fields(&v, &["name", "versions"]);
-    fields(&v["versions"][0], &["top_hash", "time", "message"]);
+    fields(&v["versions"][0], &["top_hash", "time", "message", "latest"]);
     assert_eq!(v["versions"][0]["top_hash"], top.as_str());
     assert_eq!(v["versions"][0]["message"], "first");
 }
@@ -281,9 +281,12 @@ fn gc_json() {
             "packs_rewritten",
             "packs_merged",
             "manifests_removed",
+            "deltas_rebased",
+            "held",
         ],
     );
     assert_eq!(v["dry_run"], true);
+    assert_eq!(v["held"], serde_json::json!([]));
 }
 
 #[test]

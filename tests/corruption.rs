@@ -278,7 +278,11 @@ fn install_refuses_a_corrupt_loose_object() {
 
 /// A clean client store with the remote added; returns its directory.
 fn client(f: &Fixture) -> PathBuf {
-    let c = f.ds.join("../client");
+    client_named(f, "client")
+}
+
+fn client_named(f: &Fixture, name: &str) -> PathBuf {
+    let c = f.ds.join("..").join(name);
     std::fs::create_dir_all(&c).expect("mkdir");
     ok(&c, &["init"]);
     ok(
@@ -319,8 +323,11 @@ fn fetch_and_pull_refuse_a_corrupt_remote_object() {
         !c.join("big.bin").exists(),
         "pull wrote a file from corrupt data"
     );
-    // The small one too (it is packed locally, but a single object on the remote).
+    // The small one too (it is packed locally, but a single object on the remote). A fresh
+    // client: the failed fetches above kept every object they had verified, the small one
+    // among them, so a re-run here would not read it again.
     flip(&obj, 1234);
+    let c = client_named(&f, "client2");
     let s = f.remote.join(".quilt/objects").join(hex_digest(&f.small));
     flip(&s, 10);
     let (_, err) = fails(&c, &["fetch", "t/ds", "origin"]);
