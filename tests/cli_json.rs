@@ -128,7 +128,10 @@ fn log_json() {
     let top = dataset(t.path());
     let v = json(t.path(), &["log", "t/ds"]);
     fields(&v, &["name", "versions"]);
-    fields(&v["versions"][0], &["top_hash", "time", "message", "latest"]);
+    fields(
+        &v["versions"][0],
+        &["top_hash", "time", "message", "latest"],
+    );
     assert_eq!(v["versions"][0]["top_hash"], top.as_str());
     assert_eq!(v["versions"][0]["message"], "first");
 }

@@ -98,6 +98,7 @@ fn delete_on_a_remote_does_not_promise_a_gc_that_cannot_run_there() {
     let t = tempfile::tempdir().expect("tempdir");
     let root = t.path().join("ws");
     let reg = t.path().join("reg");
+    std::fs::create_dir_all(&reg).expect("mkdir reg");
     write(&root, "a.csv", b"a\n");
     ok(&root, &["init"]);
     ok(&root, &["build", "t/p"]);

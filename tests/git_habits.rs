@@ -85,7 +85,7 @@ fn head_and_tilde_revisions() {
     // The versions' messages differ too.
     assert_eq!(
         ok(root, &["diff", "HEAD~2", "HEAD"]),
-        "M (package metadata or message)\nM a.txt\n"
+        "package message: \"1\" -> \"3\"\nM a.txt\n"
     );
 
     // HEAD follows checkout, and ~N counts from there.
@@ -94,7 +94,8 @@ fn head_and_tilde_revisions() {
     assert_eq!(top_of("HEAD~1").as_deref(), Some(v1.as_str()));
 
     let (code, err) = fails(root, &["ls", "HEAD~5"]);
-    assert_eq!(code, 1);
+    // A revision that names no version is a usage error.
+    assert_eq!(code, 2);
     assert!(err.contains("only 1 version(s) before"), "{err}");
     let (_, err) = fails(root, &["ls", "HEAD~x"]);
     assert!(err.contains("'~x' is not"), "{err}");

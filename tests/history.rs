@@ -33,6 +33,7 @@ fn files(dir: &Path, v: u32) {
 fn pulling_an_old_version_does_not_roll_the_remote_back() {
     let t = tempfile::tempdir().expect("tempdir");
     let reg = t.path().join("reg");
+    std::fs::create_dir_all(&reg).expect("mkdir reg");
     let reg_s = reg.to_str().expect("utf-8");
     let a = t.path().join("a");
     files(&a, 1);
@@ -82,6 +83,7 @@ fn pulling_an_old_version_does_not_roll_the_remote_back() {
 fn push_moves_latest_only_along_parents() {
     let t = tempfile::tempdir().expect("tempdir");
     let reg = t.path().join("reg");
+    std::fs::create_dir_all(&reg).expect("mkdir reg");
     let reg_s = reg.to_str().expect("utf-8");
     let a = t.path().join("a");
     files(&a, 1);
@@ -203,6 +205,7 @@ fn s3_a_quilt3_change_is_not_reverted() {
 fn log_remote_shows_messages_and_latest_anywhere() {
     let t = tempfile::tempdir().expect("tempdir");
     let reg = t.path().join("reg");
+    std::fs::create_dir_all(&reg).expect("mkdir reg");
     let reg_s = reg.to_str().expect("utf-8");
     let a = t.path().join("a");
     files(&a, 1);

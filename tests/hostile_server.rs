@@ -141,6 +141,7 @@ fn fixture() -> Fixture {
     ok(&src, &["init"]);
     let top = top_hash(&ok(&src, &["build", "team/h"]));
     let reg = t.path().join("reg");
+    std::fs::create_dir_all(&reg).expect("mkdir reg");
     ok(&src, &["push", "team/h", reg.to_str().expect("utf-8")]);
     let served = t.path().join("served");
     copy_tree(&reg, &served);

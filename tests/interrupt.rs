@@ -128,6 +128,7 @@ fn push_to_directory_interrupted_in_its_only_object() {
     let t = tempfile::tempdir().expect("tempdir");
     let ws = one_large_object(t.path(), &[]);
     let reg = t.path().join("reg");
+    std::fs::create_dir_all(&reg).expect("mkdir reg");
     let url = reg.to_str().expect("utf-8");
     let mut child = spawn(&ws, &[], &["push", "team/int", url, "--jobs", "1"]);
     let objects = reg.join(".quilt/objects");
@@ -311,6 +312,7 @@ fn interrupted_fetch_keeps_verified_objects(url: &str, env: &[(&'static str, Str
 fn fetch_from_directory_interrupted_keeps_verified_objects() {
     let t = tempfile::tempdir().expect("tempdir");
     let reg = t.path().join("reg");
+    std::fs::create_dir_all(&reg).expect("mkdir reg");
     interrupted_fetch_keeps_verified_objects(reg.to_str().expect("utf-8"), &[]);
 }
 

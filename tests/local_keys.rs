@@ -298,6 +298,7 @@ fn dir_remote_manifest_keeps_local_keys() {
     let data = b"a,b\n1,2\n".to_vec();
     write(t.path(), "src/data.csv", &data);
     let registry = t.path().join("registry");
+    std::fs::create_dir_all(&registry).expect("mkdir registry");
     let remote = quilt::sync::open_remote(registry.to_str().expect("utf-8"), &Default::default())
         .expect("dir remote");
     plant(
@@ -324,6 +325,7 @@ fn dir_remote_manifest_fifo_key_fails_quickly() {
         .expect("run mkfifo");
     assert!(made.success(), "mkfifo failed");
     let registry = t.path().join("registry");
+    std::fs::create_dir_all(&registry).expect("mkdir registry");
     let remote = quilt::sync::open_remote(registry.to_str().expect("utf-8"), &Default::default())
         .expect("dir remote");
     plant(

@@ -170,6 +170,7 @@ fn damaged_push_is_refused(
 
 fn dir_remote(f: &Fixture) -> Box<dyn Remote> {
     let path = f.root.join("remote");
+    std::fs::create_dir_all(&path).expect("mkdir remote");
     quilt::sync::open_remote(path.to_str().expect("utf-8"), &Default::default())
         .expect("dir remote")
 }

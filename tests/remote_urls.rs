@@ -50,7 +50,8 @@ fn url_like_strings_that_are_not_urls_are_refused() {
         "gs://bkt/x",
     ] {
         let (code, err) = fails(&ds, &["push", "t/ds", bad]);
-        assert_eq!(code, 1, "{bad}");
+        // A malformed remote argument is a usage error, like a malformed package name.
+        assert_eq!(code, 2, "{bad}");
         assert!(err.contains("invalid remote URL"), "{bad}: {err}");
         assert!(
             err.contains("s3://bucket"),

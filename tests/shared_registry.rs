@@ -103,6 +103,7 @@ fn another_user_installs_from_a_registry_pushed_with_umask_022() {
     }
     write(&ws, "big.bin", &bytes(3, 2 << 20));
     let reg = t.path().join("registry");
+    std::fs::create_dir_all(&reg).expect("mkdir registry");
     let reg_s = reg.to_str().expect("utf-8");
     must(None, &bin, &ws, &["init"]);
     must(None, &bin, &ws, &["build", "t/p"]);

@@ -79,12 +79,34 @@ impl<'a> Sources<'a> {
                         out.push(Location::Other(r, key));
                     }
                 }
-                Some(PhysicalKey::File(path)) => out.push(self.local(e, pk, path)),
+                Some(PhysicalKey::File(path)) => match self.home_relative(&path) {
+                    // A key inside the directory remote itself is read like any object there:
+                    // streamed, capped at the declared size, with progress.
+                    Some(rel) => out.push(Location::Home(rel)),
+                    None => out.push(self.local(e, pk, path)),
+                },
                 None => {}
             }
         }
         out.push(Location::Home(object_key(&e.hash)));
         out
+    }
+
+    /// `path` as a key of the home remote, when that is a directory holding it (plain
+    /// components only, so `..` never climbs out).
+    fn home_relative(&self, path: &str) -> Option<String> {
+        let Some(RemoteUrl::Dir(dir)) = &self.home_url else {
+            return None;
+        };
+        let rel = Path::new(path).strip_prefix(dir).ok()?;
+        let plain = rel
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if plain {
+            rel.to_str().map(str::to_owned)
+        } else {
+            None
+        }
     }
 
     fn local(&self, e: &Entry, pk: &str, path: String) -> Location {
