@@ -223,7 +223,9 @@ impl Repository {
                 name,
                 &top_hash,
                 opts.message.as_deref(),
-                now_secs(),
+                // A new build is the package's newest version, even when a version fetched
+                // just before carries a remote time a second ahead of this clock.
+                latest.map_or(now_secs(), |r| r.time.max(now_secs())),
                 parent.as_ref(),
             )?;
         }

@@ -197,6 +197,7 @@ fn dir_push_refuses_damaged_multipart_object() {
 fn push_dest_refuses_damaged_packed_object() {
     let f = fixture(&[]);
     let dest = f.root.join("dest");
+    std::fs::create_dir_all(&dest).expect("mkdir dest");
     let dest = Some((dest.as_path(), "small.bin"));
     damaged_push_is_refused(&f, &[], dir_remote(&f).as_ref(), dest, &bytes(1, SMALL));
 }
@@ -205,6 +206,7 @@ fn push_dest_refuses_damaged_packed_object() {
 fn push_dest_refuses_damaged_multipart_object() {
     let f = fixture(&[]);
     let dest = f.root.join("dest");
+    std::fs::create_dir_all(&dest).expect("mkdir dest");
     let dest = Some((dest.as_path(), "multi.bin"));
     damaged_push_is_refused(&f, &[], dir_remote(&f).as_ref(), dest, &bytes(3, MULTI));
 }

@@ -196,11 +196,8 @@ pub fn fetch(
                 .map(str::to_owned);
             // The version's own time on the remote, so an old version fetched today does not
             // become the newest.
-            // Never later than now: a pusher that found its second taken names the next one,
-            // and a version built here right after this fetch must still come out newer.
-            let now = super::push::now();
             let time =
-                super::registry::version_time(remote, name, &top)?.map_or(now, |t| t.min(now));
+                super::registry::version_time(remote, name, &top)?.unwrap_or_else(super::push::now);
             store.record_revision(name, &top, message.as_deref(), time)?;
         }
     }
