@@ -211,7 +211,7 @@ fn store_kind(e: &quilt_store::Error) -> ErrorKind {
 
 fn remote_kind(e: &quilt_sync::Error) -> ErrorKind {
     use quilt_sync::Error as E;
-    if e.is_not_found() || e.is_no_such_bucket() {
+    if e.is_not_found() || e.is_no_such_bucket() || matches!(e, E::NoRemoteDir { .. }) {
         return ErrorKind::NotFound;
     }
     if e.is_auth() || e.is_access_denied() {

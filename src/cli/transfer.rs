@@ -198,21 +198,6 @@ fn fetch_into(
 
 /// Reading from a directory remote that does not exist would report the package as not
 /// found there; say what is really missing.
-fn check_remote_exists(url: &str) -> anyhow::Result<()> {
-    if let Ok(quilt::sync::RemoteUrl::Dir(path)) = quilt::sync::RemoteUrl::parse(url) {
-        if !path.is_dir() {
-            return Err(super::output::fail(
-                quilt::ErrorKind::NotFound,
-                format!(
-                    "remote directory {} does not exist; check the path (a push creates it)",
-                    path.display()
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
 fn report_fetch(ctx: &Ctx, out: &quilt::sync::FetchOutcome) {
     if !ctx.json {
         ctx.note(format!(
@@ -228,7 +213,6 @@ fn report_fetch(ctx: &Ctx, out: &quilt::sync::FetchOutcome) {
 pub fn run_fetch(args: FetchArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
     let (url, remote) = resolve_remote_in(&repo, ctx, args.remote.as_deref(), false)?;
-    check_remote_exists(&url)?;
     let (_, out) = fetch_into(
         repo.store(),
         &args.rev,
@@ -250,7 +234,6 @@ pub fn run_fetch(args: FetchArgs, ctx: &Ctx) -> anyhow::Result<()> {
 pub fn run_pull(args: PullArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
     let (url, remote) = resolve_remote_in(&repo, ctx, args.remote.as_deref(), false)?;
-    check_remote_exists(&url)?;
     let (name, out) = fetch_into(
         repo.store(),
         &args.rev,
@@ -304,7 +287,6 @@ pub fn install_from_remote(
         Some((_, url)) => url,
         None => from.to_owned(),
     };
-    check_remote_exists(&url)?;
     let remote = quilt::sync::open_remote(&url, &super::remote_options())?;
     let (_, out) = fetch_into(
         store.store(),
