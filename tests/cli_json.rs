@@ -362,10 +362,12 @@ fn push_json() {
             "bytes_uploaded",
             "objects_present",
             "latest_moved",
+            "manifest",
             "requests",
         ],
     );
     assert_eq!(v["objects_uploaded"], 3);
+    assert_eq!(v["manifest"], "written");
 }
 
 #[test]

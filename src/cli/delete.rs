@@ -1,5 +1,6 @@
 use quilt::hash::{PackageName, TopHash};
 use quilt::resolve_rev;
+use quilt::sync::Remote as _;
 
 use super::remote::open_named_remote;
 use super::Ctx;
@@ -22,52 +23,86 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         None => args.name.clone(),
     };
     let repo = ctx.repo()?;
+    if let Some(r) = &args.remote {
+        return run_remote(&spec, r, &repo, ctx);
+    }
     let (name, version) = match spec.split_once('@') {
-        Some((n, _)) => {
-            let name = PackageName::parse(n)?;
-            let top: TopHash = match &args.remote {
-                Some(_) => spec
-                    .split_once('@')
-                    .map(|(_, h)| h)
-                    .unwrap_or_default()
-                    .parse()?,
-                None => resolve_rev(repo.store(), &spec)?.top_hash,
-            };
-            (name, Some(top))
-        }
+        Some((n, _)) => (
+            PackageName::parse(n)?,
+            Some(resolve_rev(repo.store(), &spec)?.top_hash),
+        ),
         None => (PackageName::parse(&spec)?, None),
     };
-    let removed = match &args.remote {
-        Some(r) => {
-            let remote = open_named_remote(&repo, r)?;
-            quilt::sync::registry::delete(&remote, &name, version.as_ref())?
-        }
-        None => match &version {
-            Some(t) => usize::from(repo.store().delete_revision(&name, t)?),
-            None => repo.store().delete_package(&name)?,
-        },
+    let removed = match &version {
+        Some(t) => usize::from(repo.store().delete_revision(&name, t)?),
+        None => repo.store().delete_package(&name)?,
     };
     if removed == 0 {
-        anyhow::bail!(
-            "nothing to delete: {spec} not found{}",
-            args.remote.map(|r| format!(" on {r}")).unwrap_or_default()
-        );
+        anyhow::bail!("nothing to delete: {spec} not found");
     }
     if ctx.json {
         ctx.print_json(&serde_json::json!({"deleted": spec, "revisions": removed}));
     } else {
-        let rest = match &args.remote {
-            // Like quilt3's delete_package: only pointers go. Nothing removes a remote's
-            // manifests or objects; `quilt gc` cleans the local store alone.
-            Some(r) => format!(
-                "its manifests and data stay on {r} (still installable by hash); nothing in quilt removes them"
-            ),
-            None => "`quilt gc` frees the data no other version or checkout needs".to_owned(),
-        };
         ctx.note(format!(
-            "deleted {} of {name}; {rest}",
+            "deleted {} of {name}; `quilt gc` frees the data no other version or checkout needs",
             super::output::plural(removed as u64, "version", "versions")
         ));
     }
     Ok(())
+}
+
+/// `delete --remote`: quilt3's rule. A hash (or a prefix of 6 or more hex digits, resolved
+/// against the remote's manifests) removes every pointer of the package naming it; `latest`
+/// moves to the newest remaining timestamped pointer. Manifests and data stay.
+fn run_remote(spec: &str, r: &str, repo: &quilt::Repository, ctx: &Ctx) -> anyhow::Result<()> {
+    let remote = open_named_remote(repo, r)?;
+    let (name, version) = match spec.split_once('@') {
+        Some((n, h)) => {
+            let name = PackageName::parse(n)?;
+            let top: TopHash = quilt::sync::registry::resolve_prefix(&remote, h)?;
+            (name, Some(top))
+        }
+        None => (PackageName::parse(spec)?, None),
+    };
+    let done = quilt::sync::registry::delete(&remote, &name, version.as_ref())?;
+    let versions = done
+        .pointers
+        .iter()
+        .filter(|p| p.parse::<i64>().is_ok())
+        .count();
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({
+            "deleted": spec,
+            "remote": remote.describe(),
+            "revisions": versions,
+            "pointers": done.pointers,
+            "latest_moved_to": done.latest_moved_to.map(|t| t.to_hex()),
+        }));
+        return Ok(());
+    }
+    let what = match &version {
+        Some(t) => format!("{} naming {}", plural_pointers(done.pointers.len()), t),
+        None => format!("every pointer of {name} ({})", done.pointers.len()),
+    };
+    ctx.note(format!(
+        "deleted {what} on {r}: {}",
+        done.pointers.join(", ")
+    ));
+    if let Some(t) = done.latest_moved_to {
+        ctx.note(format!(
+            "latest of {name} now names {t}, the newest remaining version"
+        ));
+    } else if done.pointers.iter().any(|p| p == "latest") && version.is_some() {
+        ctx.note(format!("{name} has no latest version left on {r}"));
+    }
+    // Like quilt3's delete_package: only pointers go. Nothing removes a remote's manifests or
+    // objects; `quilt gc` cleans the local store alone.
+    ctx.note(format!(
+        "manifests and data stay on {r} (still installable by hash); nothing in quilt removes them"
+    ));
+    Ok(())
+}
+
+fn plural_pointers(n: usize) -> String {
+    super::output::plural(n as u64, "pointer", "pointers")
 }

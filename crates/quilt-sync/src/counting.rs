@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::{CasOutcome, Condition, ListEntry, ObjectMeta, Remote, Result};
+use crate::{CasOutcome, Condition, ListEntry, ObjectMeta, Remote, Result, Stored};
 
 /// One method of [`Remote`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -156,7 +156,7 @@ impl<R: Remote> Remote for Counting<R> {
         self.tick(Op::GetRange);
         self.inner.get_range(key, start, len)
     }
-    fn put(&self, key: &str, data: &[u8]) -> Result<()> {
+    fn put(&self, key: &str, data: &[u8]) -> Result<Stored> {
         self.tick(Op::Put);
         self.inner.put(key, data)
     }
@@ -166,7 +166,7 @@ impl<R: Remote> Remote for Counting<R> {
         path: &Path,
         part_size: u64,
         part_checksums: Option<&[[u8; 32]]>,
-    ) -> Result<()> {
+    ) -> Result<Stored> {
         self.tick(Op::PutFile);
         self.inner.put_file(key, path, part_size, part_checksums)
     }

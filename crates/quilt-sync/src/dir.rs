@@ -15,7 +15,7 @@ use quilt_store::perms;
 use sha2::{Digest, Sha256};
 
 use crate::remote::check_key;
-use crate::{CasOutcome, Condition, Error, ListEntry, ObjectMeta, Remote, Result};
+use crate::{CasOutcome, Condition, Error, ListEntry, ObjectMeta, Remote, Result, Stored};
 
 /// Prefix of temp files written before a rename.
 pub const TEMP_PREFIX: &str = ".quilt-tmp-";
@@ -195,6 +195,7 @@ impl Remote for DirRemote {
                     size,
                     etag,
                     checksum_sha256: None,
+                    version_id: None,
                 }))
             }
             Err(e) if e.is_not_found() => Ok(None),
@@ -259,9 +260,10 @@ impl Remote for DirRemote {
         Ok(buf)
     }
 
-    fn put(&self, key: &str, data: &[u8]) -> Result<()> {
+    fn put(&self, key: &str, data: &[u8]) -> Result<Stored> {
         let dest = self.path_of(key)?;
-        self.write_atomic(&dest, |f| f.write_all(data))
+        self.write_atomic(&dest, |f| f.write_all(data))?;
+        Ok(Stored::default())
     }
 
     fn put_file(
@@ -270,11 +272,12 @@ impl Remote for DirRemote {
         path: &Path,
         part_size: u64,
         part_checksums: Option<&[[u8; 32]]>,
-    ) -> Result<()> {
+    ) -> Result<Stored> {
         let dest = self.path_of(key)?;
         let mut src = File::open(path).map_err(|e| Error::io("opening", path, e))?;
         let Some(sums) = part_checksums else {
-            return self.write_atomic(&dest, |f| io::copy(&mut src, f).map(|_| ()));
+            self.write_atomic(&dest, |f| io::copy(&mut src, f).map(|_| ()))?;
+            return Ok(Stored::default());
         };
         // Like S3, refuse parts whose bytes no longer match the caller's digests; the temp
         // file is dropped, so nothing appears under `key`.
@@ -295,7 +298,7 @@ impl Remote for DirRemote {
                 code: "BadDigest".into(),
                 message: format!("{}: {reason}", path.display()),
             }),
-            None => written,
+            None => written.map(|()| Stored::default()),
         }
     }
 

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::{CasOutcome, Condition, Error, ListEntry, ObjectMeta, Remote, Result};
+use crate::{CasOutcome, Condition, Error, ListEntry, ObjectMeta, Remote, Result, Stored};
 
 #[derive(Debug, Default)]
 struct Plan {
@@ -216,7 +216,7 @@ impl<R: Remote> Remote for FaultInjecting<R> {
             .map(|d| self.truncate(d));
         self.leave(n, "get_range", key, r)
     }
-    fn put(&self, key: &str, data: &[u8]) -> Result<()> {
+    fn put(&self, key: &str, data: &[u8]) -> Result<Stored> {
         let n = self.enter("put", key)?;
         self.leave(n, "put", key, self.inner.put(key, data))
     }
@@ -226,7 +226,7 @@ impl<R: Remote> Remote for FaultInjecting<R> {
         path: &Path,
         part_size: u64,
         part_checksums: Option<&[[u8; 32]]>,
-    ) -> Result<()> {
+    ) -> Result<Stored> {
         let n = self.enter("put_file", key)?;
         let r = self.inner.put_file(key, path, part_size, part_checksums);
         self.leave(n, "put_file", key, r)

@@ -3,6 +3,8 @@
 
 use quilt_hash::{ObjectId, PackageName, TopHash};
 
+use crate::s3::sigv4::uri_encode;
+
 /// Prefix of content-addressed data objects: `.quilt/objects/<64 hex of the digest>`.
 pub const OBJECTS_PREFIX: &str = ".quilt/objects/";
 /// Prefix of manifests: `.quilt/packages/<top hash>`.
@@ -50,4 +52,45 @@ pub fn digest_of_object_key(key: &str) -> Option<[u8; 32]> {
 pub fn parse_pointer(bytes: &[u8]) -> Option<TopHash> {
     let s = std::str::from_utf8(bytes).ok()?;
     TopHash::parse(s.trim_end_matches(['\n', '\r'])).ok()
+}
+
+/// The physical key of `key` under a remote described as `base` (`s3://bucket/prefix/` or
+/// `file:///dir/`), written as quilt3 writes one: the path percent-encoded like Python's
+/// `quote(safe='/')`, and `?versionId=` when the object has a version of its own.
+pub fn physical_key(base: &str, key: &str, version_id: Option<&str>) -> String {
+    let base = base.trim_end_matches('/');
+    let encoded = match base.strip_prefix("s3://") {
+        Some(rest) => {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            let path = if prefix.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{prefix}/{key}")
+            };
+            format!("s3://{bucket}/{}", uri_encode(&path, false))
+        }
+        None => format!("{base}/{}", uri_encode(key, false)),
+    };
+    match version_id {
+        Some(v) => format!("{encoded}?versionId={}", uri_encode(v, true)),
+        None => encoded,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::physical_key;
+
+    #[test]
+    fn physical_keys_are_written_as_quilt3_writes_them() {
+        assert_eq!(
+            physical_key("s3://b/p q/", "a b/é.txt", Some("v1.x")),
+            "s3://b/p%20q/a%20b/%C3%A9.txt?versionId=v1.x"
+        );
+        assert_eq!(physical_key("s3://b", "k", None), "s3://b/k");
+        assert_eq!(
+            physical_key("file:///reg/", "a?b#c", None),
+            "file:///reg/a%3Fb%23c"
+        );
+    }
 }

@@ -39,6 +39,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod checksum;
 pub mod counting;
 pub mod dir;
 mod error;
@@ -54,7 +55,7 @@ pub use dir::DirRemote;
 pub use error::{BoxError, Error, Result};
 pub use fault::FaultInjecting;
 pub use open::{open_remote, RemoteOptions};
-pub use remote::{check_key, CasOutcome, Condition, ListEntry, ObjectMeta, Remote};
+pub use remote::{check_key, CasOutcome, Condition, ListEntry, ObjectMeta, Remote, Stored};
 pub use retry::{Retry, RetryOptions};
 pub use s3::{S3Options, S3Remote};
 pub use url::RemoteUrl;
@@ -64,5 +65,5 @@ pub mod transfer;
 
 pub use transfer::error::TransferError;
 pub use transfer::fetch::{fetch, FetchOptions, FetchOutcome};
-pub use transfer::push::{push, PushOptions, PushOutcome};
+pub use transfer::push::{push, ManifestWrite, PushOptions, PushOutcome};
 pub use transfer::registry;

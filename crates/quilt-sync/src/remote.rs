@@ -29,6 +29,18 @@ pub struct ObjectMeta {
     /// The server's `x-amz-checksum-sha256` when it stored one: base64 SHA-256 for plain
     /// uploads, `base64-N` (SHA-256 over the N part digests) for multipart uploads.
     pub checksum_sha256: Option<String>,
+    /// The version id of the current object on a versioned S3 bucket (`x-amz-version-id`);
+    /// `None` on unversioned buckets and directories.
+    pub version_id: Option<String>,
+}
+
+/// What a [`Remote::put`] or [`Remote::put_file`] stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stored {
+    /// The version id S3 gave the new object when the bucket keeps versions
+    /// (`x-amz-version-id`), as quilt3 records it in physical keys (`?versionId=`). `None` on
+    /// unversioned buckets (where S3 answers `null` or nothing) and directories.
+    pub version_id: Option<String>,
 }
 
 /// The precondition of a [`Remote::put_if`].
@@ -98,7 +110,7 @@ pub trait Remote: Send + Sync {
     fn get_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>>;
 
     /// Store `data` under `key`. Readers see the old object or the new one, never a mix.
-    fn put(&self, key: &str, data: &[u8]) -> Result<()>;
+    fn put(&self, key: &str, data: &[u8]) -> Result<Stored>;
 
     /// Store the file at `path` under `key`, streaming it.
     ///
@@ -113,7 +125,7 @@ pub trait Remote: Send + Sync {
         path: &Path,
         part_size: u64,
         part_checksums: Option<&[[u8; 32]]>,
-    ) -> Result<()>;
+    ) -> Result<Stored>;
 
     /// Remove `key`. Removing a key that does not exist succeeds.
     fn delete(&self, key: &str) -> Result<()>;
@@ -150,7 +162,7 @@ macro_rules! forward_remote {
             fn get_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>> {
                 (**self).get_range(key, start, len)
             }
-            fn put(&self, key: &str, data: &[u8]) -> Result<()> {
+            fn put(&self, key: &str, data: &[u8]) -> Result<Stored> {
                 (**self).put(key, data)
             }
             fn put_file(
@@ -159,7 +171,7 @@ macro_rules! forward_remote {
                 path: &Path,
                 part_size: u64,
                 part_checksums: Option<&[[u8; 32]]>,
-            ) -> Result<()> {
+            ) -> Result<Stored> {
                 (**self).put_file(key, path, part_size, part_checksums)
             }
             fn delete(&self, key: &str) -> Result<()> {

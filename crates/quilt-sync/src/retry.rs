@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{CasOutcome, Condition, Error, ListEntry, ObjectMeta, Remote, Result};
+use crate::{CasOutcome, Condition, Error, ListEntry, ObjectMeta, Remote, Result, Stored};
 
 /// How hard [`Retry`] tries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -289,7 +289,7 @@ impl<R: Remote> Remote for Retry<R> {
         self.run("get_range", key, || self.inner.get_range(key, start, len))
     }
 
-    fn put(&self, key: &str, data: &[u8]) -> Result<()> {
+    fn put(&self, key: &str, data: &[u8]) -> Result<Stored> {
         self.run("put", key, || self.inner.put(key, data))
     }
 
@@ -299,7 +299,7 @@ impl<R: Remote> Remote for Retry<R> {
         path: &Path,
         part_size: u64,
         part_checksums: Option<&[[u8; 32]]>,
-    ) -> Result<()> {
+    ) -> Result<Stored> {
         self.run("put_file", key, || {
             self.inner.put_file(key, path, part_size, part_checksums)
         })

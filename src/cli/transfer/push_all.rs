@@ -57,6 +57,7 @@ pub fn report(
                 "bytes_uploaded": out.bytes_uploaded,
                 "objects_present": out.objects_present,
                 "latest_moved": out.latest_moved,
+                "manifest": out.manifest_written.as_str(),
             })
         };
         let mut doc = match (all, outcomes) {
@@ -81,5 +82,11 @@ pub fn report(
             indicatif::HumanBytes(out.bytes_uploaded),
             out.objects_present
         ));
+        if out.manifest_written == quilt::sync::ManifestWrite::Rewritten {
+            ctx.note(format!(
+                "{url} already had this version: its manifest was rewritten with the new \
+                 physical keys, so the files just written are part of it"
+            ));
+        }
     }
 }

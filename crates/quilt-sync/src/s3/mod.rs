@@ -165,3 +165,9 @@ fn header(headers: &attohttpc::header::HeaderMap, name: &str) -> Option<String> 
 fn unquote(s: &str) -> String {
     s.trim().trim_matches('"').to_owned()
 }
+
+/// `x-amz-version-id` of an answer; S3's `null` (a write to a bucket whose versioning is
+/// suspended) and an absent header both mean the object has no version of its own.
+fn version_id(headers: &attohttpc::header::HeaderMap) -> Option<String> {
+    header(headers, "x-amz-version-id").filter(|v| !v.is_empty() && v != "null")
+}

@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 
 use super::request::EMPTY_SHA256;
 use super::xml::{truncate, xml_blocks, xml_escape, xml_tag};
-use super::{header, sigv4, S3Remote, B64};
-use crate::{Error, Result};
+use super::{header, sigv4, version_id, S3Remote, B64};
+use crate::{Error, Result, Stored};
 
 /// A part already on the server, from an upload an earlier run left behind.
 struct UploadedPart {
@@ -33,7 +33,7 @@ impl S3Remote {
         size: u64,
         part_size: u64,
         given: Option<&[[u8; 32]]>,
-    ) -> Result<()> {
+    ) -> Result<Stored> {
         let full = format!("{}{key}", self.prefix);
         let fresh = HashMap::new();
         let base = Parts {
@@ -68,7 +68,7 @@ impl S3Remote {
         self.upload_or_abort(&parts, file)
     }
 
-    fn upload_or_abort(&self, parts: &Parts<'_>, file: &mut File) -> Result<()> {
+    fn upload_or_abort(&self, parts: &Parts<'_>, file: &mut File) -> Result<Stored> {
         let result = self.upload_parts(parts, file);
         if result.is_err() {
             // Best effort: a failed abort leaves the upload for the next run of this key to
@@ -174,7 +174,7 @@ impl S3Remote {
         Some((id, done))
     }
 
-    fn upload_parts(&self, p: &Parts<'_>, file: &mut File) -> Result<()> {
+    fn upload_parts(&self, p: &Parts<'_>, file: &mut File) -> Result<Stored> {
         let n_parts = p.size.div_ceil(p.part_size);
         let mut buf = vec![0u8; p.part_size as usize];
         let mut digests = Vec::with_capacity(n_parts as usize);
@@ -242,7 +242,7 @@ impl S3Remote {
         })
     }
 
-    fn complete_upload(&self, p: &Parts<'_>, xml: &str, digests: &[[u8; 32]]) -> Result<()> {
+    fn complete_upload(&self, p: &Parts<'_>, xml: &str, digests: &[[u8; 32]]) -> Result<Stored> {
         let hash = hex::encode(Sha256::digest(xml.as_bytes()));
         let resp = self.raw(
             "POST",
@@ -267,7 +267,9 @@ impl S3Remote {
                 });
             }
         }
-        Ok(())
+        Ok(Stored {
+            version_id: version_id(&resp.headers),
+        })
     }
 }
 

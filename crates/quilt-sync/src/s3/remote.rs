@@ -4,18 +4,25 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::Path;
 
+use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use super::listing::parse_list_page;
 use super::request::{Call, Streaming};
-use super::{header, unquote, S3Remote};
+use super::{header, unquote, version_id, S3Remote, B64};
 use crate::remote::check_key;
-use crate::{CasOutcome, Condition, Error, ListEntry, ObjectMeta, Remote, Result};
+use crate::{CasOutcome, Condition, Error, ListEntry, ObjectMeta, Remote, Result, Stored};
 
 impl S3Remote {
-    fn put_with(&self, key: &str, data: &[u8], cond: &Condition) -> Result<String> {
+    /// A single PUT; returns the new ETag and the version id. The body's SHA-256 goes along
+    /// as `x-amz-checksum-sha256`: S3 refuses bytes that differ from it and keeps it, so a
+    /// later HEAD can tell the object's content without reading it (quilt3 sends it too).
+    fn put_with(&self, key: &str, data: &[u8], cond: &Condition) -> Result<(String, Stored)> {
         let full = self.full_key(key)?;
         let etag_value;
+        let digest = Sha256::digest(data);
+        let checksum = B64.encode(digest);
+        let mut headers: Vec<(&str, &str)> = vec![("x-amz-checksum-sha256", checksum.as_str())];
         let condition: Vec<(&str, &str)> = match cond {
             Condition::IfAbsent => vec![("if-none-match", "*")],
             Condition::IfMatch(etag) => {
@@ -24,12 +31,17 @@ impl S3Remote {
             }
             Condition::Unconditional => vec![],
         };
-        let hash = hex::encode(Sha256::digest(data));
-        let resp = self.raw("PUT", Some(&full), &[], &condition, data, &hash);
+        headers.extend(condition);
+        let hash = hex::encode(digest);
+        let resp = self.raw("PUT", Some(&full), &[], &headers, data, &hash);
         let resp = self.raw_ok("put", key, resp)?;
-        Ok(header(&resp.headers, "etag")
+        let etag = header(&resp.headers, "etag")
             .map(|e| unquote(&e))
-            .unwrap_or_default())
+            .unwrap_or_default();
+        let stored = Stored {
+            version_id: version_id(&resp.headers),
+        };
+        Ok((etag, stored))
     }
 
     /// A GET whose answer is 2xx, with the body still to read.
@@ -196,6 +208,7 @@ impl Remote for S3Remote {
                 .map(|e| unquote(&e))
                 .unwrap_or_default(),
             checksum_sha256: header(&resp.headers, "x-amz-checksum-sha256"),
+            version_id: version_id(&resp.headers),
         }))
     }
 
@@ -227,9 +240,9 @@ impl Remote for S3Remote {
         Ok(out)
     }
 
-    fn put(&self, key: &str, data: &[u8]) -> Result<()> {
+    fn put(&self, key: &str, data: &[u8]) -> Result<Stored> {
         self.put_with(key, data, &Condition::Unconditional)
-            .map(|_| ())
+            .map(|(_, stored)| stored)
     }
 
     fn put_file(
@@ -238,7 +251,7 @@ impl Remote for S3Remote {
         path: &Path,
         part_size: u64,
         part_checksums: Option<&[[u8; 32]]>,
-    ) -> Result<()> {
+    ) -> Result<Stored> {
         check_key(key)?;
         if part_size == 0 {
             return Err(Error::InvalidArgument {
@@ -303,7 +316,7 @@ impl Remote for S3Remote {
 
     fn put_if(&self, key: &str, data: &[u8], cond: Condition) -> Result<CasOutcome> {
         match self.put_with(key, data, &cond) {
-            Ok(etag) if !etag.is_empty() => Ok(CasOutcome::Written { etag }),
+            Ok((etag, _)) if !etag.is_empty() => Ok(CasOutcome::Written { etag }),
             Ok(_) => {
                 let etag = self.head(key)?.map(|m| m.etag).unwrap_or_default();
                 Ok(CasOutcome::Written { etag })

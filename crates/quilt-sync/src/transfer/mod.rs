@@ -1,6 +1,7 @@
 //! Push, fetch and registry operations built on the [`crate::Remote`] trait and the local
 //! store.
 
+mod dest;
 pub mod error;
 pub mod fetch;
 mod locate;

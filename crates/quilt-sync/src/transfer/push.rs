@@ -17,6 +17,7 @@ use quilt_store::Store;
 use rayon::prelude::*;
 use serde_json::Value;
 
+use super::dest::push_to_dest;
 use super::error::{TResult, TransferError};
 use super::plan::missing_objects;
 use super::registry::{has_manifest, read_latest};
@@ -48,8 +49,32 @@ pub struct PushOutcome {
     pub objects_present: u64,
     /// Whether `latest` now names this version because of this push.
     pub latest_moved: bool,
+    /// What happened to the manifest on the remote.
+    pub manifest_written: ManifestWrite,
     /// Things the user should know (e.g. an unversioned `dest`).
     pub warnings: Vec<String>,
+}
+
+/// What a push did with the version's manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManifestWrite {
+    /// The remote had it already, byte for byte.
+    Present,
+    /// It was new on the remote.
+    Written,
+    /// `--dest`: the remote had this version with other physical keys; its manifest was
+    /// replaced so the files just written are named by it (quilt3 does the same).
+    Rewritten,
+}
+
+impl ManifestWrite {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ManifestWrite::Present => "present",
+            ManifestWrite::Written => "written",
+            ManifestWrite::Rewritten => "rewritten",
+        }
+    }
 }
 
 /// Objects recorded in the inventory per batch while uploading, so a killed push loses little.
@@ -99,11 +124,13 @@ pub fn push(
                 progress,
                 interrupt,
             )?;
-            warnings.push(format!(
-                "files were written under {} by logical key; a later push to the same dest replaces them, and older versions that point there will then fail to install",
-                dest.describe()
-            ));
-            r
+            if r.versioned < manifest.entries.len() as u64 {
+                warnings.push(format!(
+                    "files were written under {} by logical key and the bucket keeps no versions of them; a later push to the same dest replaces them, and older versions that point there will then fail to install",
+                    dest.describe()
+                ));
+            }
+            (r.uploaded, r.bytes, r.present)
         }
     };
     // A Ctrl-C during the last object: stop before the manifest and `latest`.
@@ -113,10 +140,7 @@ pub fn push(
     if opts.dest.is_none() {
         rewrite_physical_keys(&mut manifest, remote);
     }
-    let manifest_key = manifest_key(&top);
-    if !has_manifest(remote, &top)? {
-        remote.put(&manifest_key, &manifest.to_bytes())?;
-    }
+    let manifest_written = write_manifest(remote, &top, &manifest, opts.dest.is_some())?;
     let latest_moved = move_latest(store, remote, name, &top, opts.force)?;
     Ok(PushOutcome {
         top_hash: top,
@@ -124,8 +148,45 @@ pub fn push(
         bytes_uploaded: bytes,
         objects_present: present,
         latest_moved,
+        manifest_written,
         warnings,
     })
+}
+
+/// Puts the manifest unless the remote has it. With `--dest` its physical keys are new, so
+/// a manifest already there under the same top hash is replaced when its bytes differ, as
+/// quilt3 does: the files just written stay named by a manifest.
+fn write_manifest(
+    remote: &dyn Remote,
+    top: &TopHash,
+    manifest: &Manifest,
+    dest: bool,
+) -> TResult<ManifestWrite> {
+    let key = manifest_key(top);
+    if !dest {
+        if has_manifest(remote, top)? {
+            return Ok(ManifestWrite::Present);
+        }
+        remote.put(&key, &manifest.to_bytes())?;
+        return Ok(ManifestWrite::Written);
+    }
+    let bytes = manifest.to_bytes();
+    let old = match remote.get(&key) {
+        Ok(old) => Some(old),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(e.into()),
+    };
+    match old {
+        Some(old) if old == bytes => Ok(ManifestWrite::Present),
+        Some(_) => {
+            remote.put(&key, &bytes)?;
+            Ok(ManifestWrite::Rewritten)
+        }
+        None => {
+            remote.put(&key, &bytes)?;
+            Ok(ManifestWrite::Written)
+        }
+    }
 }
 
 fn distinct_objects(manifest: &Manifest) -> Vec<(ObjectId, u64)> {
@@ -203,65 +264,6 @@ fn rewrite_physical_keys(manifest: &mut Manifest, remote: &dyn Remote) {
     for e in &mut manifest.entries {
         e.physical_keys = vec![format!("{base}/{}", object_key(&e.hash))];
     }
-}
-
-/// `--dest`: files at `<dest>/<logical_key>`, refusing to replace different content unless
-/// forced.
-fn push_to_dest(
-    store: &Store,
-    dest: &dyn Remote,
-    manifest: &mut Manifest,
-    force: bool,
-    pool: &rayon::ThreadPool,
-    progress: &dyn Progress,
-    interrupt: &AtomicBool,
-) -> TResult<(u64, u64, u64)> {
-    let total: u64 = manifest.entries.iter().map(|e| e.size).sum();
-    progress.start("uploading", Some(total), Unit::Bytes);
-    let uploaded = AtomicU64::new(0);
-    let bytes = AtomicU64::new(0);
-    let present = AtomicU64::new(0);
-    pool.install(|| {
-        manifest.entries.par_iter().try_for_each(|e| -> TResult<()> {
-            if interrupt.load(Ordering::Relaxed) {
-                return Err(TransferError::Interrupted);
-            }
-            let key = e.logical_key.as_str();
-            if let Some(meta) = dest.head(key)? {
-                let same = meta.size == e.size && {
-                    let data = dest.get(key)?;
-                    quilt_hash::hash_bytes_as(e.hash.kind, &data) == e.hash
-                };
-                if same {
-                    present.fetch_add(1, Ordering::Relaxed);
-                    progress.inc(e.size);
-                    return Ok(());
-                }
-                if !force {
-                    return Err(TransferError::Unsupported {
-                        url: format!("{}/{key}", dest.describe().trim_end_matches('/')),
-                        reason: "exists with different content; pass --force to overwrite it (older versions pointing there will break)".to_owned(),
-                    });
-                }
-            }
-            upload_verified(store, dest, key, &e.hash, e.size)?;
-            uploaded.fetch_add(1, Ordering::Relaxed);
-            bytes.fetch_add(e.size, Ordering::Relaxed);
-            progress.inc(e.size);
-            Ok(())
-        })
-    })?;
-    progress.finish();
-    let base = dest.describe();
-    let base = base.trim_end_matches('/');
-    for e in &mut manifest.entries {
-        e.physical_keys = vec![format!("{base}/{}", e.logical_key.as_str())];
-    }
-    Ok((
-        uploaded.into_inner(),
-        bytes.into_inner(),
-        present.into_inner(),
-    ))
 }
 
 /// Writes the timestamped pointer, then swaps `latest` to `top` when `top` descends from the

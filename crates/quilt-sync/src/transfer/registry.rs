@@ -201,45 +201,110 @@ pub fn has_manifest(remote: &dyn Remote, top: &TopHash) -> TResult<bool> {
     Ok(remote.head(&manifest_key(top))?.is_some())
 }
 
-/// Removes a package's pointers (all, or those naming one version), as quilt3's
-/// `delete_package` does: manifests and data stay. When `latest` named a deleted version it
-/// is moved to the newest remaining one, or removed. Returns how many versions were removed.
+/// What [`delete`] removed from a remote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deleted {
+    /// The pointer files removed, by name (`1700000000`, `latest`, a tag), sorted.
+    pub pointers: Vec<String>,
+    /// Where `latest` points now, when this delete moved it (it named a deleted version and
+    /// an older timestamped pointer remains).
+    pub latest_moved_to: Option<TopHash>,
+}
+
+/// Removes a package's pointers, as quilt3's `delete_package` does: manifests and data stay.
+///
+/// With `version`, every pointer of the package that names it goes: its timestamped pointers,
+/// `latest` and any other tag. When `latest` was one of them it moves (compare-and-swap) to the
+/// newest remaining timestamped pointer, or is removed when none remains. Without `version`,
+/// every pointer of the package goes. A package or version with no pointer is
+/// [`TransferError::NotFound`]. Pointers that cannot be read are left alone.
 pub fn delete(
     remote: &dyn Remote,
     name: &PackageName,
     version: Option<&TopHash>,
-) -> TResult<usize> {
-    let revs = revisions(remote, name)?;
-    let doomed: Vec<&RemoteRevision> = revs
-        .iter()
-        .filter(|r| version.is_none_or(|v| r.top_hash == *v))
-        .collect();
+) -> TResult<Deleted> {
     let dir = pointer_dir(name);
-    for r in &doomed {
-        remote.delete(&format!("{dir}{}", r.time))?;
-    }
-    let latest = read_latest(remote, name)?;
-    let remaining: Vec<&RemoteRevision> = revs
-        .iter()
-        .filter(|r| version.is_some_and(|v| r.top_hash != *v))
-        .collect();
-    if let Some((top, etag)) = latest {
-        let latest_doomed = version.is_none_or(|v| top == *v);
-        if latest_doomed {
-            match remaining.first() {
-                Some(next) => {
-                    remote.put_if(
-                        &latest_key(name),
-                        next.top_hash.to_hex().as_bytes(),
-                        Condition::IfMatch(etag),
-                    )?;
-                }
-                None => remote.delete(&latest_key(name))?,
+    let mut files = Vec::new();
+    remote.list(&dir, &mut |e| {
+        let file = &e.key[dir.len()..];
+        if !file.is_empty() && !file.contains('/') {
+            files.push(file.to_owned());
+        }
+        Ok(())
+    })?;
+    let not_found = |what: String| TransferError::NotFound {
+        remote: remote.describe(),
+        what,
+    };
+    let mut out = Deleted::default();
+    let Some(version) = version else {
+        if files.is_empty() {
+            return Err(not_found(format!("package {name}")));
+        }
+        for f in &files {
+            remote.delete(&format!("{dir}{f}"))?;
+        }
+        files.sort();
+        out.pointers = files;
+        return Ok(out);
+    };
+    let mut remaining: Vec<(i64, TopHash)> = Vec::new();
+    let mut latest_named = false;
+    for f in &files {
+        let key = format!("{dir}{f}");
+        let top = match read_pointer(remote, &key) {
+            Ok(Some(t)) => t,
+            Ok(None) | Err(TransferError::BadPointer { .. }) => continue,
+            Err(e) => return Err(e),
+        };
+        if top != *version {
+            if let Ok(ts) = f.parse::<i64>() {
+                remaining.push((ts, top));
             }
+            continue;
         }
-        if doomed.is_empty() && latest_doomed {
-            return Ok(1);
+        if f == "latest" {
+            latest_named = true;
+            continue;
+        }
+        remote.delete(&key)?;
+        out.pointers.push(f.clone());
+    }
+    if latest_named {
+        out.latest_moved_to = replace_latest(remote, name, version, &remaining)?;
+        out.pointers.push("latest".to_owned());
+    }
+    if out.pointers.is_empty() {
+        return Err(not_found(format!("a pointer of {name} naming {version}")));
+    }
+    out.pointers.sort();
+    Ok(out)
+}
+
+/// `latest` named `doomed`: point it at the newest of `remaining`, or remove it. Both by
+/// compare-and-swap, so a push that moved it meanwhile wins.
+fn replace_latest(
+    remote: &dyn Remote,
+    name: &PackageName,
+    doomed: &TopHash,
+    remaining: &[(i64, TopHash)],
+) -> TResult<Option<TopHash>> {
+    let Some((top, etag)) = read_latest(remote, name)? else {
+        return Ok(None);
+    };
+    if top != *doomed {
+        return Ok(None);
+    }
+    let key = latest_key(name);
+    match remaining.iter().max_by_key(|(ts, _)| *ts) {
+        Some((_, next)) => {
+            let swapped =
+                remote.put_if(&key, next.to_hex().as_bytes(), Condition::IfMatch(etag))?;
+            Ok(swapped.is_written().then_some(*next))
+        }
+        None => {
+            remote.delete(&key)?;
+            Ok(None)
         }
     }
-    Ok(doomed.len())
 }

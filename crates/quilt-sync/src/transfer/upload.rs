@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::error::{TResult, TransferError};
-use crate::Remote;
+use crate::{Remote, Stored};
 
 /// Uploads object `id` of `size` bytes from the store to `key` on `remote`, refusing it if
 /// the stored bytes are not that object.
@@ -30,12 +30,11 @@ pub(crate) fn upload_verified(
     key: &str,
     id: &ObjectId,
     size: u64,
-) -> TResult<()> {
+) -> TResult<Stored> {
     let part = chunk_size(size);
     if let Some(path) = store.loose_path(id).filter(|_| size >= part) {
         let digests = hash_parts(store, remote, &path, id, size, part)?;
-        remote.put_file(key, &path, part, Some(&digests))?;
-        return Ok(());
+        return Ok(remote.put_file(key, &path, part, Some(&digests))?);
     }
     let mut reader = store.open_object(id)?;
     if reader.len() != size {
@@ -62,8 +61,7 @@ pub(crate) fn upload_verified(
     if actual != *id || data.len() as u64 != size {
         return Err(damaged(store, remote, id, format!("it hashes to {actual}")));
     }
-    remote.put(key, data)?;
-    Ok(())
+    Ok(remote.put(key, data)?)
 }
 
 /// The sha256 of each `part`-sized piece of the loose file, checked against `id`.
