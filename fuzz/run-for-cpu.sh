@@ -3,14 +3,15 @@
 # machine is shared), then stops it with SIGINT so libFuzzer prints its final stats.
 #   fuzz/run-for-cpu.sh TARGET [CPU_SECONDS=1200]
 # NICE (default 19) is the fuzzer's niceness; a negative one (as root) gives it a core of its
-# own on a busy machine.
+# own on a busy machine. FUZZ_DIR (default: this script's folder) is the fuzz/ folder whose
+# built targets run, e.g. that of another checkout.
 # The working corpus lives outside the repository (FUZZ_WORK, default ~/.cache/quilt-fuzz),
 # seeded from fuzz/corpus/TARGET; `cargo fuzz cmin` brings a minimized copy back. Crashers go
 # to fuzz/artifacts/TARGET/ (not in git). Needs `cargo fuzz build TARGET` first.
 set -euo pipefail
 target="$1"
 cpu="${2:-1200}"
-here="$(cd "$(dirname "$0")" && pwd)"
+here="${FUZZ_DIR:-$(cd "$(dirname "$0")" && pwd)}"
 work="${FUZZ_WORK:-$HOME/.cache/quilt-fuzz}"
 bin="$here/target/x86_64-unknown-linux-gnu/release/$target"
 [ -x "$bin" ] || { echo "error: $bin is not built: run cargo +nightly fuzz build $target" >&2; exit 1; }

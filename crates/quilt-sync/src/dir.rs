@@ -19,8 +19,14 @@ use crate::{CasOutcome, Condition, Error, ListEntry, ObjectMeta, Remote, Result,
 
 /// Prefix of temp files written before a rename.
 pub const TEMP_PREFIX: &str = ".quilt-tmp-";
-/// Prefix of the per-key lock files used by `put_if`.
+/// Prefix of the per-key lock files used by `put_if` (older versions kept them beside the
+/// key; listings still skip such names).
 pub const LOCK_PREFIX: &str = ".quilt-lock-";
+/// Where `put_if` keeps its lock files: a tree of its own below the root, mirroring the keys,
+/// so that readers of the registry layout (quilt3 lists every file of a package's pointer
+/// folder as a version) never see them. The name starts with [`LOCK_PREFIX`], so listings
+/// skip it.
+pub const LOCK_DIR: &str = ".quilt-lock-files";
 /// Files up to this size get a content-hash etag; larger ones a size/mtime/inode etag.
 pub const CONTENT_ETAG_LIMIT: u64 = 4 << 20;
 
@@ -53,8 +59,8 @@ impl DirRemote {
 
     fn path_of(&self, key: &str) -> Result<PathBuf> {
         check_key(key)?;
-        let name = key.rsplit('/').next().unwrap_or(key);
-        if name.starts_with(TEMP_PREFIX) || name.starts_with(LOCK_PREFIX) {
+        let reserved = |name: &str| name.starts_with(TEMP_PREFIX) || name.starts_with(LOCK_PREFIX);
+        if key.split('/').any(reserved) {
             return Err(Error::InvalidKey {
                 key: key.to_owned(),
                 reason: "names starting with .quilt-tmp- or .quilt-lock- are reserved",
@@ -315,18 +321,16 @@ impl Remote for DirRemote {
         let dest = self.path_of(key)?;
         let dir = dest.parent().expect("keys are below the root");
         create_dirs(dir)?;
-        let name = dest
-            .file_name()
-            .expect("checked keys have a file name")
-            .to_string_lossy();
-        let lock_path = dir.join(format!("{LOCK_PREFIX}{name}"));
+        let lock_path = self.root.join(LOCK_DIR).join(key);
+        let lock_dir = lock_path.parent().expect("keys are below the root");
+        create_dirs(lock_dir)?;
         let lock = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&lock_path)
             .map_err(|e| Error::io("opening lock file", &lock_path, e))?;
-        if perms::is_group_shared(dir) {
+        if perms::is_group_shared(lock_dir) {
             // Other members of the group take this lock too.
             perms::share_with_group(&lock_path)
                 .map_err(|e| Error::io("sharing lock file", &lock_path, e))?;

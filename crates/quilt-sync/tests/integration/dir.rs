@@ -18,8 +18,18 @@ fn bookkeeping_files_are_invisible() {
     // A temp file left by a crash between write and rename.
     std::fs::write(r.root().join("refs/.quilt-tmp-abc"), b"partial").unwrap();
     assert_eq!(common::keys(&r, ""), ["refs/latest", "refs/other"]);
-    assert!(r.root().join("refs/.quilt-lock-latest").exists());
+    // Lock files live in a tree of their own, never beside the keys, where readers of the
+    // registry layout (quilt3 lists a package's pointer folder) would see them.
+    assert!(r.root().join(".quilt-lock-files/refs/latest").exists());
+    let beside: Vec<_> = std::fs::read_dir(r.root().join("refs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".quilt-lock"))
+        .collect();
+    assert!(beside.is_empty(), "{beside:?}");
+    assert_eq!(common::keys(&r, ".quilt-lock"), Vec::<String>::new());
     assert!(r.put("refs/.quilt-tmp-x", b"no").is_err());
+    assert!(r.put(".quilt-lock-files/refs/latest", b"no").is_err());
 }
 
 #[test]
