@@ -113,7 +113,36 @@ impl Store {
             }
         };
         let mut out = GcOutcome::default();
-        // Roots: every revision, plus whatever a worktree has checked out.
+        let roots = self.gc_roots(&mut out)?;
+        let (live_manifests, live) = self.mark_live(roots, progress, &check)?;
+        out.reachable_objects = live.len() as u64;
+        self.sweep_loose(&live, opts, &mut out, progress, &check)?;
+        self.sweep_packs(&live, opts, &mut out, progress, interrupt)?;
+        check()?;
+        out.packs_merged = self.merge_small_packs(opts.dry_run, interrupt)?;
+
+        self.remove_manifests(&live_manifests, opts, &mut out, &check)?;
+
+        let (debris, debris_bytes) = self.remove_crash_debris(opts.dry_run)?;
+        out.debris_removed = debris;
+        out.bytes_freed += debris_bytes;
+        if !opts.dry_run {
+            for dir in [
+                self.layout.pack_dir(),
+                self.layout.loose_dir(),
+                self.layout.packages_dir(),
+            ] {
+                layout::fsync_dir(&dir)?;
+            }
+            self.refresh_packs()?;
+        }
+        Ok(out)
+    }
+
+    /// The versions gc must keep: every recorded revision (required: an unreadable manifest
+    /// stops gc), and whatever a worktree has checked out (recorded in `out.held` when no
+    /// package records it any more).
+    fn gc_roots(&self, out: &mut GcOutcome) -> Result<Vec<(String, TopHash, bool)>> {
         let mut roots: Vec<(String, TopHash, bool)> = Vec::new();
         for rev in self.all_revisions()? {
             roots.push((rev.name.to_string(), rev.top_hash, true));
@@ -129,6 +158,17 @@ impl Store {
             }
             roots.push((name.to_string(), top, false));
         }
+        Ok(roots)
+    }
+
+    /// The manifests and object digests the roots reach. Manifests are read one at a time,
+    /// so memory holds only the digest set.
+    fn mark_live(
+        &self,
+        roots: Vec<(String, TopHash, bool)>,
+        progress: &dyn Progress,
+        check: &dyn Fn() -> Result<()>,
+    ) -> Result<(HashSet<TopHash>, HashSet<[u8; 32]>)> {
         let mut live_manifests: HashSet<TopHash> = HashSet::new();
         let mut live: HashSet<[u8; 32]> = HashSet::new();
         progress.start(
@@ -142,7 +182,6 @@ impl Store {
             if !live_manifests.insert(top) {
                 continue;
             }
-            // Manifests are read one at a time so memory holds only the digest set.
             match self.get_manifest(&top) {
                 Ok(m) => live.extend(m.entries.iter().map(|e| e.hash.digest)),
                 // A worktree may point at a version that was never recorded here.
@@ -157,9 +196,18 @@ impl Store {
             }
         }
         progress.finish();
-        out.reachable_objects = live.len() as u64;
+        Ok((live_manifests, live))
+    }
 
-        // Loose objects.
+    /// Removes loose objects nothing reaches (older than the grace period).
+    fn sweep_loose(
+        &self,
+        live: &HashSet<[u8; 32]>,
+        opts: &GcOptions,
+        out: &mut GcOutcome,
+        progress: &dyn Progress,
+        check: &dyn Fn() -> Result<()>,
+    ) -> Result<()> {
         let loose_dirs = layout::read_dir(&self.layout.loose_dir())?;
         progress.start(
             "removing loose objects",
@@ -199,14 +247,27 @@ impl Store {
             }
         }
         progress.finish();
+        Ok(())
+    }
 
-        // Packs.
+    /// Deletes packs that hold nothing reachable and rewrites those whose garbage exceeds
+    /// the threshold (each rewrite published before its old pack goes).
+    fn sweep_packs(
+        &self,
+        live: &HashSet<[u8; 32]>,
+        opts: &GcOptions,
+        out: &mut GcOutcome,
+        progress: &dyn Progress,
+        interrupt: &AtomicBool,
+    ) -> Result<()> {
         self.refresh_packs()?;
         let packs: Vec<_> = self.read_packs().packs.clone();
         progress.start("repacking", Some(packs.len() as u64), Unit::Items);
         let mut rewritten = false;
         for pack in packs {
-            check()?;
+            if interrupt.load(Ordering::Relaxed) {
+                return Err(Error::Interrupted);
+            }
             progress.inc(1);
             let meta = std::fs::metadata(&pack.pack_path)
                 .map_err(|e| Error::io("stat", &pack.pack_path, e))?;
@@ -245,7 +306,7 @@ impl Store {
                 out.bytes_freed += dead_bytes;
                 continue;
             }
-            let written = self.rewrite_pack(&pack, &live, interrupt)?;
+            let written = self.rewrite_pack(&pack, live, interrupt)?;
             out.bytes_freed += (meta.len() + idx_len).saturating_sub(written);
             rewritten = true;
         }
@@ -253,25 +314,7 @@ impl Store {
         if rewritten {
             self.refresh_packs()?;
         }
-        check()?;
-        out.packs_merged = self.merge_small_packs(opts.dry_run, interrupt)?;
-
-        self.remove_manifests(&live_manifests, opts, &mut out, &check)?;
-
-        let (debris, debris_bytes) = self.remove_crash_debris(opts.dry_run)?;
-        out.debris_removed = debris;
-        out.bytes_freed += debris_bytes;
-        if !opts.dry_run {
-            for dir in [
-                self.layout.pack_dir(),
-                self.layout.loose_dir(),
-                self.layout.packages_dir(),
-            ] {
-                layout::fsync_dir(&dir)?;
-            }
-            self.refresh_packs()?;
-        }
-        Ok(out)
+        Ok(())
     }
 
     /// Removes the manifests no root refers to. A kept delta whose base is one of them is
