@@ -52,7 +52,7 @@ pub enum TransferError {
         location: String,
         version_id: String,
         #[source]
-        source: crate::Error,
+        source: Box<crate::Error>,
     },
     #[error("entry {logical_key} ({hash}) could not be fetched from any of the {} places it may be:{}", tried.len(), list_tried(tried))]
     NoLocationWorked {

@@ -355,7 +355,7 @@ fn download(
                         .map_or(location.as_str(), |(base, _)| base)
                         .to_owned(),
                     version_id: version.unwrap_or_default(),
-                    source,
+                    source: Box::new(source),
                 }
             }
             Err(err) => err,

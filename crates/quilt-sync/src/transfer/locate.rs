@@ -99,7 +99,7 @@ impl<'a> Sources<'a> {
     /// content-addressed `.quilt/objects/<hex>`.
     pub fn locations<'k>(
         &self,
-        e: &Entry,
+        e: &'k Entry,
         also: impl IntoIterator<Item = &'k String>,
     ) -> Vec<Location> {
         let mut out = Vec::new();
