@@ -86,7 +86,10 @@ fn old_shapes_hash_to_the_top_hash_quilt3_names_them_by() {
     let bytes = registry_manifest(&l.registry, &l.top);
     let m = Manifest::from_slice(&bytes).expect("parses");
     // The shapes are really there: entries out of order, the old header key, legacy types.
-    assert!(!m.is_in_order(), "the file's entries are out of quilt3's order");
+    assert!(
+        !m.is_in_order(),
+        "the file's entries are out of quilt3's order"
+    );
     assert!(m.header.contains_key("top_hash"));
     let kinds: Vec<HashType> = m.entries.iter().map(|e| e.hash.kind).collect();
     assert!(kinds.contains(&HashType::Sha256) && kinds.contains(&HashType::Crc64Nvme));
@@ -163,6 +166,9 @@ fn a_crc64nvme_object_with_other_bytes_is_refused() {
         ],
     );
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("crc/big.bin") && err.contains("CRC64NVME"), "{err}");
+    assert!(
+        err.contains("crc/big.bin") && err.contains("CRC64NVME"),
+        "{err}"
+    );
     assert!(!dest.join("crc/big.bin").exists());
 }

@@ -42,7 +42,10 @@ fn crc64nvme_golden_values() {
     assert_eq!(crc(b"hello").value_string(), "M3eFcAZSQlc=");
     assert_eq!(crc(b"").value_string(), "AAAAAAAAAAA=");
     // The catalogue's check value of CRC-64/NVME.
-    assert_eq!(crc(b"123456789").value_bytes(), 0xae8b_1486_0a79_9888u64.to_be_bytes());
+    assert_eq!(
+        crc(b"123456789").value_bytes(),
+        0xae8b_1486_0a79_9888u64.to_be_bytes()
+    );
     assert_eq!(crc(b"123456789").digest[8..], [0u8; 24]);
 }
 
@@ -51,11 +54,17 @@ fn crc64nvme_values_parse_only_in_their_one_spelling() {
     let id = ObjectId::from_manifest("CRC64NVME", "M3eFcAZSQlc=").expect("parses");
     assert_eq!(id, hash_bytes_as(HashType::Crc64Nvme, b"hello"));
     assert_eq!(id.value_string(), "M3eFcAZSQlc=");
-    assert_eq!(HashType::from_code(HashType::Crc64Nvme.code()), Some(HashType::Crc64Nvme));
-    assert_eq!("CRC64NVME".parse::<HashType>().ok(), Some(HashType::Crc64Nvme));
+    assert_eq!(
+        HashType::from_code(HashType::Crc64Nvme.code()),
+        Some(HashType::Crc64Nvme)
+    );
+    assert_eq!(
+        "CRC64NVME".parse::<HashType>().ok(),
+        Some(HashType::Crc64Nvme)
+    );
     for bad in [
         "M3eFcAZSQlc",                                  // unpadded
-        "M3eFcAZSQlc=\n",                              // trailing junk
+        "M3eFcAZSQlc=\n",                               // trailing junk
         "M3eFcAZSQg==",                                 // 7 bytes
         "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", // 32 bytes
         "337fe2c8a8b2c83e",                             // hex

@@ -103,7 +103,10 @@ fn top_hash_takes_entries_in_quilt3_order_whatever_the_file_order() {
         it.map(|e| e.logical_key.as_str().to_owned())
             .collect::<Vec<_>>()
     };
-    assert_eq!(keys(reversed.entries_in_order()), keys(m.entries_in_order()));
+    assert_eq!(
+        keys(reversed.entries_in_order()),
+        keys(m.entries_in_order())
+    );
     // The file's own order is kept for writing.
     assert_ne!(reversed.to_bytes(), m.to_bytes());
 }
@@ -153,7 +156,8 @@ fn quilt3_agrees_on_old_shapes() {
     };
     let mut m = tricky();
     m.entries.reverse();
-    m.header.insert("top_hash".into(), json!({"alg": "v0", "value": "00"}));
+    m.header
+        .insert("top_hash".into(), json!({"alg": "v0", "value": "00"}));
     // Reversed, "é/😀" (b"snow") comes first and "z" (b"zz") second.
     m.entries[0].hash = quilt_hash::hash_bytes_as(quilt_hash::HashType::Crc64Nvme, b"snow");
     m.entries[1].hash = quilt_hash::hash_bytes_as(quilt_hash::HashType::Sha256, b"zz");

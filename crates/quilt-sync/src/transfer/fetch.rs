@@ -12,9 +12,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use quilt_hash::{
-    hash_bytes_as, Entry, Manifest, ObjectId, PackageName, Progress, TopHash, Unit,
-};
+use quilt_hash::{hash_bytes_as, Entry, Manifest, ObjectId, PackageName, Progress, TopHash, Unit};
 use quilt_store::{ObjectWriter, Store};
 use rayon::prelude::*;
 
@@ -252,7 +250,9 @@ fn download_missing(
 ) -> TResult<(u64, u64)> {
     let interrupt = watch.interrupt;
     let total: u64 = missing.iter().map(|e| e.size).sum();
-    watch.progress.start("downloading", Some(total), Unit::Bytes);
+    watch
+        .progress
+        .start("downloading", Some(total), Unit::Bytes);
     let downloaded = AtomicU64::new(0);
     let bytes_down = AtomicU64::new(0);
     for batch in batches(missing) {
@@ -325,7 +325,14 @@ fn download(
                 key,
                 version_id,
             } => (
-                fetch_one(writer, remote.as_ref(), &key, version_id.as_deref(), e, watch),
+                fetch_one(
+                    writer,
+                    remote.as_ref(),
+                    &key,
+                    version_id.as_deref(),
+                    e,
+                    watch,
+                ),
                 version_id,
             ),
             Location::Local { path, physical_key } => {

@@ -180,11 +180,12 @@ impl Remote for Versions {
     ) -> quilt_sync::Result<u64> {
         let data = self.0.get(&format!("{key}@{version_id}"))?;
         let rest = &data[(start as usize).min(data.len())..];
-        w.write_all(rest).map_err(|source| quilt_sync::Error::Sink {
-            url: self.describe(),
-            key: key.to_owned(),
-            source,
-        })?;
+        w.write_all(rest)
+            .map_err(|source| quilt_sync::Error::Sink {
+                url: self.describe(),
+                key: key.to_owned(),
+                source,
+            })?;
         Ok(rest.len() as u64)
     }
     fn get_range(&self, key: &str, start: u64, len: u64) -> quilt_sync::Result<Vec<u8>> {
