@@ -188,6 +188,41 @@ fn both_versions_of_an_overwritten_package_install_byte_exact() {
         assert!(pk.contains("?versionId="), "{pk}");
     }
 
+    // The remote reads one version, whole or from an offset (a resumed download), signed
+    // with `versionId` in the query; a version the bucket lacks is "not found".
+    let m = manifest_of(&b, &t.v1);
+    let big = m
+        .entries
+        .iter()
+        .find(|e| e.logical_key.as_str() == "big.bin")
+        .expect("big.bin");
+    let version = big.physical_keys[0]
+        .split("?versionId=")
+        .nth(1)
+        .expect("a version id");
+    let v1_big = std::fs::read(t.v1_dir.join("big.bin")).expect("read");
+    let mut whole = Vec::new();
+    b.remote
+        .get_version_to("team/pkg/big.bin", version, 0, &mut whole)
+        .expect("versioned GET");
+    assert!(whole == v1_big, "the GET returned other bytes than v1's");
+    let mut tail = Vec::new();
+    let n = b
+        .remote
+        .get_version_to("team/pkg/big.bin", version, 5_000_000, &mut tail)
+        .expect("ranged versioned GET");
+    assert_eq!(n, v1_big.len() as u64 - 5_000_000);
+    assert!(
+        tail == v1_big[5_000_000..],
+        "the ranged GET returned other bytes"
+    );
+    let e = b
+        .remote
+        .get_version_to("team/pkg/big.bin", "no-such-version", 0, &mut Vec::new())
+        .expect_err("no such version");
+    assert!(e.is_not_found(), "{e}");
+    assert!(e.to_string().contains("versionId=no-such-version"), "{e}");
+
     for (top, dir) in [(&t.v1, &t.v1_dir), (&t.v2, &t.v2_dir)] {
         let dest = t.root.join(format!("dest-{}", &top[..8]));
         q(
