@@ -122,6 +122,28 @@ fn install_fetches_and_verifies_every_hash_type() {
         serde_json::from_str(out.lines().last().expect("json")).expect("json output");
     assert_eq!(v["top_hash"], l.top.as_str(), "{v}");
     assert_same_tree(&l.data, &dest);
+
+    // Installing again over the same files finds them equal under their own hash types
+    // (with a fresh cache, so each file is hashed), and is no conflict.
+    let out = quilt(&l.root)
+        .env("QUILT_CACHE_DIR", l.root.join("other-cache"))
+        .args(["--json", "install", "team/legacy", "--from"])
+        .arg(&l.registry)
+        .arg("--dest")
+        .arg(&dest)
+        .output()
+        .expect("run quilt");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json output");
+    assert_eq!(
+        (v["written"].as_u64(), v["unchanged"].as_u64()),
+        (Some(0), Some(7)),
+        "{v}"
+    );
 }
 
 #[test]
@@ -143,6 +165,23 @@ fn pull_checks_out_and_verify_rehashes_every_hash_type() {
     ok(&ws, &["verify"]);
     let status = ok(&ws, &["status"]);
     assert!(status.contains("nothing changed (7 files)"), "{status}");
+
+    // Rewritten with the same bytes (new mtime, so hashed again): still unchanged, each file
+    // compared under its entry's hash type. Other bytes of the same size: modified.
+    for key in ["b/x.json", "crc/big.bin", "a.txt"] {
+        let data = std::fs::read(ws.join(key)).expect("read");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        std::fs::write(ws.join(key), &data).expect("rewrite");
+    }
+    let status = ok(&ws, &["status"]);
+    assert!(status.contains("nothing changed (7 files)"), "{status}");
+    std::fs::write(ws.join("a.txt"), b"jello").expect("write");
+    let status = ok(&ws, &["status"]);
+    assert!(status.lines().any(|l| l == "M a.txt"), "{status}");
+    // checkout refuses to drop that edit, and keeps the untouched legacy files as they are.
+    let (code, err) = fails(&ws, &["checkout", &format!("team/legacy@{}", l.top)]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("a.txt") && !err.contains("x.json"), "{err}");
 }
 
 #[test]
