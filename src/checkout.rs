@@ -15,7 +15,7 @@ use crate::dest::{temp_owner_is_gone, Dest, Existing};
 use crate::error::{Error, Result};
 use crate::ignore::IgnoreRules;
 use crate::repo::Repository;
-use crate::status::{compare, current_ids};
+use crate::status::{compare, current_ids, legacy_kinds, LegacyKinds};
 use crate::walk::{walk_tree, WalkedFile};
 use crate::write_tree::write_entries;
 
@@ -135,7 +135,12 @@ pub fn install_with(
         .collect();
     let files: Vec<WalkedFile> = present.iter().map(|(_, f)| f.clone()).collect();
     let cache = store.stat_cache_load(dest)?;
-    let (ids, _) = current_ids(dest, &files, &cache)?;
+    let kinds = legacy_kinds(
+        present
+            .iter()
+            .map(|(e, _)| (e.logical_key.as_str(), &e.hash)),
+    );
+    let (ids, _) = current_ids(dest, &files, &cache, &kinds)?;
     let mut same = HashSet::new();
     let mut conflicts = Vec::new();
     for ((e, _), id) in present.iter().zip(&ids) {
@@ -193,6 +198,28 @@ struct Plan<'a> {
 
 /// Compares the target version with the working directory (and the version it is at):
 /// files to write, files to remove, and local modifications that stop the checkout.
+/// The hash types a checkout compares files under: the target's legacy types, except that a
+/// key of the current version takes the current entry's type, because local modifications
+/// are judged against the current version (a file that only needs rewriting for the target
+/// is rewritten either way).
+fn compare_kinds<'a>(target: &'a Manifest, current: Option<&'a Manifest>) -> LegacyKinds<'a> {
+    let mut kinds = legacy_kinds(
+        target
+            .entries
+            .iter()
+            .map(|e| (e.logical_key.as_str(), &e.hash)),
+    );
+    for e in current.iter().flat_map(|m| &m.entries) {
+        let key = e.logical_key.as_str();
+        if e.hash.kind == quilt_hash::HashType::Sha2_256Chunked {
+            kinds.remove(key);
+        } else {
+            kinds.insert(key, e.hash.kind);
+        }
+    }
+    kinds
+}
+
 fn plan<'a>(
     target: &'a Manifest,
     current: Option<&Manifest>,
@@ -299,7 +326,8 @@ impl Repository {
         let ignore = IgnoreRules::load(&dir)?;
         let walk = walk_tree(&dir, &ignore, &[store.root().to_path_buf()])?;
         let cache = store.stat_cache_load(&dir)?;
-        let (ids, _) = current_ids(&dir, &walk.files, &cache)?;
+        let kinds = compare_kinds(&target, current.as_ref());
+        let (ids, _) = current_ids(&dir, &walk.files, &cache, &kinds)?;
         drop(cache);
         let plan = plan(&target, current.as_ref(), &walk.files, &ids, opts.force)?;
         for e in &plan.to_write {

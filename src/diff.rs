@@ -32,11 +32,13 @@ pub struct Change {
     pub new: Option<(u64, ObjectId)>,
 }
 
-/// Compares two manifests entry by entry (both are in manifest order, so one merge pass).
-/// Entries whose content or metadata differ are `Modified`.
+/// Compares two manifests entry by entry (both taken in quilt3's walk order, which older
+/// manifests' files need not have, so one merge pass). Entries whose content or metadata
+/// differ are `Modified`.
 pub fn diff_manifests(old: &Manifest, new: &Manifest) -> Vec<Change> {
     let (mut i, mut j) = (0, 0);
-    let (a, b) = (&old.entries, &new.entries);
+    let a: Vec<&Entry> = old.entries_in_order().collect();
+    let b: Vec<&Entry> = new.entries_in_order().collect();
     let mut out = Vec::new();
     let info = |e: &Entry| Some((e.size, e.hash));
     while i < a.len() || j < b.len() {
@@ -50,7 +52,7 @@ pub fn diff_manifests(old: &Manifest, new: &Manifest) -> Vec<Change> {
                 out.push(Change {
                     key: a[i].logical_key.to_string(),
                     kind: ChangeKind::Removed,
-                    old: info(&a[i]),
+                    old: info(a[i]),
                     new: None,
                 });
                 i += 1;
@@ -60,12 +62,12 @@ pub fn diff_manifests(old: &Manifest, new: &Manifest) -> Vec<Change> {
                     key: b[j].logical_key.to_string(),
                     kind: ChangeKind::Added,
                     old: None,
-                    new: info(&b[j]),
+                    new: info(b[j]),
                 });
                 j += 1;
             }
             Ordering::Equal => {
-                let (x, y) = (&a[i], &b[j]);
+                let (x, y) = (a[i], b[j]);
                 if x.hash != y.hash || x.size != y.size || x.meta != y.meta {
                     out.push(Change {
                         key: x.logical_key.to_string(),

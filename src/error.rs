@@ -236,7 +236,8 @@ fn transfer_kind(e: &quilt_sync::TransferError) -> ErrorKind {
         | E::ManifestMismatch { .. }
         | E::CorruptObject { .. }
         | E::BadPointer { .. } => ErrorKind::Corrupt,
-        E::NotFound { .. } => ErrorKind::NotFound,
+        E::NotFound { .. } | E::VersionGone { .. } => ErrorKind::NotFound,
+        E::NoLocationWorked { .. } => e.primary().map_or(ErrorKind::NotFound, transfer_kind),
         E::Ambiguous { .. } | E::Unsupported { .. } => ErrorKind::Usage,
         E::LatestMoved { .. } => ErrorKind::Conflict,
         E::Io { .. } => ErrorKind::Io,

@@ -1,10 +1,15 @@
 //! `quilt status`: what changed in the working directory since the last build or checkout.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use quilt_hash::{hash_file, logical_key_cmp, EntrySummary, ObjectId, PackageName, TopHash};
+use quilt_hash::{
+    hash_file, logical_key_cmp, EntrySummary, HashType, ObjectId, PackageName, StreamHasher,
+    TopHash,
+};
 use quilt_store::{StatCache, StatRow};
 use rayon::prelude::*;
 
@@ -38,21 +43,45 @@ impl Status {
     }
 }
 
+/// The hash type a key's content is compared under where that is not `sha2-256-chunked`: the
+/// `SHA256` and `CRC64NVME` entries of manifests older quilt versions wrote. A file is hashed
+/// under its entry's type, so the same content compares equal.
+pub(crate) type LegacyKinds<'a> = HashMap<&'a str, HashType>;
+
+/// The [`LegacyKinds`] of a version's entries (key, id).
+pub(crate) fn legacy_kinds<'a>(
+    entries: impl IntoIterator<Item = (&'a str, &'a ObjectId)>,
+) -> LegacyKinds<'a> {
+    entries
+        .into_iter()
+        .filter(|(_, id)| id.kind != HashType::Sha2_256Chunked)
+        .map(|(key, id)| (key, id.kind))
+        .collect()
+}
+
 /// The current content id of each walked file, from the stat cache where it is trusted and by
-/// hashing otherwise. Rows worth caching are returned for the caller to store.
+/// hashing otherwise, under the hash type `kinds` names for its key (else
+/// `sha2-256-chunked`). Rows worth caching are returned for the caller to store.
 pub(crate) fn current_ids(
     dir: &Path,
     files: &[WalkedFile],
     cache: &StatCache,
+    kinds: &LegacyKinds<'_>,
 ) -> Result<(Vec<ObjectId>, Vec<StatRow>)> {
     let started = now_ns();
     // (id, whether it was hashed now): rows are made afterwards for the few that were.
     let out: Vec<(ObjectId, bool)> = files
         .par_iter()
         .zip(trusted_ids(cache, files))
-        .map(|(f, cached)| match cached {
-            Some(id) => Ok((id, false)),
-            None => Ok((hash_path(&dir.join(&f.key), f.size)?, true)),
+        .map(|(f, cached)| {
+            let kind = kinds
+                .get(f.key.as_str())
+                .copied()
+                .unwrap_or(HashType::Sha2_256Chunked);
+            match cached {
+                Some(id) if id.kind == kind => Ok((id, false)),
+                _ => Ok((hash_path_as(&dir.join(&f.key), f.size, kind)?, true)),
+            }
         })
         .collect::<Result<_>>()?;
     let rows = new_stat_rows(files, &out, started).collect();
@@ -106,6 +135,29 @@ pub(crate) fn hash_path(path: &Path, size: u64) -> Result<ObjectId> {
     })
 }
 
+/// [`hash_path`] under any hash type; the legacy ones stream the file through one hasher.
+pub(crate) fn hash_path_as(path: &Path, size: u64, kind: HashType) -> Result<ObjectId> {
+    if kind == HashType::Sha2_256Chunked {
+        return hash_path(path, size);
+    }
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = StreamHasher::new(kind, size);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        hasher.update(&buf[..n]);
+    }
+    // A length other than the walk saw: the file changed while it was read.
+    hasher.finalize().map_err(|_| Error::FileChanged {
+        path: path.to_path_buf(),
+    })
+}
+
 impl Repository {
     /// The package version this working directory is at, if any.
     pub fn head(&self) -> Result<Option<(PackageName, TopHash)>> {
@@ -156,7 +208,13 @@ impl Repository {
         );
         let (files, manifest, cache) = (files?, manifest?, cache?);
         tracing::debug!(files = files.len(), "walked the working directory");
-        let (ids, rows) = current_ids(&dir, &files, &cache)?;
+        let kinds = legacy_kinds(
+            manifest
+                .entries
+                .iter()
+                .map(|e| (e.logical_key.as_str(), &e.hash)),
+        );
+        let (ids, rows) = current_ids(&dir, &files, &cache, &kinds)?;
         drop(cache);
         self.store().stat_cache_store(&dir, &rows)?;
         let (changes, unchanged) = compare(&manifest.entries, &files, &ids);

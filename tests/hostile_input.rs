@@ -51,8 +51,13 @@ fn plant(remote: &Path, entries: &[Planted]) -> String {
     let mut text = serde_json::to_string(&Value::Object(h)).expect("json");
     text.push('\n');
     let empty = json!({});
-    for e in entries {
+    // The top hash takes the entries in quilt3's order; the lines stay in the order given.
+    let mut sorted: Vec<&Planted> = entries.iter().collect();
+    sorted.sort_by(|a, b| quilt::hash::logical_key_cmp(&a.key, &b.key));
+    for e in sorted {
         th.add(&e.key, e.size, &e.id, Some(&empty));
+    }
+    for e in entries {
         let digest = hex(&e.id.digest);
         let obj = q.join("objects").join(&digest);
         if !obj.exists() {

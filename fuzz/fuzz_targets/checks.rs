@@ -27,13 +27,17 @@ pub fn by_name(target: &str) -> Option<fn(&[u8])> {
     })
 }
 
-/// `Manifest::from_slice`: no panic, and whatever parses writes back to bytes that parse to
-/// the same top hash.
+/// `Manifest::from_slice`: no panic, whatever parses writes back to bytes that parse to the
+/// same top hash, and the top hash does not depend on the order of the entry lines (quilt3
+/// hashes entries in its own walk order).
 pub fn manifest(data: &[u8]) {
     if let Ok(m) = Manifest::from_slice(data) {
         let bytes = m.to_bytes();
         let again = Manifest::from_slice(&bytes).expect("a written manifest parses");
         assert_eq!(again.top_hash(), m.top_hash());
+        let mut reversed = m.clone();
+        reversed.entries.reverse();
+        assert_eq!(reversed.top_hash(), m.top_hash());
     }
 }
 

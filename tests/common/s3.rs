@@ -108,6 +108,20 @@ impl Server {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Runs tests/py/s3admin.py (boto3 from quilt3's venv) against this server; returns
+    /// stdout.
+    pub fn admin(&self, python: &Path, args: &[&str]) -> String {
+        let env = self.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        crate::common::run_py(python, "s3admin.py", args, &env)
+    }
+
+    /// Turns on versioning of `bucket` (PutBucketVersioning): from then on each PUT keeps the
+    /// bytes it replaces as an older version.
+    pub fn enable_versioning(&self, python: &Path, bucket: &str) {
+        self.admin(python, &["versioning", bucket]);
+    }
+
     /// Creates a fresh bucket and returns its name.
     pub fn bucket(&self, tag: &str) -> String {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);

@@ -6,7 +6,7 @@ use crate::ObjectId;
 /// (which has its own [`ManifestError`](crate::ManifestError) carrying line numbers).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("unsupported hash type {0:?}: quilt reads \"sha2-256-chunked\" and \"SHA256\"")]
+    #[error("unsupported hash type {0:?}: quilt reads \"sha2-256-chunked\", \"SHA256\" and \"CRC64NVME\"")]
     UnsupportedHashType(String),
     #[error("invalid {kind} hash value {value:?}")]
     BadHashValue { kind: &'static str, value: String },

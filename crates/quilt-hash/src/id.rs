@@ -10,13 +10,17 @@ use crate::Error;
 /// The hash algorithms a manifest entry may name.
 ///
 /// `sha2-256-chunked` is what quilt3 writes today and what quilt builds with.
-/// `SHA256` is read and verified for older manifests.
+/// `SHA256` (older manifests) and `CRC64NVME` are read and verified, as quilt3 8 reads them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum HashType {
     /// Standard base64 (padded) of sha256 over the concatenated sha256 digests of the chunks.
     Sha2_256Chunked,
     /// Lowercase hex of sha256 over the whole content.
     Sha256,
+    /// Standard base64 (padded) of the 8 big-endian bytes of the CRC-64/NVME of the whole
+    /// content (S3's `CRC64NVME`; the combination of per-part CRCs quilt3 computes is the CRC
+    /// of the whole). Held in the first 8 bytes of the digest, the other 24 are zero.
+    Crc64Nvme,
 }
 
 impl HashType {
@@ -25,6 +29,7 @@ impl HashType {
         match self {
             HashType::Sha2_256Chunked => "sha2-256-chunked",
             HashType::Sha256 => "SHA256",
+            HashType::Crc64Nvme => "CRC64NVME",
         }
     }
 
@@ -33,6 +38,7 @@ impl HashType {
         match self {
             HashType::Sha2_256Chunked => 1,
             HashType::Sha256 => 2,
+            HashType::Crc64Nvme => 3,
         }
     }
 
@@ -41,6 +47,7 @@ impl HashType {
         match code {
             1 => Some(HashType::Sha2_256Chunked),
             2 => Some(HashType::Sha256),
+            3 => Some(HashType::Crc64Nvme),
             _ => None,
         }
     }
@@ -58,6 +65,7 @@ impl FromStr for HashType {
         match s {
             "sha2-256-chunked" => Ok(HashType::Sha2_256Chunked),
             "SHA256" => Ok(HashType::Sha256),
+            "CRC64NVME" => Ok(HashType::Crc64Nvme),
             other => Err(Error::UnsupportedHashType(other.to_owned())),
         }
     }
@@ -75,11 +83,27 @@ impl ObjectId {
         ObjectId { kind, digest }
     }
 
-    /// The value as the manifest writes it: base64 for chunked, hex for SHA256.
+    /// The id of a CRC-64/NVME checksum: its 8 big-endian bytes, then zeros.
+    pub fn crc64nvme(crc: u64) -> Self {
+        let mut digest = [0u8; 32];
+        digest[..8].copy_from_slice(&crc.to_be_bytes());
+        ObjectId::new(HashType::Crc64Nvme, digest)
+    }
+
+    /// The bytes the hash type defines: all 32 for the SHA-256 types, the first 8 for
+    /// `CRC64NVME`.
+    pub fn value_bytes(&self) -> &[u8] {
+        match self.kind {
+            HashType::Crc64Nvme => &self.digest[..8],
+            HashType::Sha2_256Chunked | HashType::Sha256 => &self.digest,
+        }
+    }
+
+    /// The value as the manifest writes it: base64 for chunked and CRC64NVME, hex for SHA256.
     pub fn value_string(&self) -> String {
         match self.kind {
-            HashType::Sha2_256Chunked => {
-                base64::engine::general_purpose::STANDARD.encode(self.digest)
+            HashType::Sha2_256Chunked | HashType::Crc64Nvme => {
+                base64::engine::general_purpose::STANDARD.encode(self.value_bytes())
             }
             HashType::Sha256 => hex::encode(self.digest),
         }
@@ -93,7 +117,7 @@ impl ObjectId {
             value: value.to_owned(),
         };
         let bytes = match kind {
-            HashType::Sha2_256Chunked => {
+            HashType::Sha2_256Chunked | HashType::Crc64Nvme => {
                 let decoded = base64::engine::general_purpose::STANDARD
                     .decode(value)
                     .map_err(|_| bad())?;
@@ -110,11 +134,17 @@ impl ObjectId {
                 hex::decode(value).map_err(|_| bad())?
             }
         };
+        if kind == HashType::Crc64Nvme {
+            let crc: [u8; 8] = bytes.try_into().map_err(|_| bad())?;
+            return Ok(ObjectId::crc64nvme(u64::from_be_bytes(crc)));
+        }
         let digest: [u8; 32] = bytes.try_into().map_err(|_| bad())?;
         Ok(ObjectId { kind, digest })
     }
 
     /// Lowercase hex of the digest: the key objects are stored under, locally and on remotes.
+    /// Always 64 characters, also for `CRC64NVME` (its 16, then zeros), so every store and
+    /// remote layout keeps one key shape.
     pub fn to_hex(&self) -> String {
         hex::encode(self.digest)
     }

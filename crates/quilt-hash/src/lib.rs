@@ -34,7 +34,7 @@ mod tophash;
 pub use error::Error;
 pub use hash::{
     chunk_size, hash_bytes, hash_bytes_as, hash_file, hash_file_with_progress, ChunkedHasher,
-    Verifier, MAX_CHUNKS, MIN_CHUNK_SIZE,
+    StreamHasher, Verifier, MAX_CHUNKS, MIN_CHUNK_SIZE,
 };
 pub use id::{HashType, ObjectId, TopHash};
 pub use json::{python_dumps, JsonStyle};

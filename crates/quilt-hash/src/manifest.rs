@@ -23,9 +23,40 @@ pub struct Manifest {
     pub header: Map<String, Value>,
     /// `{"logical_key": "dir/", "meta": …}` lines, in file order. Not part of the top hash.
     pub dirs: Vec<DirMeta>,
-    /// File entries in component-wise order of their logical keys.
+    /// File entries in file order: component-wise order of their logical keys for everything
+    /// quilt and current quilt3 write, any order for manifests of older quilt versions (see
+    /// [`Manifest::entries_in_order`]).
     pub entries: Vec<Entry>,
 }
+
+/// The entries of a [`Manifest`] in quilt3's walk order; see [`Manifest::entries_in_order`].
+#[derive(Debug, Clone)]
+pub enum InOrder<'a> {
+    /// The file already had them in order.
+    Sorted(std::slice::Iter<'a, Entry>),
+    /// The file did not; these are references to its entries, sorted.
+    Resorted(std::vec::IntoIter<&'a Entry>),
+}
+
+impl<'a> Iterator for InOrder<'a> {
+    type Item = &'a Entry;
+
+    fn next(&mut self) -> Option<&'a Entry> {
+        match self {
+            InOrder::Sorted(it) => it.next(),
+            InOrder::Resorted(it) => it.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            InOrder::Sorted(it) => it.size_hint(),
+            InOrder::Resorted(it) => it.size_hint(),
+        }
+    }
+}
+
+impl ExactSizeIterator for InOrder<'_> {}
 
 /// Metadata attached to a directory (a logical key ending in `/`).
 #[derive(Debug, Clone, PartialEq)]
@@ -95,13 +126,36 @@ impl Manifest {
             .sort_by(|a, b| logical_key_cmp(&a.logical_key, &b.logical_key));
     }
 
-    /// The package top hash over the header and the entries in their current order.
+    /// The package top hash, as quilt3 computes it: over the header and the entries in its walk
+    /// order ([`logical_key_cmp`]) whatever their order in `entries`. Manifests written by
+    /// older quilt versions hold entries out of that order; quilt3 8 still names them by this
+    /// hash, and the file's bytes stay as they are.
     pub fn top_hash(&self) -> TopHash {
         let mut hasher = TopHasher::new(&self.header);
-        for entry in &self.entries {
+        for entry in self.entries_in_order() {
             hasher.entry(entry);
         }
         hasher.finish()
+    }
+
+    /// Whether `entries` are in quilt3's walk order (strictly ascending by
+    /// [`logical_key_cmp`]), as quilt and current quilt3 write them.
+    pub fn is_in_order(&self) -> bool {
+        self.entries
+            .windows(2)
+            .all(|w| w[0].logical_key.cmp(&w[1].logical_key) == std::cmp::Ordering::Less)
+    }
+
+    /// The entries in quilt3's walk order: straight from `entries` when they already are (the
+    /// common case costs one comparison per entry and no memory), else through a sorted list
+    /// of references. Use it wherever the order matters: top hashes, merges, listings.
+    pub fn entries_in_order(&self) -> InOrder<'_> {
+        if self.is_in_order() {
+            return InOrder::Sorted(self.entries.iter());
+        }
+        let mut refs: Vec<&Entry> = self.entries.iter().collect();
+        refs.sort_by(|a, b| a.logical_key.cmp(&b.logical_key));
+        InOrder::Resorted(refs.into_iter())
     }
 
     /// The sum of entry sizes.

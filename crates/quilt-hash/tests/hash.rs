@@ -34,6 +34,68 @@ fn golden_values() {
     );
 }
 
+/// CRC-64/NVME as S3 and quilt3 encode it: base64 of the 8 big-endian bytes (values printed by
+/// quilt3 8.0.0's `calculate_multipart_checksum_bytes(..., checksum_type="CRC64NVME")`).
+#[test]
+fn crc64nvme_golden_values() {
+    let crc = |data: &[u8]| hash_bytes_as(HashType::Crc64Nvme, data);
+    assert_eq!(crc(b"hello").value_string(), "M3eFcAZSQlc=");
+    assert_eq!(crc(b"").value_string(), "AAAAAAAAAAA=");
+    // The catalogue's check value of CRC-64/NVME.
+    assert_eq!(
+        crc(b"123456789").value_bytes(),
+        0xae8b_1486_0a79_9888u64.to_be_bytes()
+    );
+    assert_eq!(crc(b"123456789").digest[8..], [0u8; 24]);
+}
+
+#[test]
+fn crc64nvme_values_parse_only_in_their_one_spelling() {
+    let id = ObjectId::from_manifest("CRC64NVME", "M3eFcAZSQlc=").expect("parses");
+    assert_eq!(id, hash_bytes_as(HashType::Crc64Nvme, b"hello"));
+    assert_eq!(id.value_string(), "M3eFcAZSQlc=");
+    assert_eq!(
+        HashType::from_code(HashType::Crc64Nvme.code()),
+        Some(HashType::Crc64Nvme)
+    );
+    assert_eq!(
+        "CRC64NVME".parse::<HashType>().ok(),
+        Some(HashType::Crc64Nvme)
+    );
+    for bad in [
+        "M3eFcAZSQlc",                                  // unpadded
+        "M3eFcAZSQlc=\n",                               // trailing junk
+        "M3eFcAZSQg==",                                 // 7 bytes
+        "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", // 32 bytes
+        "337fe2c8a8b2c83e",                             // hex
+    ] {
+        assert!(ObjectId::from_manifest("CRC64NVME", bad).is_err(), "{bad}");
+    }
+}
+
+/// quilt3 combines per-part CRCs of 8 MiB parts; the result is the CRC of the whole content.
+#[test]
+fn crc64nvme_agrees_with_quilt3_across_parts() {
+    let Some(python) = common::python() else {
+        return;
+    };
+    let data = patterned(2 * 8 * MIB as usize + 12_345);
+    let script = r#"
+import sys
+from quilt3 import checksums
+data = sys.stdin.buffer.read()
+sys.stdout.write(checksums.calculate_multipart_checksum_bytes(data, checksum_type="CRC64NVME"))
+"#;
+    let out = common::run_python(&python, script, &data);
+    let mut h = quilt_hash::StreamHasher::new(HashType::Crc64Nvme, data.len() as u64);
+    for piece in data.chunks(3 * MIB as usize + 1) {
+        h.update(piece);
+    }
+    let streamed = h.finalize().expect("sizes match");
+    assert_eq!(streamed, hash_bytes_as(HashType::Crc64Nvme, &data));
+    assert_eq!(streamed.value_string(), String::from_utf8_lossy(&out));
+}
+
 #[test]
 fn quilt3_big_file_value() {
     // /tmp/q3/d/big in the fixture manifests: 9,000,000 bytes, two chunks.
@@ -108,7 +170,11 @@ fn chunked_hasher_across_chunk_boundary() {
 
 #[test]
 fn verifier_both_types() {
-    for kind in [HashType::Sha2_256Chunked, HashType::Sha256] {
+    for kind in [
+        HashType::Sha2_256Chunked,
+        HashType::Sha256,
+        HashType::Crc64Nvme,
+    ] {
         let id = hash_bytes_as(kind, b"hello");
         let mut v = Verifier::new(&id, 5);
         v.update(b"hel");

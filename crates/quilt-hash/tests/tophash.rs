@@ -89,6 +89,47 @@ fn top_hash_ignores_physical_keys_dirs_and_header_top_hash() {
     assert_ne!(other.top_hash(), m.top_hash());
 }
 
+/// Older quilt versions wrote entries in insertion order; quilt3 8 hashes them in its walk
+/// order whatever the file says, and so does quilt.
+#[test]
+fn top_hash_takes_entries_in_quilt3_order_whatever_the_file_order() {
+    let m = tricky();
+    assert!(m.is_in_order());
+    let mut reversed = m.clone();
+    reversed.entries.reverse();
+    assert!(!reversed.is_in_order());
+    assert_eq!(reversed.top_hash(), m.top_hash());
+    let keys = |it: quilt_hash::manifest::InOrder<'_>| {
+        it.map(|e| e.logical_key.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        keys(reversed.entries_in_order()),
+        keys(m.entries_in_order())
+    );
+    // The file's own order is kept for writing.
+    assert_ne!(reversed.to_bytes(), m.to_bytes());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn any_entry_order_gives_the_same_top_hash(seed in proptest::prelude::any::<u64>()) {
+        let m = tricky();
+        let mut shuffled = m.clone();
+        // A Fisher-Yates shuffle driven by the seed.
+        let mut x = seed | 1;
+        for i in (1..shuffled.entries.len()).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            shuffled.entries.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        proptest::prop_assert_eq!(shuffled.top_hash(), m.top_hash());
+    }
+}
+
 #[test]
 fn false_meta_hashes_as_empty_object() {
     let mut a = Manifest::new(default_header());
@@ -104,6 +145,31 @@ fn false_meta_hashes_as_empty_object() {
         a.entries[0].meta = meta;
         assert_eq!(a.top_hash(), base);
     }
+}
+
+/// quilt3 computes the same top hash for a manifest whose lines are out of its order, and
+/// it has a header `top_hash` (dropped on load) and the legacy hash types.
+#[test]
+fn quilt3_agrees_on_old_shapes() {
+    let Some(python) = common::python() else {
+        return;
+    };
+    let mut m = tricky();
+    m.entries.reverse();
+    m.header
+        .insert("top_hash".into(), json!({"alg": "v0", "value": "00"}));
+    // Reversed, "é/😀" (b"snow") comes first and "z" (b"zz") second.
+    m.entries[0].hash = quilt_hash::hash_bytes_as(quilt_hash::HashType::Crc64Nvme, b"snow");
+    m.entries[1].hash = quilt_hash::hash_bytes_as(quilt_hash::HashType::Sha256, b"zz");
+    let script = r#"
+import io, sys
+import quilt3
+pkg = quilt3.Package.load(io.BytesIO(sys.stdin.buffer.read()))
+sys.stdout.write(pkg.top_hash)
+"#;
+    let out = common::run_python(&python, script, &m.to_bytes());
+    let top = TopHash::parse(std::str::from_utf8(&out).expect("hex")).expect("a top hash");
+    assert_eq!(top, m.top_hash());
 }
 
 /// quilt3 loads what we write, writes the same bytes back, and computes the same top hash.

@@ -23,7 +23,7 @@ pub(crate) fn hash_file_as(kind: HashType, path: &Path) -> Result<ObjectId> {
         HashType::Sha2_256Chunked => {
             quilt_hash::hash_file(&file, size).map_err(|e| Error::io("read", path, e))
         }
-        HashType::Sha256 => {
+        HashType::Sha256 | HashType::Crc64Nvme => {
             if size == 0 {
                 return Ok(hash_as(kind, &[]));
             }

@@ -332,7 +332,8 @@ impl Store {
                 bytes.fetch_add(*len, Ordering::Relaxed);
                 progress.inc(*len);
                 // Loose file names carry no hash type; nearly everything is chunked, and
-                // legacy SHA256 objects cost a second pass.
+                // legacy SHA256 and CRC64NVME objects (whose digests end in 24 zero bytes)
+                // cost a second pass.
                 let chunked = ObjectId::new(HashType::Sha2_256Chunked, *digest);
                 let actual = match hash_file_as(HashType::Sha2_256Chunked, path) {
                     Ok(a) => a,
@@ -348,7 +349,12 @@ impl Store {
                 if actual.digest == *digest {
                     return None;
                 }
-                if hash_file_as(HashType::Sha256, path).is_ok_and(|a| a.digest == *digest) {
+                let legacy = if digest[8..].iter().all(|&b| b == 0) {
+                    HashType::Crc64Nvme
+                } else {
+                    HashType::Sha256
+                };
+                if hash_file_as(legacy, path).is_ok_and(|a| a.digest == *digest) {
                     return None;
                 }
                 Some(Problem::CorruptObject {

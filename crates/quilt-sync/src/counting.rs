@@ -18,10 +18,11 @@ pub enum Op {
     PutFile,
     Delete,
     PutIf,
+    GetVersion,
 }
 
 impl Op {
-    pub const ALL: [Op; 9] = [
+    pub const ALL: [Op; 10] = [
         Op::List,
         Op::Head,
         Op::Get,
@@ -31,6 +32,7 @@ impl Op {
         Op::PutFile,
         Op::Delete,
         Op::PutIf,
+        Op::GetVersion,
     ];
 
     /// The method's name.
@@ -45,13 +47,14 @@ impl Op {
             Op::PutFile => "put_file",
             Op::Delete => "delete",
             Op::PutIf => "put_if",
+            Op::GetVersion => "get_version_to",
         }
     }
 }
 
 /// A snapshot of [`Counting`]'s counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts([u64; 9]);
+pub struct Counts([u64; 10]);
 
 impl Counts {
     /// Calls of `op`.
@@ -95,7 +98,7 @@ impl std::fmt::Display for Counts {
 #[derive(Debug)]
 pub struct Counting<R> {
     inner: R,
-    counts: [AtomicU64; 9],
+    counts: [AtomicU64; 10],
 }
 
 impl<R: Remote> Counting<R> {
@@ -151,6 +154,16 @@ impl<R: Remote> Remote for Counting<R> {
     fn get_to(&self, key: &str, w: &mut dyn Write) -> Result<u64> {
         self.tick(Op::GetTo);
         self.inner.get_to(key, w)
+    }
+    fn get_version_to(
+        &self,
+        key: &str,
+        version_id: &str,
+        start: u64,
+        w: &mut dyn Write,
+    ) -> Result<u64> {
+        self.tick(Op::GetVersion);
+        self.inner.get_version_to(key, version_id, start, w)
     }
     fn get_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>> {
         self.tick(Op::GetRange);

@@ -131,6 +131,41 @@ impl<R: Remote> FaultInjecting<R> {
         }
     }
 
+    /// A streaming read through `get`, truncated or cut off as planned.
+    fn stream(
+        &self,
+        op: &'static str,
+        key: &str,
+        w: &mut dyn Write,
+        get: impl FnOnce(&mut dyn Write) -> Result<u64>,
+    ) -> Result<u64> {
+        let (cut, keep) = {
+            let mut p = self.plan();
+            (p.cut_next_get_to.take(), p.truncate_reads)
+        };
+        let limit = match (cut, keep) {
+            (Some(c), Some(k)) => Some(c.min(k)),
+            (c, k) => c.or(k),
+        };
+        let Some(limit) = limit else {
+            return get(w);
+        };
+        let mut lw = Limit {
+            inner: w,
+            left: limit,
+        };
+        let total = get(&mut lw)?;
+        let written = total.min(limit);
+        match cut {
+            Some(_) => Err(self.fault(
+                op,
+                key,
+                format!("injected connection drop after {written} bytes"),
+            )),
+            None => Ok(written),
+        }
+    }
+
     fn truncate(&self, mut data: Vec<u8>) -> Vec<u8> {
         if let Some(keep) = self.plan().truncate_reads {
             data.truncate(keep.min(data.len() as u64) as usize);
@@ -182,31 +217,19 @@ impl<R: Remote> Remote for FaultInjecting<R> {
     }
     fn get_to(&self, key: &str, w: &mut dyn Write) -> Result<u64> {
         self.enter("get_to", key)?;
-        let (cut, keep) = {
-            let mut p = self.plan();
-            (p.cut_next_get_to.take(), p.truncate_reads)
-        };
-        let limit = match (cut, keep) {
-            (Some(c), Some(k)) => Some(c.min(k)),
-            (c, k) => c.or(k),
-        };
-        let Some(limit) = limit else {
-            return self.inner.get_to(key, w);
-        };
-        let mut lw = Limit {
-            inner: w,
-            left: limit,
-        };
-        let total = self.inner.get_to(key, &mut lw)?;
-        let written = total.min(limit);
-        match cut {
-            Some(_) => Err(self.fault(
-                "get_to",
-                key,
-                format!("injected connection drop after {written} bytes"),
-            )),
-            None => Ok(written),
-        }
+        self.stream("get_to", key, w, |w| self.inner.get_to(key, w))
+    }
+    fn get_version_to(
+        &self,
+        key: &str,
+        version_id: &str,
+        start: u64,
+        w: &mut dyn Write,
+    ) -> Result<u64> {
+        self.enter("get_version_to", key)?;
+        self.stream("get_version_to", key, w, |w| {
+            self.inner.get_version_to(key, version_id, start, w)
+        })
     }
     fn get_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>> {
         let n = self.enter("get_range", key)?;

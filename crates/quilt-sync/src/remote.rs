@@ -105,6 +105,31 @@ pub trait Remote: Send + Sync {
     /// reported as a transient error.
     fn get_to(&self, key: &str, w: &mut dyn Write) -> Result<u64>;
 
+    /// Stream version `version_id` of `key` into `w`, from byte `start` (0 for the whole
+    /// object) to its end; returns the bytes written. This reads a physical key
+    /// `s3://bucket/key?versionId=…` of a versioned bucket, whose newest bytes at `key` may be
+    /// another push's by now.
+    ///
+    /// A version that does not exist is [`Error::NotFound`]. A remote that keeps no versions
+    /// (the default, and directories) refuses with [`Error::InvalidArgument`]: it never answers
+    /// with the bytes of some other version.
+    fn get_version_to(
+        &self,
+        key: &str,
+        version_id: &str,
+        start: u64,
+        w: &mut dyn Write,
+    ) -> Result<u64> {
+        let _ = (start, w);
+        Err(Error::InvalidArgument {
+            key: key.to_owned(),
+            reason: format!(
+                "{} keeps no object versions, so version {version_id} cannot be read from it",
+                self.describe()
+            ),
+        })
+    }
+
     /// `len` bytes starting at `start`, fewer if the object ends first. `start` past the end is
     /// an error; `len == 0` returns nothing without a request.
     fn get_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>>;
@@ -158,6 +183,15 @@ macro_rules! forward_remote {
             }
             fn get_to(&self, key: &str, w: &mut dyn Write) -> Result<u64> {
                 (**self).get_to(key, w)
+            }
+            fn get_version_to(
+                &self,
+                key: &str,
+                version_id: &str,
+                start: u64,
+                w: &mut dyn Write,
+            ) -> Result<u64> {
+                (**self).get_version_to(key, version_id, start, w)
             }
             fn get_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>> {
                 (**self).get_range(key, start, len)

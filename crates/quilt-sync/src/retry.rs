@@ -285,6 +285,37 @@ impl<R: Remote> Remote for Retry<R> {
         }
     }
 
+    /// Like `get_to`, a download that fails after writing some bytes continues from there (a
+    /// ranged GET of the same version) instead of writing the start again.
+    fn get_version_to(
+        &self,
+        key: &str,
+        version_id: &str,
+        start: u64,
+        w: &mut dyn Write,
+    ) -> Result<u64> {
+        let mut written = 0u64;
+        let mut attempt = 1;
+        loop {
+            let mut cw = CountingWriter { inner: w, n: 0 };
+            let r = self
+                .inner
+                .get_version_to(key, version_id, start + written, &mut cw);
+            written += cw.n;
+            match r {
+                Ok(_) => return Ok(written),
+                Err(e) => match self.pause(&e, attempt) {
+                    Some(d) => {
+                        tracing::debug!(key, version_id, attempt, delay = ?d, "retrying: {e}");
+                        self.sleep(d)?;
+                        attempt += 1;
+                    }
+                    None => return Err(e.with_attempts(attempt)),
+                },
+            }
+        }
+    }
+
     fn get_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>> {
         self.run("get_range", key, || self.inner.get_range(key, start, len))
     }

@@ -59,6 +59,7 @@ pub fn hash_bytes_as(kind: HashType, data: &[u8]) -> ObjectId {
     match kind {
         HashType::Sha2_256Chunked => hash_bytes(data),
         HashType::Sha256 => ObjectId::new(HashType::Sha256, Sha256::digest(data).into()),
+        HashType::Crc64Nvme => super::stream::crc64nvme(data),
     }
 }
 

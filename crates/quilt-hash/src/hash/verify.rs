@@ -1,9 +1,7 @@
-use sha2::{Digest, Sha256};
+use super::stream::StreamHasher;
+use crate::{Error, ObjectId};
 
-use super::chunked::ChunkedHasher;
-use crate::{Error, HashType, ObjectId};
-
-/// Checks streamed bytes against an expected id of either hash type.
+/// Checks streamed bytes against an expected id of any hash type.
 ///
 /// ```
 /// use quilt_hash::{hash_bytes, Verifier};
@@ -15,70 +13,26 @@ use crate::{Error, HashType, ObjectId};
 #[derive(Debug, Clone)]
 pub struct Verifier {
     expected: ObjectId,
-    state: State,
-}
-
-#[derive(Clone)]
-enum State {
-    Chunked(ChunkedHasher),
-    Plain { hasher: Sha256, size: u64, fed: u64 },
-}
-
-impl std::fmt::Debug for State {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            State::Chunked(h) => h.fmt(f),
-            State::Plain { size, fed, .. } => f
-                .debug_struct("Plain")
-                .field("size", size)
-                .field("fed", fed)
-                .finish_non_exhaustive(),
-        }
-    }
+    hasher: StreamHasher,
 }
 
 impl Verifier {
     /// Expects `size` bytes hashing to `expected`.
     pub fn new(expected: &ObjectId, size: u64) -> Self {
-        let state = match expected.kind {
-            HashType::Sha2_256Chunked => State::Chunked(ChunkedHasher::new(size)),
-            HashType::Sha256 => State::Plain {
-                hasher: Sha256::new(),
-                size,
-                fed: 0,
-            },
-        };
         Verifier {
             expected: *expected,
-            state,
+            hasher: StreamHasher::new(expected.kind, size),
         }
     }
 
     pub fn update(&mut self, data: &[u8]) {
-        match &mut self.state {
-            State::Chunked(h) => h.update(data),
-            State::Plain { hasher, fed, .. } => {
-                hasher.update(data);
-                *fed += data.len() as u64;
-            }
-        }
+        self.hasher.update(data);
     }
 
     /// `Ok` if exactly the expected bytes were fed; otherwise [`Error::SizeMismatch`] or
     /// [`Error::HashMismatch`].
     pub fn finish(self) -> Result<(), Error> {
-        let actual = match self.state {
-            State::Chunked(h) => h.finalize()?,
-            State::Plain { hasher, size, fed } => {
-                if fed != size {
-                    return Err(Error::SizeMismatch {
-                        expected: size,
-                        actual: fed,
-                    });
-                }
-                ObjectId::new(HashType::Sha256, hasher.finalize().into())
-            }
-        };
+        let actual = self.hasher.finalize()?;
         if actual == self.expected {
             Ok(())
         } else {

@@ -111,7 +111,7 @@ impl S3Remote {
                 bucket: self.name.clone(),
                 endpoint: self.endpoint.clone(),
             },
-            (404, "NoSuchKey") | (404, "") => Error::NotFound { url, key },
+            (404, "NoSuchKey" | "NoSuchVersion") | (404, "") => Error::NotFound { url, key },
             (
                 _,
                 "InvalidAccessKeyId"

@@ -46,17 +46,35 @@ impl S3Remote {
 
     /// A GET whose answer is 2xx, with the body still to read.
     fn open_get(&self, op: &'static str, key: &str, range: Option<&str>) -> Result<Streaming> {
+        self.open_get_version(op, key, None, range)
+    }
+
+    /// [`Self::open_get`] of one version (`?versionId=`, part of the signed query string);
+    /// errors name the key as `key?versionId=…`.
+    fn open_get_version(
+        &self,
+        op: &'static str,
+        key: &str,
+        version_id: Option<&str>,
+        range: Option<&str>,
+    ) -> Result<Streaming> {
         let full = self.full_key(key)?;
         let headers: Vec<(&str, &str)> = range.map(|r| ("range", r)).into_iter().collect();
+        let query: Vec<(&str, &str)> = version_id.map(|v| ("versionId", v)).into_iter().collect();
+        let shown = match version_id {
+            Some(v) => format!("{key}?versionId={v}"),
+            None => key.to_owned(),
+        };
         let call = Call {
             headers: &headers,
+            query: &query,
             ..Call::new("GET", Some(&full))
         };
         let resp = self
             .open(&call, false)
-            .map_err(|f| self.classify(op, key, f))?;
+            .map_err(|f| self.classify(op, &shown, f))?;
         if !(200..300).contains(&resp.status) {
-            return Err(self.failed(op, key, resp));
+            return Err(self.failed(op, &shown, resp));
         }
         Ok(resp)
     }
@@ -224,6 +242,26 @@ impl Remote for S3Remote {
     fn get_to(&self, key: &str, w: &mut dyn Write) -> Result<u64> {
         let resp = self.open_get("get", key, None)?;
         self.copy_body("get", key, resp, u64::MAX, "", w)
+    }
+
+    fn get_version_to(
+        &self,
+        key: &str,
+        version_id: &str,
+        start: u64,
+        w: &mut dyn Write,
+    ) -> Result<u64> {
+        if version_id.is_empty() {
+            return Err(Error::InvalidArgument {
+                key: key.to_owned(),
+                reason: "empty version id".into(),
+            });
+        }
+        let range = (start > 0).then(|| format!("bytes={start}-"));
+        let op = "get_version";
+        let resp = self.open_get_version(op, key, Some(version_id), range.as_deref())?;
+        let shown = format!("{key}?versionId={version_id}");
+        self.copy_body(op, &shown, resp, u64::MAX, "", w)
     }
 
     fn get_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>> {

@@ -47,6 +47,19 @@ pub enum TransferError {
         physical_key: String,
         reason: String,
     },
+    #[error("version {version_id} of {location} does not exist (any more): the version was deleted, or the bucket's lifecycle rules expired it; re-push the package from a copy that has the data")]
+    VersionGone {
+        location: String,
+        version_id: String,
+        #[source]
+        source: Box<crate::Error>,
+    },
+    #[error("entry {logical_key} ({hash}) could not be fetched from any of the {} places it may be:{}", tried.len(), list_tried(tried))]
+    NoLocationWorked {
+        logical_key: String,
+        hash: ObjectId,
+        tried: Vec<Tried>,
+    },
     #[error("pointer {key} on {remote} does not hold a top hash (64 hex characters)")]
     BadPointer { remote: String, key: String },
     #[error("{what} not found on {remote}")]
@@ -85,10 +98,54 @@ impl From<crate::Error> for TransferError {
     }
 }
 
+/// One place an object was looked for, and why it could not be used.
+#[derive(Debug)]
+pub struct Tried {
+    /// The place as a user names it: `s3://bucket/key?versionId=…`, `file:///path`.
+    pub location: String,
+    pub error: TransferError,
+}
+
+fn list_tried(tried: &[Tried]) -> String {
+    tried
+        .iter()
+        .map(|t| format!("\n  - {}: {}", t.location, t.error))
+        .collect()
+}
+
 impl TransferError {
     /// Whether retrying the whole operation later may succeed.
     pub fn is_transient(&self) -> bool {
-        matches!(self, TransferError::Remote(e) if e.is_transient())
+        match self {
+            TransferError::Remote(e) => e.is_transient(),
+            TransferError::NoLocationWorked { .. } => {
+                self.primary().is_some_and(TransferError::is_transient)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether this says only that something is not there.
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            TransferError::Remote(e) => e.is_not_found(),
+            TransferError::NotFound { .. } | TransferError::VersionGone { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// For [`TransferError::NoLocationWorked`], the failure that says most about why: the
+    /// first that is more than "not found" (a corrupt copy, refused credentials, a local key
+    /// not allowed), else the first. `None` for other errors.
+    pub fn primary(&self) -> Option<&TransferError> {
+        let TransferError::NoLocationWorked { tried, .. } = self else {
+            return None;
+        };
+        tried
+            .iter()
+            .map(|t| &t.error)
+            .find(|e| !e.is_not_found())
+            .or_else(|| tried.first().map(|t| &t.error))
     }
 }
 

@@ -8,14 +8,15 @@
 //! what it finished and the re-run fetches only the rest. The manifest is stored after its
 //! objects and the local ref is moved last.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use quilt_hash::{hash_bytes_as, Entry, Manifest, PackageName, Progress, TopHash, Unit};
+use quilt_hash::{hash_bytes_as, Entry, Manifest, ObjectId, PackageName, Progress, TopHash, Unit};
 use quilt_store::{ObjectWriter, Store};
 use rayon::prelude::*;
 
-use super::error::{TResult, TransferError};
+use super::error::{TResult, TransferError, Tried};
 pub use super::locate::{parse_physical_key, PhysicalKey};
 use super::locate::{read_local, Location, Sources};
 use super::registry::{read_pointer, resolve_prefix};
@@ -148,19 +149,7 @@ pub fn fetch(
 
     // Held until the ref is recorded, so a concurrent gc cannot collect fetched objects.
     let _hold = store.hold_for_write()?;
-    let mut seen = std::collections::HashSet::new();
-    let mut missing = Vec::new();
-    let mut present = 0;
-    for e in &manifest.entries {
-        if !seen.insert(e.hash.digest) {
-            continue;
-        }
-        if store.contains(&e.hash)? {
-            present += 1;
-        } else {
-            missing.push(e);
-        }
-    }
+    let (missing, also, present) = missing_objects(store, &manifest)?;
 
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.max(1))
@@ -171,8 +160,17 @@ pub fn fetch(
             source: std::io::Error::other(e),
         })?;
     let sources = Sources::new(remote, &opts.remote_options, opts.allow_local_keys);
-    let (downloaded, bytes_down) =
-        download_missing(store, &missing, &pool, &sources, progress, interrupt)?;
+    let (downloaded, bytes_down) = download_missing(
+        store,
+        &missing,
+        &also,
+        &pool,
+        &sources,
+        Watch {
+            progress,
+            interrupt,
+        },
+    )?;
     // A Ctrl-C during the last object: stop before the manifest and the ref.
     if interrupt.load(Ordering::Relaxed) {
         return Err(TransferError::Interrupted);
@@ -209,17 +207,52 @@ pub fn fetch(
     })
 }
 
+/// Other entries' physical keys for the same content, by content id.
+type AlsoAt<'m> = HashMap<ObjectId, Vec<&'m String>>;
+
+/// The first entry of each content the store lacks; the physical keys of later entries with
+/// the same content (more places to fetch it from, kept only for contents named twice); and
+/// how many distinct contents are already present.
+fn missing_objects<'m>(
+    store: &Store,
+    manifest: &'m Manifest,
+) -> TResult<(Vec<&'m Entry>, AlsoAt<'m>, u64)> {
+    let mut seen: HashMap<ObjectId, bool> = HashMap::new();
+    let mut missing = Vec::new();
+    let mut also: AlsoAt<'m> = HashMap::new();
+    let mut present = 0;
+    for e in &manifest.entries {
+        if let Some(&is_missing) = seen.get(&e.hash) {
+            if is_missing {
+                also.entry(e.hash).or_default().extend(&e.physical_keys);
+            }
+            continue;
+        }
+        let is_missing = !store.contains(&e.hash)?;
+        seen.insert(e.hash, is_missing);
+        if is_missing {
+            missing.push(e);
+        } else {
+            present += 1;
+        }
+    }
+    Ok((missing, also, present))
+}
+
 /// Downloads, verifies and stores `missing` in batches; returns (objects, bytes).
 fn download_missing(
     store: &Store,
     missing: &[&Entry],
+    also: &AlsoAt<'_>,
     pool: &rayon::ThreadPool,
     sources: &Sources<'_>,
-    progress: &dyn Progress,
-    interrupt: &AtomicBool,
+    watch: Watch<'_>,
 ) -> TResult<(u64, u64)> {
+    let interrupt = watch.interrupt;
     let total: u64 = missing.iter().map(|e| e.size).sum();
-    progress.start("downloading", Some(total), Unit::Bytes);
+    watch
+        .progress
+        .start("downloading", Some(total), Unit::Bytes);
     let downloaded = AtomicU64::new(0);
     let bytes_down = AtomicU64::new(0);
     for batch in batches(missing) {
@@ -229,11 +262,8 @@ fn download_missing(
                 if interrupt.load(Ordering::Relaxed) {
                     return Err(TransferError::Interrupted);
                 }
-                let watch = Watch {
-                    progress,
-                    interrupt,
-                };
-                match download(&writer, sources, e, &watch) {
+                let others = also.get(&e.hash).map_or(&[][..], Vec::as_slice);
+                match download(&writer, sources, e, others, &watch) {
                     Err(_) if interrupt.load(Ordering::Relaxed) => {
                         return Err(TransferError::Interrupted)
                     }
@@ -249,7 +279,7 @@ fn download_missing(
         writer.commit()?;
         result?;
     }
-    progress.finish();
+    watch.progress.finish();
     Ok((downloaded.into_inner(), bytes_down.into_inner()))
 }
 
@@ -270,63 +300,139 @@ fn batches<'a>(entries: &'a [&'a Entry]) -> Vec<&'a [&'a Entry]> {
     out
 }
 
-/// Fetches one object from the first location that has it, verifies it and stores it. A
-/// location refused by the local-key policy, or a local file that can't be used, is skipped;
-/// it is the error only when no location works.
+/// Fetches one object from the first location that has it and holds the right bytes,
+/// verifies it and stores it. A location that is missing, corrupt, refused by the local-key
+/// policy or otherwise unusable is passed over for the next; when none works, the error names
+/// every location tried and why each failed. Only an interrupt or a failing local store stops
+/// the search early.
 fn download(
     writer: &ObjectWriter<'_>,
     sources: &Sources<'_>,
     e: &Entry,
+    also: &[&String],
     watch: &Watch<'_>,
 ) -> TResult<()> {
-    let mut skipped = None;
-    let mut last_err = None;
-    for loc in sources.locations(e) {
-        let result = match loc {
-            Location::Home(k) => fetch_one(writer, sources.home, &k, e, watch),
-            Location::Other(r, k) => fetch_one(writer, r.as_ref(), &k, e, watch),
-            Location::Local { path, physical_key } => read_local(writer, &path, &physical_key, e),
-            Location::Refused(err) => {
-                skipped.get_or_insert(err);
-                continue;
+    let mut tried = Vec::new();
+    for loc in sources.locations(e, also.iter().copied()) {
+        let location = loc.shown(sources.home);
+        let (result, version) = match loc {
+            Location::Home { key, version_id } => (
+                fetch_one(writer, sources.home, &key, version_id.as_deref(), e, watch),
+                version_id,
+            ),
+            Location::Other {
+                remote,
+                key,
+                version_id,
+            } => (
+                fetch_one(
+                    writer,
+                    remote.as_ref(),
+                    &key,
+                    version_id.as_deref(),
+                    e,
+                    watch,
+                ),
+                version_id,
+            ),
+            Location::Local { path, physical_key } => {
+                (read_local(writer, &path, &physical_key, e), None)
             }
+            Location::Refused { error, .. } => (Err(error), None),
         };
-        match result {
-            Ok(()) => return Ok(()),
-            Err(TransferError::Remote(err)) if err.is_not_found() => {
-                last_err = Some(TransferError::Remote(err))
+        let error = match result {
+            Ok(()) => {
+                if !tried.is_empty() {
+                    tracing::info!(
+                        "{} ({}) fetched from {location} after {} other place(s) failed",
+                        e.logical_key.as_str(),
+                        e.hash,
+                        tried.len()
+                    );
+                }
+                return Ok(());
             }
-            Err(err @ TransferError::LocalKey { .. }) => {
-                skipped.get_or_insert(err);
+            Err(err) if ends_search(&err) || watch.interrupt.load(Ordering::Relaxed) => {
+                return Err(err)
             }
-            Err(other) => return Err(other),
+            Err(TransferError::Remote(source)) if version.is_some() && no_version(&source) => {
+                TransferError::VersionGone {
+                    location: location
+                        .split_once("?versionId=")
+                        .map_or(location.as_str(), |(base, _)| base)
+                        .to_owned(),
+                    version_id: version.unwrap_or_default(),
+                    source: Box::new(source),
+                }
+            }
+            Err(err) => err,
+        };
+        tracing::debug!("{location}: {error}");
+        tried.push(Tried { location, error });
+    }
+    if tried.len() == 1 {
+        if let Some(only) = tried.pop() {
+            return Err(only.error);
         }
     }
-    Err(skipped
-        .or(last_err)
-        .unwrap_or_else(|| TransferError::NotFound {
-            remote: sources.home.describe(),
-            what: format!("object {}", e.hash),
-        }))
+    Err(TransferError::NoLocationWorked {
+        logical_key: e.logical_key.as_str().to_owned(),
+        hash: e.hash,
+        tried,
+    })
+}
+
+/// Whether a versioned GET failed because the version is not there: S3 answers 404
+/// `NoSuchVersion` for a version it does not have, and AWS 400 `InvalidArgument` for an id that
+/// cannot be one.
+fn no_version(e: &crate::Error) -> bool {
+    e.is_not_found()
+        || matches!(e, crate::Error::Rejected { status: 400, code, .. } if code == "InvalidArgument")
+}
+
+/// Failures that no other location can help with: the user stopped, or the local store
+/// cannot take the object.
+fn ends_search(err: &TransferError) -> bool {
+    matches!(
+        err,
+        TransferError::Interrupted | TransferError::Store(_) | TransferError::Io { .. }
+    )
+}
+
+/// Reads `key` (at `version_id` when given) from `remote` into `w`.
+fn get_into(
+    remote: &dyn Remote,
+    key: &str,
+    version_id: Option<&str>,
+    w: &mut dyn Write,
+) -> crate::Result<u64> {
+    match version_id {
+        Some(v) => remote.get_version_to(key, v, 0, w),
+        None => remote.get_to(key, w),
+    }
 }
 
 fn fetch_one(
     writer: &ObjectWriter<'_>,
     remote: &dyn Remote,
     key: &str,
+    version_id: Option<&str>,
     e: &Entry,
     watch: &Watch<'_>,
 ) -> TResult<()> {
     let corrupt = |actual: String, size: u64| TransferError::CorruptObject {
         remote: remote.describe(),
-        key: key.to_owned(),
+        key: match version_id {
+            Some(v) => format!("{key}?versionId={v}"),
+            None => key.to_owned(),
+        },
         expected: e.hash,
         actual,
         size,
     };
     if e.size <= IN_MEMORY_MAX {
         let mut sink = Bounded::new(e.size);
-        let got = remote.get_to(key, &mut watch.wrap(&mut sink));
+        let got = get_into(remote, key, version_id, &mut watch.wrap(&mut sink));
         if sink.overflowed {
             return Err(corrupt(format!("more than {} bytes", e.size), e.size + 1));
         }
@@ -345,7 +451,7 @@ fn fetch_one(
     let (stored, got) = std::thread::scope(|scope| {
         let getter = scope.spawn(move || {
             let mut sink = ChannelWriter { tx };
-            remote.get_to(key, &mut watch.wrap(&mut sink))
+            get_into(remote, key, version_id, &mut watch.wrap(&mut sink))
         });
         let mut source = ChannelReader {
             rx,
@@ -393,6 +499,7 @@ fn fetch_one(
 
 /// What every download reports to and listens for: bytes go to the progress as they arrive,
 /// and a Ctrl-C stops the transfer at its next write.
+#[derive(Clone, Copy)]
 struct Watch<'a> {
     progress: &'a dyn Progress,
     interrupt: &'a AtomicBool,

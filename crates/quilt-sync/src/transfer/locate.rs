@@ -1,5 +1,7 @@
 //! Where fetch may read an object from: the entry's physical keys, judged by where the
-//! manifest came from, then the remote's own `.quilt/objects/<hex>`.
+//! manifest came from, then those of other entries with the same content, then the remote's
+//! own `.quilt/objects/<hex>`. A key `s3://bucket/key?versionId=…` is read at that version
+//! (a versioned bucket keeps older bytes there after later pushes overwrote the key).
 //!
 //! Physical keys are a capability the manifest offers, not an instruction to follow blindly.
 //! `s3://` keys are followed into any bucket, as quilt3 follows them (each bucket is named at
@@ -10,7 +12,7 @@
 //! the manifest declares. A refused or unusable location is skipped in favour of the others;
 //! it becomes the error only when no location works.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::OpenOptions;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -36,14 +38,45 @@ pub(super) struct Sources<'a> {
 
 /// Where one object can be read.
 pub(super) enum Location {
-    /// A key on the remote fetched from.
-    Home(String),
-    /// A key on another remote (another bucket).
-    Other(Arc<dyn Remote>, String),
+    /// A key on the remote fetched from, possibly one version of it.
+    Home {
+        key: String,
+        version_id: Option<String>,
+    },
+    /// A key on another remote (another bucket), possibly one version of it.
+    Other {
+        remote: Arc<dyn Remote>,
+        key: String,
+        version_id: Option<String>,
+    },
     /// A local file, allowed by the policy.
     Local { path: PathBuf, physical_key: String },
-    /// A location the policy does not allow; the error says why and how to allow it.
-    Refused(TransferError),
+    /// A location that cannot be read: the policy does not allow it (the error says why and
+    /// how to allow it), or its remote could not be opened.
+    Refused { shown: String, error: TransferError },
+}
+
+impl Location {
+    /// The location as a user would name it: `s3://bucket/key?versionId=…`, `file:///path`.
+    pub fn shown(&self, home: &dyn Remote) -> String {
+        let with_version = |base: String, key: &str, v: &Option<String>| {
+            let sep = if base.ends_with('/') { "" } else { "/" };
+            match v {
+                Some(v) => format!("{base}{sep}{key}?versionId={v}"),
+                None => format!("{base}{sep}{key}"),
+            }
+        };
+        match self {
+            Location::Home { key, version_id } => with_version(home.describe(), key, version_id),
+            Location::Other {
+                remote,
+                key,
+                version_id,
+            } => with_version(remote.describe(), key, version_id),
+            Location::Local { physical_key, .. } => physical_key.clone(),
+            Location::Refused { shown, .. } => shown.clone(),
+        }
+    }
 }
 
 impl<'a> Sources<'a> {
@@ -61,35 +94,75 @@ impl<'a> Sources<'a> {
         }
     }
 
-    /// Candidate locations for an entry, best first.
-    pub fn locations(&self, e: &Entry) -> Vec<Location> {
+    /// Candidate locations for an entry, best first and each once: its own physical keys, then
+    /// `also` (the physical keys of other entries with the same content), then the remote's
+    /// content-addressed `.quilt/objects/<hex>`.
+    pub fn locations<'k>(
+        &self,
+        e: &'k Entry,
+        also: impl IntoIterator<Item = &'k String>,
+    ) -> Vec<Location> {
         let mut out = Vec::new();
-        for pk in &e.physical_keys {
-            match parse_physical_key(pk) {
-                Some(PhysicalKey::S3 { bucket, key }) => {
-                    if let Some(RemoteUrl::S3 { bucket: hb, prefix }) = &self.home_url {
-                        if *hb == bucket {
-                            if let Some(rel) = key.strip_prefix(prefix.as_str()) {
-                                out.push(Location::Home(rel.to_owned()));
-                                continue;
-                            }
-                        }
-                    }
-                    if let Some(r) = self.other(&format!("s3://{bucket}")) {
-                        out.push(Location::Other(r, key));
-                    }
-                }
-                Some(PhysicalKey::File(path)) => match self.home_relative(&path) {
-                    // A key inside the directory remote itself is read like any object there:
-                    // streamed, capped at the declared size, with progress.
-                    Some(rel) => out.push(Location::Home(rel)),
-                    None => out.push(self.local(e, pk, path)),
-                },
-                None => {}
+        let mut seen = HashSet::new();
+        let mut add = |loc: Location, out: &mut Vec<Location>| {
+            if seen.insert(loc.shown(self.home)) {
+                out.push(loc);
+            }
+        };
+        for pk in e.physical_keys.iter().chain(also) {
+            if let Some(loc) = self.location(e, pk) {
+                add(loc, &mut out);
             }
         }
-        out.push(Location::Home(object_key(&e.hash)));
+        let objects = Location::Home {
+            key: object_key(&e.hash),
+            version_id: None,
+        };
+        add(objects, &mut out);
         out
+    }
+
+    /// Where one physical key points, or `None` for keys quilt3 could not read either.
+    fn location(&self, e: &Entry, pk: &str) -> Option<Location> {
+        match parse_physical_key(pk)? {
+            PhysicalKey::S3 {
+                bucket,
+                key,
+                version_id,
+            } => {
+                if let Some(RemoteUrl::S3 { bucket: hb, prefix }) = &self.home_url {
+                    if *hb == bucket {
+                        if let Some(rel) = key.strip_prefix(prefix.as_str()) {
+                            return Some(Location::Home {
+                                key: rel.to_owned(),
+                                version_id,
+                            });
+                        }
+                    }
+                }
+                let url = format!("s3://{bucket}");
+                Some(match self.other(&url) {
+                    Ok(remote) => Location::Other {
+                        remote,
+                        key,
+                        version_id,
+                    },
+                    Err(error) => Location::Refused {
+                        shown: pk.to_owned(),
+                        error: error.into(),
+                    },
+                })
+            }
+            PhysicalKey::File(path) => Some(match self.home_relative(&path) {
+                // A key inside the directory remote itself is read like any object there:
+                // streamed, capped at the declared size, with progress.
+                Some(rel) => Location::Home {
+                    key: rel,
+                    version_id: None,
+                },
+                None => self.local(e, pk, path),
+            }),
+        }
     }
 
     /// `path` as a key of the home remote, when that is a directory holding it (plain
@@ -110,15 +183,12 @@ impl<'a> Sources<'a> {
     }
 
     fn local(&self, e: &Entry, pk: &str, path: String) -> Location {
-        let refuse = |reason: &str| {
-            Location::Refused(TransferError::LocalKey {
-                logical_key: e.logical_key.as_str().to_owned(),
-                physical_key: pk.to_owned(),
-                reason: reason.to_owned(),
-            })
+        let refuse = |error| Location::Refused {
+            shown: pk.to_owned(),
+            error,
         };
         if !self.local_keys {
-            return Location::Refused(TransferError::LocalKeyRefused {
+            return refuse(TransferError::LocalKeyRefused {
                 logical_key: e.logical_key.as_str().to_owned(),
                 physical_key: pk.to_owned(),
                 remote: self.home.describe(),
@@ -126,7 +196,11 @@ impl<'a> Sources<'a> {
         }
         let path = PathBuf::from(path);
         if !path.is_absolute() {
-            return refuse("not an absolute path (expected file:///path)");
+            return refuse(TransferError::LocalKey {
+                logical_key: e.logical_key.as_str().to_owned(),
+                physical_key: pk.to_owned(),
+                reason: "not an absolute path (expected file:///path)".to_owned(),
+            });
         }
         // Also for keys inside a directory remote: the same checks and the same size bound.
         Location::Local {
@@ -135,15 +209,16 @@ impl<'a> Sources<'a> {
         }
     }
 
-    fn other(&self, url: &str) -> Option<Arc<dyn Remote>> {
-        let mut map = self.others.lock().ok()?;
+    /// The remote for another bucket, opened once with the user's credentials and options.
+    fn other(&self, url: &str) -> crate::Result<Arc<dyn Remote>> {
+        let mut map = self.others.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(r) = map.get(url) {
-            return Some(r.clone());
+            return Ok(r.clone());
         }
         tracing::info!("following physical keys into {url}");
-        let r: Arc<dyn Remote> = open_remote(url, self.options).ok()?.into();
+        let r: Arc<dyn Remote> = open_remote(url, self.options)?.into();
         map.insert(url.to_owned(), r.clone());
-        Some(r)
+        Ok(r)
     }
 }
 
@@ -222,27 +297,61 @@ fn not_regular_reason(kind: &str) -> String {
 
 /// Where a manifest entry's `physical_keys` point (public for the fuzz targets).
 pub enum PhysicalKey {
-    /// `s3://bucket/key`, the version id dropped.
-    S3 { bucket: String, key: String },
+    /// `s3://bucket/key`, with the `?versionId=` of a versioned bucket when there is one.
+    S3 {
+        bucket: String,
+        key: String,
+        version_id: Option<String>,
+    },
     /// `file:///path`, percent-decoded.
     File(String),
 }
 
-/// Parses `s3://bucket/key?versionId=…` and `file:///path`, undoing percent-escapes. The
-/// version id is dropped: the bytes are verified against the manifest hash instead.
+/// Parses `s3://bucket/key[?versionId=…]` and `file:///path`, undoing percent-escapes, as
+/// quilt3's `PhysicalKey.from_url` does: the first non-empty `versionId` is the version, and
+/// any other query parameter makes the key unreadable (`None`), as quilt3 refuses it.
 pub fn parse_physical_key(pk: &str) -> Option<PhysicalKey> {
     if let Some(rest) = pk.strip_prefix("s3://") {
-        let rest = rest.split_once('?').map_or(rest, |(p, _)| p);
-        let (bucket, key) = rest.split_once('/')?;
+        let (path, query) = match rest.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (rest, None),
+        };
+        let (bucket, key) = path.split_once('/')?;
+        if bucket.is_empty() {
+            return None;
+        }
         return Some(PhysicalKey::S3 {
             bucket: bucket.to_owned(),
             key: percent_decode(key)?,
+            version_id: match query {
+                Some(q) => version_id(q)?,
+                None => None,
+            },
         });
     }
     if let Some(rest) = pk.strip_prefix("file://") {
         return Some(PhysicalKey::File(percent_decode(rest)?));
     }
     None
+}
+
+/// The version id of a physical key's query string, as Python's `parse_qs` reads it (`+` is a
+/// space, blank values are dropped, the first value wins); `None` for a query quilt3 refuses.
+fn version_id(query: &str) -> Option<Option<String>> {
+    let mut version = None;
+    for pair in query.split(['&', ';']).filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let k = percent_decode(&k.replace('+', " "))?;
+        let v = percent_decode(&v.replace('+', " "))?;
+        if v.is_empty() {
+            continue;
+        }
+        if k != "versionId" {
+            return None;
+        }
+        version.get_or_insert(v);
+    }
+    Some(version)
 }
 
 #[cfg(test)]
@@ -252,9 +361,14 @@ mod tests {
     #[test]
     fn parses_quilt3_physical_keys() {
         match parse_physical_key("s3://bkt/team/ds/a%20b.txt?versionId=abc") {
-            Some(PhysicalKey::S3 { bucket, key }) => {
+            Some(PhysicalKey::S3 {
+                bucket,
+                key,
+                version_id,
+            }) => {
                 assert_eq!(bucket, "bkt");
                 assert_eq!(key, "team/ds/a b.txt");
+                assert_eq!(version_id.as_deref(), Some("abc"));
             }
             _ => panic!("expected an s3 key"),
         }
@@ -262,5 +376,22 @@ mod tests {
             matches!(parse_physical_key("file:///x/%C3%A9"), Some(PhysicalKey::File(p)) if p == "/x/é")
         );
         assert!(parse_physical_key("http://x").is_none());
+    }
+
+    #[test]
+    fn reads_version_ids_as_quilt3_does() {
+        let version = |pk: &str| match parse_physical_key(pk) {
+            Some(PhysicalKey::S3 { version_id, .. }) => Some(version_id),
+            _ => None,
+        };
+        assert_eq!(version("s3://b/k"), Some(None));
+        assert_eq!(version("s3://b/k?versionId="), Some(None));
+        assert_eq!(
+            version("s3://b/k?versionId=a%2Bb+c&versionId=z"),
+            Some(Some("a+b c".to_owned()))
+        );
+        // quilt3 refuses any other parameter, and so does fetch (the key is skipped).
+        assert_eq!(version("s3://b/k?versionId=1&acl=x"), None);
+        assert_eq!(version("s3:///k"), None);
     }
 }

@@ -14,7 +14,7 @@ use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use quilt_hash::{chunk_size, hash_bytes_as, HashType, ObjectId};
+use quilt_hash::{chunk_size, hash_bytes_as, HashType, ObjectId, StreamHasher};
 use quilt_store::Store;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -100,9 +100,10 @@ fn hash_parts(
             let actual = ObjectId::new(HashType::Sha2_256Chunked, outer.finalize().into());
             (digests, actual)
         }
-        // A plain SHA-256 spans the parts: one pass in order feeds it and each part's digest.
-        HashType::Sha256 => {
-            let mut whole = Sha256::new();
+        // A whole-content hash (plain SHA-256, CRC64NVME) spans the parts: one pass in order
+        // feeds it and each part's digest.
+        HashType::Sha256 | HashType::Crc64Nvme => {
+            let mut whole = StreamHasher::new(id.kind, size);
             let digests = (0..count)
                 .map(|i| {
                     let (offset, n) = span(i);
@@ -110,10 +111,10 @@ fn hash_parts(
                 })
                 .collect::<std::io::Result<Vec<[u8; 32]>>>()
                 .map_err(io_err)?;
-            (
-                digests,
-                ObjectId::new(HashType::Sha256, whole.finalize().into()),
-            )
+            let actual = whole
+                .finalize()
+                .map_err(|e| io_err(std::io::Error::other(e)))?;
+            (digests, actual)
         }
     };
     if actual != *id {
@@ -127,7 +128,7 @@ fn digest_range(
     file: &File,
     offset: u64,
     len: u64,
-    mut also: Option<&mut Sha256>,
+    mut also: Option<&mut StreamHasher>,
 ) -> std::io::Result<[u8; 32]> {
     const BLOCK: u64 = 1 << 20;
     let mut buf = vec![0u8; BLOCK.min(len) as usize];

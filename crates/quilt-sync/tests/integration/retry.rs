@@ -142,3 +142,103 @@ fn put_if_whose_answer_was_lost_reports_written() {
         "{out:?}"
     );
 }
+
+/// A directory remote that also keeps versions: version `v` of `k` is the object `k@v`. Only
+/// the new method differs from the directory remote, so the decorators' forwarding is what is
+/// tested.
+struct Versions(DirRemote);
+
+impl Remote for Versions {
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+    fn supports_conditional_writes(&self) -> bool {
+        true
+    }
+    fn list(
+        &self,
+        prefix: &str,
+        visit: &mut dyn FnMut(quilt_sync::ListEntry) -> quilt_sync::Result<()>,
+    ) -> quilt_sync::Result<()> {
+        self.0.list(prefix, visit)
+    }
+    fn head(&self, key: &str) -> quilt_sync::Result<Option<quilt_sync::ObjectMeta>> {
+        self.0.head(key)
+    }
+    fn get(&self, key: &str) -> quilt_sync::Result<Vec<u8>> {
+        self.0.get(key)
+    }
+    fn get_to(&self, key: &str, w: &mut dyn std::io::Write) -> quilt_sync::Result<u64> {
+        self.0.get_to(key, w)
+    }
+    fn get_version_to(
+        &self,
+        key: &str,
+        version_id: &str,
+        start: u64,
+        w: &mut dyn std::io::Write,
+    ) -> quilt_sync::Result<u64> {
+        let data = self.0.get(&format!("{key}@{version_id}"))?;
+        let rest = &data[(start as usize).min(data.len())..];
+        w.write_all(rest)
+            .map_err(|source| quilt_sync::Error::Sink {
+                url: self.describe(),
+                key: key.to_owned(),
+                source,
+            })?;
+        Ok(rest.len() as u64)
+    }
+    fn get_range(&self, key: &str, start: u64, len: u64) -> quilt_sync::Result<Vec<u8>> {
+        self.0.get_range(key, start, len)
+    }
+    fn put(&self, key: &str, data: &[u8]) -> quilt_sync::Result<quilt_sync::Stored> {
+        self.0.put(key, data)
+    }
+    fn put_file(
+        &self,
+        key: &str,
+        path: &std::path::Path,
+        part_size: u64,
+        part_checksums: Option<&[[u8; 32]]>,
+    ) -> quilt_sync::Result<quilt_sync::Stored> {
+        self.0.put_file(key, path, part_size, part_checksums)
+    }
+    fn delete(&self, key: &str) -> quilt_sync::Result<()> {
+        self.0.delete(key)
+    }
+    fn put_if(&self, key: &str, data: &[u8], cond: Condition) -> quilt_sync::Result<CasOutcome> {
+        self.0.put_if(key, data, cond)
+    }
+}
+
+#[test]
+fn a_versioned_download_resumes_from_where_it_broke_at_the_same_version() {
+    let d = dir("version_resume");
+    let old = common::data(3 << 20, 1);
+    d.put("k@v1", &old).unwrap();
+    d.put("k", b"the newest bytes").unwrap();
+    let faulty = FaultInjecting::new(Versions(d)).cut_next_get_to(1_000_003);
+    let counting = Counting::new(&faulty);
+    let r = Retry::new(&counting, quick(3));
+    let mut out = Vec::new();
+    let n = r.get_version_to("k", "v1", 0, &mut out).unwrap();
+    assert_eq!(n, old.len() as u64);
+    assert!(out == old, "the resumed download is not version v1");
+    // One cut call, one call resuming at the same version; nothing read the newest bytes.
+    let c = counting.counts();
+    assert_eq!(c.get(Op::GetVersion), 2);
+    assert_eq!(c.total(), 2);
+    assert!(c.to_string().contains("get_version_to=2"), "{c}");
+}
+
+#[test]
+fn a_remote_without_versions_refuses_instead_of_answering_other_bytes() {
+    let d = dir("no_versions");
+    d.put("k", b"newest").unwrap();
+    let r = Retry::new(Counting::new(d), quick(3));
+    let mut out = Vec::new();
+    let e = r.get_version_to("k", "v1", 0, &mut out).unwrap_err();
+    assert!(!e.is_transient() && !e.is_not_found(), "{e}");
+    assert!(e.to_string().contains("version v1"), "{e}");
+    assert!(out.is_empty());
+}
