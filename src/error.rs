@@ -17,6 +17,8 @@ pub enum Error {
     Source(#[from] quilt_sync::source::SourceError),
     #[error("invalid source: {0}")]
     BadSource(String),
+    #[error("the registry {url} refused to store the package (access denied): the credentials in use may read it but not write to it; use credentials (AWS_PROFILE) that can write there")]
+    RegistryDenied { url: String },
     #[error("not a quilt directory (or any parent up to /): {0}\nrun `quilt init` first")]
     NotInitialised(PathBuf),
     // The cause (the OS error) is printed by the error chain, so it is not repeated here.
@@ -162,6 +164,7 @@ impl Error {
             Error::Store(e) => store_kind(e),
             Error::Sync(e) => remote_kind(e),
             Error::Transfer(e) => transfer_kind(e),
+            Error::RegistryDenied { .. } => ErrorKind::Auth,
             Error::Source(e) => source_kind(e),
             Error::NotInitialised(_) | Error::UnknownRev(_) | Error::NoHead(_) => {
                 ErrorKind::NotFound

@@ -100,7 +100,15 @@ pub fn build_to_registry(
     if interrupt.load(Ordering::Relaxed) {
         return Err(Error::Interrupted);
     }
-    let published = publish_manifest(registry, name, &top_hash, &manifest.to_bytes())?;
+    let published =
+        publish_manifest(registry, name, &top_hash, &manifest.to_bytes()).map_err(|e| match e {
+            quilt_sync::TransferError::Remote(r) if r.is_access_denied() => {
+                Error::RegistryDenied {
+                    url: registry.describe(),
+                }
+            }
+            e => e.into(),
+        })?;
     tracing::info!(package = %name, top = %top_hash, registry = %registry.describe(), "published the manifest");
     let scan = scan.as_ref();
     Ok(RegistryBuildOutcome {

@@ -1,4 +1,5 @@
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use quilt::hash::PackageName;
@@ -23,7 +24,7 @@ pub struct Args {
     name: Option<String>,
     /// Directory to package (default: the working directory), or s3://bucket/prefix/ to
     /// package S3 data in place (manifest only, see --registry).
-    source: Option<String>,
+    source: Option<PathBuf>,
     /// Message recorded with this version.
     #[arg(short, long)]
     message: Option<String>,
@@ -48,7 +49,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
-    let s3_source = args.source.as_deref().is_some_and(registry::is_s3);
+    let s3_source = args
+        .source
+        .as_deref()
+        .and_then(|s| s.to_str())
+        .is_some_and(registry::is_s3);
     if args.registry.is_some() || s3_source {
         return registry::run(args, ctx);
     }

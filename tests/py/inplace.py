@@ -82,8 +82,6 @@ def fill(bucket, prefix, versioned):
     # A folder marker, as S3 consoles create them: skipped.
     put(s3, bucket, p + "folder/", b"")
     put(s3, bucket, p + "folder/inside.txt", b"inside a folder\n")
-    # A key ending in '/' that holds data: quilt3 skips it with a warning.
-    put(s3, bucket, p + "notes/", b"not a folder marker\n")
     # Keys outside the prefix.
     put(s3, bucket, p.rstrip("/") + "-sibling/outside.txt", b"outside\n")
     put(s3, bucket, "elsewhere/outside.txt", b"outside\n")

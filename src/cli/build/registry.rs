@@ -28,7 +28,9 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         }
     };
     let source = match args.source.as_deref() {
-        Some(s) if is_s3(s) => BuildSource::S3(s.to_owned()),
+        Some(s) if s.to_str().is_some_and(is_s3) => {
+            BuildSource::S3(s.to_string_lossy().into_owned())
+        }
         Some(d) => BuildSource::Dir(ctx.cwd.join(d)),
         None => BuildSource::Dir(match &repo {
             Some(r) => r.worktree().to_path_buf(),

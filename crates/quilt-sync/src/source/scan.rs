@@ -195,27 +195,10 @@ fn list(
             return Err(crate::Error::Interrupted);
         }
         progress.inc(1);
-        if e.key.ends_with('/') {
-            // quilt3 skips these: empty ones silently (S3 consoles create them as folders),
-            // others with a warning.
-            match e.size {
-                0 => out.directory_markers += 1,
-                _ => out.skipped.push(Skipped {
-                    key: e.key,
-                    reason: "a logical key cannot end in '/'".into(),
-                }),
-            }
-            return Ok(());
-        }
-        match LogicalKey::parse(e.key.as_str()) {
-            Ok(key) => out.objects.push((key, e.size)),
-            Err(err) => out.skipped.push(Skipped {
-                reason: match err {
-                    quilt_hash::Error::BadLogicalKey { reason, .. } => reason.to_owned(),
-                    other => other.to_string(),
-                },
-                key: e.key,
-            }),
+        match classify(e.key, e.size) {
+            Listed::Object(key, size) => out.objects.push((key, size)),
+            Listed::Marker => out.directory_markers += 1,
+            Listed::Skipped(s) => out.skipped.push(s),
         }
         Ok(())
     });
@@ -236,6 +219,41 @@ fn list(
             url: s3.describe(),
         }),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// What one listed key becomes.
+#[derive(Debug, PartialEq, Eq)]
+enum Listed {
+    Object(LogicalKey, u64),
+    /// An empty object whose key ends in `/`: a "folder".
+    Marker,
+    Skipped(Skipped),
+}
+
+/// Sorts a listed key as quilt3's `set_dir` does: keys ending in `/` are left out (empty ones
+/// silently, as S3 consoles create them for folders; others with a warning), and so are keys
+/// that are not valid logical keys (where quilt3's `set_dir` would fail, or, for `.quilt`
+/// components, keep a key quilt refuses).
+fn classify(key: String, size: u64) -> Listed {
+    if key.ends_with('/') {
+        return match size {
+            0 => Listed::Marker,
+            _ => Listed::Skipped(Skipped {
+                key,
+                reason: "a logical key cannot end in '/'".into(),
+            }),
+        };
+    }
+    match LogicalKey::parse(key.as_str()) {
+        Ok(k) => Listed::Object(k, size),
+        Err(err) => Listed::Skipped(Skipped {
+            reason: match err {
+                quilt_hash::Error::BadLogicalKey { reason, .. } => reason.to_owned(),
+                other => other.to_string(),
+            },
+            key,
+        }),
     }
 }
 
@@ -329,5 +347,24 @@ impl Job<'_> {
             self.counters.from_checksums.fetch_add(1, Ordering::Relaxed);
         }
         Ok(known)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_sorted_out_as_quilt3_does() {
+        assert!(matches!(classify("a/b.txt".into(), 3), Listed::Object(k, 3) if k.as_str() == "a/b.txt"));
+        assert_eq!(classify("folder/".into(), 0), Listed::Marker);
+        let skipped = |key: &str, size| match classify(key.into(), size) {
+            Listed::Skipped(s) => s.reason,
+            other => panic!("{key}: {other:?}"),
+        };
+        assert!(skipped("notes/", 5).contains("cannot end in '/'"));
+        assert!(skipped("a//b", 1).contains("empty"));
+        assert!(skipped("./x", 1).contains("'.'"));
+        assert!(skipped(".quilt/objects/x", 1).contains("reserved"));
     }
 }
