@@ -12,9 +12,9 @@ pub enum Error {
     #[error(transparent)]
     Sync(#[from] quilt_sync::Error),
     #[error(transparent)]
-    Transfer(#[from] quilt_sync::TransferError),
+    Transfer(Box<quilt_sync::TransferError>),
     #[error(transparent)]
-    Source(#[from] quilt_sync::source::SourceError),
+    Source(Box<quilt_sync::source::SourceError>),
     #[error("invalid source: {0}")]
     BadSource(String),
     #[error("the registry {url} refused to store the package (access denied): the credentials in use may read it but not write to it; use credentials (AWS_PROFILE) that can write there")]
@@ -67,6 +67,19 @@ pub enum Error {
     },
     #[error("interrupted")]
     Interrupted,
+}
+
+// Boxed, so every `Result` of the facade stays small.
+impl From<quilt_sync::TransferError> for Error {
+    fn from(e: quilt_sync::TransferError) -> Self {
+        Error::Transfer(Box::new(e))
+    }
+}
+
+impl From<quilt_sync::source::SourceError> for Error {
+    fn from(e: quilt_sync::source::SourceError) -> Self {
+        Error::Source(Box::new(e))
+    }
 }
 
 impl Error {

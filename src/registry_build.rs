@@ -79,8 +79,14 @@ pub fn build_to_registry(
     let (entries, scan) = match &opts.source {
         BuildSource::Dir(dir) => (hashed_entries(dir, &opts.build, progress, interrupt)?, None),
         BuildSource::S3(url) => {
-            let (entries, scan) =
-                s3_entries(url, &opts.build, &opts.scan, &opts.remote, progress, interrupt)?;
+            let (entries, scan) = s3_entries(
+                url,
+                &opts.build,
+                &opts.scan,
+                &opts.remote,
+                progress,
+                interrupt,
+            )?;
             (entries, Some(scan))
         }
     };
@@ -102,11 +108,9 @@ pub fn build_to_registry(
     }
     let published =
         publish_manifest(registry, name, &top_hash, &manifest.to_bytes()).map_err(|e| match e {
-            quilt_sync::TransferError::Remote(r) if r.is_access_denied() => {
-                Error::RegistryDenied {
-                    url: registry.describe(),
-                }
-            }
+            quilt_sync::TransferError::Remote(r) if r.is_access_denied() => Error::RegistryDenied {
+                url: registry.describe(),
+            },
             e => e.into(),
         })?;
     tracing::info!(package = %name, top = %top_hash, registry = %registry.describe(), "published the manifest");

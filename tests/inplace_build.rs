@@ -139,7 +139,15 @@ impl World {
 /// A SigV4-signed DELETE with curl (quicker to start than Python, for the race below).
 fn signed_delete(server: &Server, path: &str) {
     let out = Command::new("curl")
-        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE"])
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "DELETE",
+        ])
         .args(["-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD"])
         .args(["--aws-sigv4", "aws:amz:us-east-1:s3", "--user"])
         .arg(format!("{}:{}", server.access_key, server.secret_key))
@@ -216,7 +224,13 @@ fn versioned_prefix_matches_quilt3_and_both_read_each_other() {
     ]);
     let top = out["top_hash"].as_str().expect("top hash").to_owned();
     check_mixed_fixture_report(&out);
-    let q3 = w.py(&["build", &src, "data/", "team/inplace", &format!("s3://{theirs}")]);
+    let q3 = w.py(&[
+        "build",
+        &src,
+        "data/",
+        "team/inplace",
+        &format!("s3://{theirs}"),
+    ]);
     assert_eq!(q3.trim(), top, "quilt3 computes another top hash");
 
     // quilt3 browses our build and finds the very physical keys it writes itself: the same
@@ -263,7 +277,10 @@ fn versioned_prefix_matches_quilt3_and_both_read_each_other() {
     // A third version lands after the build: the manifest still names the second.
     w.py(&["put", &src, "data/two-versions.txt", "a third version\n"]);
     let dest = w.tmp.path().join("theirs-of-ours");
-    assert_eq!(w.quilt3_install("team/inplace", &format!("s3://{ours}"), &dest), top);
+    assert_eq!(
+        w.quilt3_install("team/inplace", &format!("s3://{ours}"), &dest),
+        top
+    );
     assert_eq!(
         text(&dest.join("two-versions.txt")),
         "second version, the latest\n"
@@ -288,7 +305,13 @@ fn unversioned_prefix_matches_quilt3_and_rehash_reads_every_byte() {
     let top = out["top_hash"].as_str().expect("top hash").to_owned();
     check_mixed_fixture_report(&out);
     assert_eq!(out["latest_moved"], true);
-    let q3 = w.py(&["build", &src, "data/", "team/plain", &format!("s3://{theirs}")]);
+    let q3 = w.py(&[
+        "build",
+        &src,
+        "data/",
+        "team/plain",
+        &format!("s3://{theirs}"),
+    ]);
     assert_eq!(q3.trim(), top, "quilt3 computes another top hash");
     // No version ids on an unversioned bucket (quilt3 writes `?versionId=null` there).
     let keys = w.quilt3_keys("team/plain", &registry);
@@ -308,7 +331,10 @@ fn unversioned_prefix_matches_quilt3_and_rehash_reads_every_byte() {
     ]);
     assert_eq!(again["top_hash"], top.as_str());
     assert_eq!(again["from_checksums"], 0, "{again}");
-    assert_eq!(again["hashed_files"], 10, "all but the empty object: {again}");
+    assert_eq!(
+        again["hashed_files"], 10,
+        "all but the empty object: {again}"
+    );
     assert_eq!(again["hashed_bytes"], again["bytes"], "{again}");
     assert_eq!(again["source_requests"]["get_bytes"], again["bytes"]);
     assert_eq!(again["source_requests"]["attributes"], 0);
@@ -324,7 +350,10 @@ fn unversioned_prefix_matches_quilt3_and_rehash_reads_every_byte() {
         "--dest",
         our_install.to_str().expect("utf-8"),
     ]);
-    assert_eq!(text(&our_install.join("folder/inside.txt")), "inside a folder\n");
+    assert_eq!(
+        text(&our_install.join("folder/inside.txt")),
+        "inside a folder\n"
+    );
 }
 
 #[test]
@@ -333,7 +362,12 @@ fn reserved_keys_are_skipped_and_reported() {
     let src = w.server.bucket("reserved");
     let reg = w.server.bucket("reg");
     w.py(&["put", &src, "p/ok.txt", "fine\n"]);
-    w.py(&["put", &src, "p/.quilt/objects/x", "would land in the store\n"]);
+    w.py(&[
+        "put",
+        &src,
+        "p/.quilt/objects/x",
+        "would land in the store\n",
+    ]);
     let out = w.quilt(
         &w.env(),
         &[
@@ -420,7 +454,9 @@ fn bad_input_is_refused_and_writes_nothing() {
     );
     assert_eq!(code, 1, "{err}");
     assert!(
-        err.contains(&format!("the registry {registry}/ refused to store the package")),
+        err.contains(&format!(
+            "the registry {registry}/ refused to store the package"
+        )),
         "{err}"
     );
     assert!(w.keys_of(&reg).is_empty(), "{:?}", w.keys_of(&reg));
@@ -465,7 +501,9 @@ fn an_object_deleted_after_the_listing_is_named() {
     let status = child.wait().expect("wait for quilt");
     assert!(!status.success(), "{seen}");
     assert!(
-        seen.contains(&format!("s3://{src}/race/zz-last.txt was deleted after it was listed")),
+        seen.contains(&format!(
+            "s3://{src}/race/zz-last.txt was deleted after it was listed"
+        )),
         "{seen}"
     );
     assert!(w.keys_of(&reg).is_empty());

@@ -14,7 +14,11 @@ use common::*;
 fn dataset(root: &Path) {
     write(root, "a.txt", b"alpha\n");
     write(root, "sub/b.bin", &bytes(7, 100_000));
-    write(root, "dir with space/ünïcødé файл.txt", "unicode ✓\n".as_bytes());
+    write(
+        root,
+        "dir with space/ünïcødé файл.txt",
+        "unicode ✓\n".as_bytes(),
+    );
     write(root, "big/nine-mib.bin", &bytes(9, 9 << 20));
     write(root, "empty", b"");
 }
@@ -128,10 +132,19 @@ fn local_directory_manifest_equals_quilt3s_and_is_read_back() {
             dest.to_str().expect("utf-8"),
         ],
     );
-    for rel in ["a.txt", "sub/b.bin", "dir with space/ünïcødé файл.txt", "big/nine-mib.bin"] {
+    for rel in [
+        "a.txt",
+        "sub/b.bin",
+        "dir with space/ünïcødé файл.txt",
+        "big/nine-mib.bin",
+    ] {
         let want = std::fs::read(data.join(rel)).expect("source file");
         assert_eq!(std::fs::read(dest.join(rel)).expect("ours"), want, "{rel}");
-        assert_eq!(std::fs::read(dest3.join(rel)).expect("quilt3's"), want, "{rel}");
+        assert_eq!(
+            std::fs::read(dest3.join(rel)).expect("quilt3's"),
+            want,
+            "{rel}"
+        );
     }
 }
 
@@ -164,10 +177,7 @@ fn s3_registry_build_records_nothing_locally_and_replaces_a_pushed_manifest() {
     assert_eq!(out["files"], 5);
     let env_py: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let keys = run_py(&py, "inplace.py", &["keys", "team/ds", &registry], &env_py);
-    assert!(
-        keys.lines().all(|l| l.contains("\tfile:///")),
-        "{keys}"
-    );
+    assert!(keys.lines().all(|l| l.contains("\tfile:///")), "{keys}");
 
     // A change, built to the registry only: a new latest there, nothing new here.
     write(&ws, "a.txt", b"alpha, edited\n");

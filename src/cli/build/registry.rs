@@ -12,7 +12,9 @@ use super::{entry_meta_arg, Args};
 
 /// Whether a SOURCE argument names S3 data to package in place.
 pub fn is_s3(source: &str) -> bool {
-    source.get(..5).is_some_and(|s| s.eq_ignore_ascii_case("s3://"))
+    source
+        .get(..5)
+        .is_some_and(|s| s.eq_ignore_ascii_case("s3://"))
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
@@ -51,7 +53,11 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         build: BuildOptions {
             dir: None,
             message: args.message,
-            user_meta: args.meta.as_deref().map(|m| json_arg(m, "--meta")).transpose()?,
+            user_meta: args
+                .meta
+                .as_deref()
+                .map(|m| json_arg(m, "--meta"))
+                .transpose()?,
             entry_meta: entry_meta_arg(args.entry_meta.as_deref())?,
         },
         source,
@@ -65,7 +71,14 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let bar = ctx.bar();
     let out = quilt::build_to_registry(&name, &remote, &opts, &bar, ctx.interrupt)
         .with_context(|| format!("could not build {name} to {url}"))?;
-    report(ctx, &name, &url, &opts.source, &out, remote.counts().total());
+    report(
+        ctx,
+        &name,
+        &url,
+        &opts.source,
+        &out,
+        remote.counts().total(),
+    );
     Ok(())
 }
 
@@ -80,7 +93,12 @@ fn registry_url(
         return default_registry(repo);
     }
     if let Some(repo) = repo {
-        if let Some((_, url)) = repo.store().remotes()?.into_iter().find(|(n, _)| n == value) {
+        if let Some((_, url)) = repo
+            .store()
+            .remotes()?
+            .into_iter()
+            .find(|(n, _)| n == value)
+        {
             return Ok(url);
         }
     }
@@ -182,7 +200,11 @@ fn report(
         "{name}: {}, {}; {how}; manifest written to {url}, no data copied{}",
         plural(out.files, "file", "files"),
         indicatif::HumanBytes(out.bytes),
-        if out.latest_moved { "" } else { " (latest already named it)" }
+        if out.latest_moved {
+            ""
+        } else {
+            " (latest already named it)"
+        }
     ));
     if let Some(r) = out.source_requests {
         tracing::info!(

@@ -259,15 +259,13 @@ mod tests {
             })
         );
         let last = "<GetObjectAttributesResponse><ObjectParts><IsTruncated>false</IsTruncated><Part><PartNumber>3</PartNumber><Size>1048576</Size></Part></ObjectParts></GetObjectAttributesResponse>";
-        assert_eq!(
-            parse_parts_page(last).unwrap().unwrap().next_marker,
-            None
-        );
+        assert_eq!(parse_parts_page(last).unwrap().unwrap().next_marker, None);
     }
 
     #[test]
     fn no_parts_is_none_and_garbage_is_an_error() {
-        let single = "<GetObjectAttributesResponse><ObjectSize>6</ObjectSize></GetObjectAttributesResponse>";
+        let single =
+            "<GetObjectAttributesResponse><ObjectSize>6</ObjectSize></GetObjectAttributesResponse>";
         assert_eq!(parse_parts_page(single).unwrap(), None);
         assert!(parse_parts_page("<html>").is_err());
         let bad = "<GetObjectAttributesResponse><ObjectParts><Part><Size>x</Size></Part></ObjectParts></GetObjectAttributesResponse>";

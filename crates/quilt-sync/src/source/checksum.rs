@@ -109,7 +109,10 @@ mod tests {
         // One byte more than a chunk: a plain upload's digest says nothing about the chunks.
         let data = vec![7u8; (8 << 20) + 1];
         let s3 = b64(&Sha256::digest(&data));
-        assert_eq!(from_s3_checksum(data.len() as u64, Some(&s3)), Known::Nothing);
+        assert_eq!(
+            from_s3_checksum(data.len() as u64, Some(&s3)),
+            Known::Nothing
+        );
     }
 
     #[test]
@@ -146,7 +149,10 @@ mod tests {
         // One part of a small object is its one chunk.
         let small = b"abc";
         let one = crate::s3::composite_checksum(&[Sha256::digest(small).into()]);
-        assert_eq!(from_s3_checksum(3, Some(&one)), Known::Hash(hash_bytes(small)));
+        assert_eq!(
+            from_s3_checksum(3, Some(&one)),
+            Known::Hash(hash_bytes(small))
+        );
     }
 
     #[test]

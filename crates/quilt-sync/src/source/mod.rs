@@ -32,7 +32,9 @@ pub fn s3_physical_key(bucket: &str, key: &str, version_id: Option<&str>) -> Str
 fn quote(s: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'~') || (keep_slash && b == b'/')
+        if b.is_ascii_alphanumeric()
+            || matches!(b, b'_' | b'.' | b'-' | b'~')
+            || (keep_slash && b == b'/')
         {
             out.push(b as char);
         } else {

@@ -356,7 +356,9 @@ mod tests {
 
     #[test]
     fn keys_are_sorted_out_as_quilt3_does() {
-        assert!(matches!(classify("a/b.txt".into(), 3), Listed::Object(k, 3) if k.as_str() == "a/b.txt"));
+        assert!(
+            matches!(classify("a/b.txt".into(), 3), Listed::Object(k, 3) if k.as_str() == "a/b.txt")
+        );
         assert_eq!(classify("folder/".into(), 0), Listed::Marker);
         let skipped = |key: &str, size| match classify(key.into(), size) {
             Listed::Skipped(s) => s.reason,

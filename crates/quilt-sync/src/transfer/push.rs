@@ -280,6 +280,9 @@ fn move_latest(
     })
 }
 
+/// Asked, with the `latest` value read (top hash and etag), whether it may be replaced.
+pub(crate) type MayReplace<'a> = dyn Fn(Option<&(TopHash, String)>) -> TResult<()> + 'a;
+
 /// Writes the timestamped pointer, then swaps `latest` to `top` by compare-and-swap, asking
 /// `may_replace` about the value `latest` holds before each attempt (an error keeps `latest`
 /// as it is). Returns whether `latest` moved; it does not when it already names `top`.
@@ -287,7 +290,7 @@ pub(crate) fn move_latest_if(
     remote: &dyn Remote,
     name: &PackageName,
     top: &TopHash,
-    may_replace: &dyn Fn(Option<&(TopHash, String)>) -> TResult<()>,
+    may_replace: &MayReplace<'_>,
 ) -> TResult<bool> {
     let mut current = read_latest(remote, name)?;
     if current.as_ref().is_some_and(|(t, _)| t == top) {

@@ -7,14 +7,16 @@ use quilt_hash::{hash_bytes, NoProgress};
 use quilt_sync::source::{scan_s3, ScanOptions, SourceError};
 use quilt_sync::{Remote, S3Remote};
 
-
 use crate::util::{bucket_name, data, s3_server};
 
 const MIB: usize = 1 << 20;
 
+/// Logical keys and their bytes.
+type Objects = Vec<(&'static str, Vec<u8>)>;
+
 /// A bucket with objects below `data/` (and one outside it); returns the remote at `data/` and
 /// each object's bytes by logical key.
-fn fixture() -> Option<(S3Remote, Vec<(&'static str, Vec<u8>)>)> {
+fn fixture() -> Option<(S3Remote, Objects)> {
     let server = s3_server()?;
     let bucket = bucket_name("source");
     let root = S3Remote::new(&bucket, "", &server.options()).unwrap();
@@ -30,7 +32,11 @@ fn fixture() -> Option<(S3Remote, Vec<(&'static str, Vec<u8>)>)> {
     for (key, bytes) in &objects {
         let path = tmp.path().join("f");
         std::fs::write(&path, bytes).unwrap();
-        let part = if key.contains("6mib") { 6 * MIB } else { 8 * MIB };
+        let part = if key.contains("6mib") {
+            6 * MIB
+        } else {
+            8 * MIB
+        };
         if key.ends_with("plain-20mib.bin") {
             root.put(&format!("data/{key}"), bytes).unwrap();
         } else {
