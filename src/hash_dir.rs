@@ -2,7 +2,7 @@
 //! local-directory source of a manifest-only build (`quilt build --registry`). Physical keys
 //! are the files' `file://` URLs, as quilt3's `set_dir` writes them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use quilt_hash::{hash_file, is_reserved_component, Entry, LogicalKey, Progress, Unit};
@@ -18,9 +18,10 @@ use crate::walk::{mtime_ns, walk_dir, WalkedFile};
 const CHANGE_RETRIES: usize = 3;
 
 /// Every file below `dir` (as `quilt build` walks it: `.quiltignore` honoured, `.quilt`
-/// folders skipped) as an entry in manifest order, with `opts`' entry metadata.
+/// folders and `skip` skipped) as an entry in manifest order, with `opts`' entry metadata.
 pub(crate) fn hashed_entries(
     dir: &Path,
+    skip: &[PathBuf],
     opts: &BuildOptions,
     progress: &dyn Progress,
     interrupt: &AtomicBool,
@@ -34,7 +35,7 @@ pub(crate) fn hashed_entries(
     }
     let ignore = IgnoreRules::load(&dir)?;
     progress.start("scanning", None, Unit::Items);
-    let files = walk_dir(&dir, &ignore, &[])?;
+    let files = walk_dir(&dir, &ignore, skip)?;
     progress.finish();
     if let Some(f) = files
         .iter()

@@ -42,6 +42,8 @@ pub struct RegistryBuildOptions {
     pub scan: ScanOptions,
     /// Credentials and endpoint for an S3 source.
     pub remote: RemoteOptions,
+    /// Absolute directories a local source's walk never enters (a store kept inside it).
+    pub skip_dirs: Vec<PathBuf>,
 }
 
 /// What a manifest-only build did.
@@ -77,7 +79,10 @@ pub fn build_to_registry(
 ) -> Result<RegistryBuildOutcome> {
     registry::read_latest(registry, name)?;
     let (entries, scan) = match &opts.source {
-        BuildSource::Dir(dir) => (hashed_entries(dir, &opts.build, progress, interrupt)?, None),
+        BuildSource::Dir(dir) => {
+            let entries = hashed_entries(dir, &opts.skip_dirs, &opts.build, progress, interrupt)?;
+            (entries, None)
+        }
         BuildSource::S3(url) => {
             let (entries, scan) = s3_entries(
                 url,

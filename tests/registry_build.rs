@@ -236,3 +236,27 @@ fn registry_builds_refuse_what_cannot_work() {
     assert!(!t.path().join("nope").exists());
     assert!(!t.path().join("reg/.quilt").exists());
 }
+
+#[test]
+fn a_store_kept_inside_the_directory_is_not_packaged() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let ws = t.path().join("ws");
+    write(&ws, "a.txt", b"a\n");
+    let reg = t.path().join("reg");
+    std::fs::create_dir_all(&reg).expect("mkdir");
+    let store = ws.join("inner-store");
+    ok(&ws, &["init", "--store", store.to_str().expect("utf-8")]);
+    ok(&ws, &["build", "team/s"]);
+    let out = json(&ok(
+        &ws,
+        &[
+            "--json",
+            "build",
+            "team/s",
+            "--registry",
+            reg.to_str().expect("utf-8"),
+        ],
+    ));
+    assert_eq!(out["files"], 1, "{out}");
+    assert_eq!(out["source_requests"], serde_json::Value::Null);
+}

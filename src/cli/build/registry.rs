@@ -67,6 +67,11 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
             ..ScanOptions::default()
         },
         remote: super::super::remote_options(),
+        // A store kept inside the packaged directory is never part of it.
+        skip_dirs: repo
+            .as_ref()
+            .map(|r| vec![r.store().root().to_path_buf()])
+            .unwrap_or_default(),
     };
     let bar = ctx.bar();
     let out = quilt::build_to_registry(&name, &remote, &opts, &bar, ctx.interrupt)
