@@ -21,9 +21,10 @@ if [[ -z ${QUILT:-} ]]; then
     QUILT="${CARGO_TARGET_DIR:-$PWD/target}/release/quilt"
 fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/quilt-bench-inplace.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+# The server is stopped (through its pid file in $WORK/s3) before $WORK is removed.
+trap 'bash scripts/s3-server.sh stop "$WORK/s3"; rm -rf "$WORK"' EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-eval "export $(WEED="$VENV/bin/weed" S3_SERVER_WATCH_PID=$$ S3_SERVER_REMOVE_DIR=1 bash scripts/s3-server.sh start "$WORK/s3" "$PORT")"
+eval "export $(WEED="$VENV/bin/weed" S3_SERVER_WATCH_PID=$$ bash scripts/s3-server.sh start "$WORK/s3" "$PORT")"
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 QUILT_DISABLE_USAGE_METRICS=true
 export AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent HOME="$WORK/home"
 mkdir -p "$HOME"
