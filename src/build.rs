@@ -257,7 +257,7 @@ enum NewManifest<'a> {
 }
 
 /// The manifest header quilt3's `build` writes: version, user_meta, message.
-fn header(opts: &BuildOptions) -> Map<String, Value> {
+pub(crate) fn header(opts: &BuildOptions) -> Map<String, Value> {
     let mut header = Map::new();
     header.insert("version".to_owned(), Value::String("v0".to_owned()));
     header.insert(
@@ -275,7 +275,12 @@ fn header(opts: &BuildOptions) -> Map<String, Value> {
 }
 
 /// The manifest entry of one built file; its physical key is the file's `file://` URL.
-fn entry(opts: &BuildOptions, base_url: &str, file: &WalkedFile, id: ObjectId) -> Result<Entry> {
+pub(crate) fn entry(
+    opts: &BuildOptions,
+    base_url: &str,
+    file: &WalkedFile,
+    id: ObjectId,
+) -> Result<Entry> {
     let physical = format!("{base_url}/{}", percent_encode_path(&file.key));
     Ok(Entry {
         logical_key: LogicalKey::parse(file.key.clone())?,
@@ -288,7 +293,7 @@ fn entry(opts: &BuildOptions, base_url: &str, file: &WalkedFile, id: ObjectId) -
 }
 
 /// An entry's `meta`: `{"user_meta": …}` when metadata was given for it, else `{}`.
-fn entry_meta(opts: &BuildOptions, key: &str) -> Option<Value> {
+pub(crate) fn entry_meta(opts: &BuildOptions, key: &str) -> Option<Value> {
     let mut meta = Map::new();
     if let Some(m) = opts.entry_meta.get(key) {
         meta.insert("user_meta".to_owned(), m.clone());
@@ -417,7 +422,7 @@ fn read_unchanged(
 }
 
 /// Whether the open file no longer has the stat it had before it was read.
-fn changed(file: &File, path: &Path, size: u64, mtime: i64, ino: u64) -> Result<bool> {
+pub(crate) fn changed(file: &File, path: &Path, size: u64, mtime: i64, ino: u64) -> Result<bool> {
     let after = file.metadata().map_err(|e| Error::io(path, e))?;
     Ok(after.len() != size || mtime_ns(&after) != mtime || after.ino() != ino)
 }

@@ -11,6 +11,14 @@ pub enum Error {
     Store(#[from] quilt_store::Error),
     #[error(transparent)]
     Sync(#[from] quilt_sync::Error),
+    #[error(transparent)]
+    Transfer(Box<quilt_sync::TransferError>),
+    #[error(transparent)]
+    Source(Box<quilt_sync::source::SourceError>),
+    #[error("invalid source: {0}")]
+    BadSource(String),
+    #[error("the registry {url} refused to store the package (access denied): the credentials in use may read it but not write to it; use credentials (AWS_PROFILE) that can write there")]
+    RegistryDenied { url: String },
     #[error("not a quilt directory (or any parent up to /): {0}\nrun `quilt init` first")]
     NotInitialised(PathBuf),
     // The cause (the OS error) is printed by the error chain, so it is not repeated here.
@@ -59,6 +67,19 @@ pub enum Error {
     },
     #[error("interrupted")]
     Interrupted,
+}
+
+// Boxed, so every `Result` of the facade stays small.
+impl From<quilt_sync::TransferError> for Error {
+    fn from(e: quilt_sync::TransferError) -> Self {
+        Error::Transfer(Box::new(e))
+    }
+}
+
+impl From<quilt_sync::source::SourceError> for Error {
+    fn from(e: quilt_sync::source::SourceError) -> Self {
+        Error::Source(Box::new(e))
+    }
 }
 
 impl Error {
@@ -127,6 +148,9 @@ impl ErrorKind {
         if let Some(e) = e.downcast_ref::<quilt_sync::TransferError>() {
             return Some(transfer_kind(e));
         }
+        if let Some(e) = e.downcast_ref::<quilt_sync::source::SourceError>() {
+            return Some(source_kind(e));
+        }
         if let Some(e) = e.downcast_ref::<quilt_hash::Error>() {
             return Some(hash_kind(e));
         }
@@ -152,6 +176,9 @@ impl Error {
             Error::Manifest(_) | Error::CorruptObject { .. } => ErrorKind::Corrupt,
             Error::Store(e) => store_kind(e),
             Error::Sync(e) => remote_kind(e),
+            Error::Transfer(e) => transfer_kind(e),
+            Error::RegistryDenied { .. } => ErrorKind::Auth,
+            Error::Source(e) => source_kind(e),
             Error::NotInitialised(_) | Error::UnknownRev(_) | Error::NoHead(_) => {
                 ErrorKind::NotFound
             }
@@ -163,7 +190,8 @@ impl Error {
             Error::BadIgnoreRule { .. }
             | Error::BadMeta(_)
             | Error::BadRev { .. }
-            | Error::AmbiguousPrefix { .. } => ErrorKind::Usage,
+            | Error::AmbiguousPrefix { .. }
+            | Error::BadSource(_) => ErrorKind::Usage,
             Error::PathEscape { .. } => ErrorKind::Corrupt,
             Error::Interrupted => ErrorKind::Interrupted,
             // Variants added later are classified when they are added.
@@ -241,6 +269,19 @@ fn transfer_kind(e: &quilt_sync::TransferError) -> ErrorKind {
         E::Ambiguous { .. } | E::Unsupported { .. } => ErrorKind::Usage,
         E::LatestMoved { .. } => ErrorKind::Conflict,
         E::Io { .. } => ErrorKind::Io,
+        E::Interrupted => ErrorKind::Interrupted,
+        #[allow(unreachable_patterns)]
+        _ => ErrorKind::Other,
+    }
+}
+
+fn source_kind(e: &quilt_sync::source::SourceError) -> ErrorKind {
+    use quilt_sync::source::SourceError as E;
+    match e {
+        E::Remote(e) => remote_kind(e),
+        E::AccessDenied { .. } => ErrorKind::Auth,
+        E::Empty { .. } => ErrorKind::NotFound,
+        E::Vanished { .. } | E::Changed { .. } => ErrorKind::Conflict,
         E::Interrupted => ErrorKind::Interrupted,
         #[allow(unreachable_patterns)]
         _ => ErrorKind::Other,

@@ -22,11 +22,14 @@ pub use quilt_store as store;
 pub use quilt_sync as sync;
 
 mod build;
+mod build_s3;
 mod checkout;
 mod dest;
 mod diff;
 mod error;
+mod hash_dir;
 mod ignore;
+pub mod registry_build;
 mod repo;
 mod rev;
 mod status;
@@ -41,6 +44,9 @@ pub use checkout::{
 pub use diff::{diff_headers, diff_manifests, Change, ChangeKind, HeaderChange};
 pub use error::{Error, ErrorKind};
 pub use ignore::IgnoreRules;
+pub use registry_build::{
+    build_to_registry, BuildSource, RegistryBuildOptions, RegistryBuildOutcome,
+};
 pub use repo::{Repository, DOT_QUILT};
 pub use rev::{resolve_rev, Rev, RevSpec, HEAD};
 pub use status::{Status, StatusEntry};

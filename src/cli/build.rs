@@ -8,16 +8,23 @@ use quilt::BuildOptions;
 use super::output::{json_arg, plural};
 use super::Ctx;
 
+mod registry;
+
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   quilt build team/ds -m \"first cut\"        record this directory as a version of team/ds
   quilt build -m \"fix a\"                    a new version of the package checked out here
-  quilt build team/ds ./data --meta '{\"source\": \"lab\"}'")]
+  quilt build team/ds ./data --meta '{\"source\": \"lab\"}'
+  quilt build team/ds s3://bucket/data/ --registry s3://registry
+                                          package S3 data in place: only the manifest is written
+  quilt build team/ds ./data --registry s3://registry
+                                          manifest only, with file:// keys to the local files")]
 pub struct Args {
     /// Package name, NAMESPACE/NAME (default: the package checked out here).
     name: Option<String>,
-    /// Directory to package (default: the working directory).
-    dir: Option<PathBuf>,
+    /// Directory to package (default: the working directory), or s3://bucket/prefix/ to
+    /// package S3 data in place (manifest only, see --registry).
+    source: Option<PathBuf>,
     /// Message recorded with this version.
     #[arg(short, long)]
     message: Option<String>,
@@ -27,9 +34,35 @@ pub struct Args {
     /// Per-file metadata: a JSON object mapping logical keys to metadata, or @FILE.
     #[arg(long, value_name = "JSON|@FILE")]
     entry_meta: Option<String>,
+    /// Write only the manifest and its pointers to this registry (remote name or URL) and copy
+    /// no data: physical keys keep pointing at the files where they are. Nothing is recorded in
+    /// the local store. Given without a value (`--registry=`), the default registry.
+    #[arg(long, value_name = "REMOTE", num_args = 0..=1, default_missing_value = "")]
+    registry: Option<String>,
+    /// With an s3:// source: read and hash every object, even those whose hash S3's stored
+    /// checksum already gives.
+    #[arg(long)]
+    rehash: bool,
+    /// With an s3:// source: parallel requests.
+    #[arg(long, default_value_t = 16)]
+    jobs: usize,
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
+    let s3_source = args
+        .source
+        .as_deref()
+        .and_then(|s| s.to_str())
+        .is_some_and(registry::is_s3);
+    if args.registry.is_some() || s3_source {
+        return registry::run(args, ctx);
+    }
+    if args.rehash {
+        return Err(super::output::fail(
+            quilt::ErrorKind::Usage,
+            "--rehash applies to an s3:// source only (a local build reads every file it has no cached hash for)",
+        ));
+    }
     let repo = ctx.repo()?;
     let name = match &args.name {
         Some(n) => PackageName::parse(n.as_str())?,
@@ -51,18 +84,8 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
             None => None,
         },
     };
-    let entry_meta = match args.entry_meta.as_deref() {
-        None => HashMap::new(),
-        Some(s) => match json_arg(s, "--entry-meta")? {
-            serde_json::Value::Object(map) => map.into_iter().collect(),
-            _ => {
-                anyhow::bail!("--entry-meta must be a JSON object mapping logical keys to metadata")
-            }
-        },
-    };
-    let dir = args
-        .dir
-        .map(|d| if d.is_absolute() { d } else { ctx.cwd.join(d) });
+    let entry_meta = entry_meta_arg(args.entry_meta.as_deref())?;
+    let dir = args.source.map(|d| ctx.cwd.join(d));
     let opts = BuildOptions {
         dir,
         message: args.message,
@@ -102,4 +125,17 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `--entry-meta`: a JSON object mapping logical keys to metadata.
+fn entry_meta_arg(arg: Option<&str>) -> anyhow::Result<HashMap<String, serde_json::Value>> {
+    match arg {
+        None => Ok(HashMap::new()),
+        Some(s) => match json_arg(s, "--entry-meta")? {
+            serde_json::Value::Object(map) => Ok(map.into_iter().collect()),
+            _ => {
+                anyhow::bail!("--entry-meta must be a JSON object mapping logical keys to metadata")
+            }
+        },
+    }
 }

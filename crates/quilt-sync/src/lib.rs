@@ -48,6 +48,7 @@ mod open;
 pub mod remote;
 pub mod retry;
 pub mod s3;
+pub mod source;
 mod url;
 
 pub use counting::{Counting, Counts, Op};
@@ -65,5 +66,6 @@ pub mod transfer;
 
 pub use transfer::error::TransferError;
 pub use transfer::fetch::{fetch, FetchOptions, FetchOutcome};
+pub use transfer::publish::{publish_manifest, Published};
 pub use transfer::push::{push, ManifestWrite, PushOptions, PushOutcome};
 pub use transfer::registry;

@@ -119,6 +119,12 @@ impl<R: Remote> Retry<R> {
         &self.inner
     }
 
+    /// Runs `f`, a call on the wrapped remote outside the [`Remote`] trait (such as
+    /// [`crate::S3Remote::head_object`]), with the retries the trait's methods get.
+    pub fn call<T>(&self, op: &str, key: &str, f: impl FnMut() -> Result<T>) -> Result<T> {
+        self.run(op, key, f)
+    }
+
     fn attempts(&self) -> u32 {
         self.opts.attempts.max(1)
     }

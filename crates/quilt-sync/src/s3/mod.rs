@@ -14,6 +14,7 @@ mod classify;
 mod credentials;
 pub mod listing;
 mod multipart;
+pub mod object;
 mod options;
 mod remote;
 mod request;

@@ -81,7 +81,7 @@ impl S3Remote {
 
     /// Streams the body of `resp` into `w`, refusing more than `limit` bytes and any length
     /// other than the announced `content-length`.
-    fn copy_body(
+    pub(super) fn copy_body(
         &self,
         op: &'static str,
         key: &str,

@@ -6,6 +6,7 @@ pub mod error;
 pub mod fetch;
 mod locate;
 pub mod plan;
+pub mod publish;
 pub mod push;
 pub mod registry;
 mod upload;

@@ -277,12 +277,29 @@ fn move_latest(
     top: &TopHash,
     force: bool,
 ) -> TResult<bool> {
+    move_latest_if(remote, name, top, &|current| {
+        check_descends(store, remote, name, current, top, force)
+    })
+}
+
+/// Asked, with the `latest` value read (top hash and etag), whether it may be replaced.
+pub(crate) type MayReplace<'a> = dyn Fn(Option<&(TopHash, String)>) -> TResult<()> + 'a;
+
+/// Writes the timestamped pointer, then swaps `latest` to `top` by compare-and-swap, asking
+/// `may_replace` about the value `latest` holds before each attempt (an error keeps `latest`
+/// as it is). Returns whether `latest` moved; it does not when it already names `top`.
+pub(crate) fn move_latest_if(
+    remote: &dyn Remote,
+    name: &PackageName,
+    top: &TopHash,
+    may_replace: &MayReplace<'_>,
+) -> TResult<bool> {
     let mut current = read_latest(remote, name)?;
     if current.as_ref().is_some_and(|(t, _)| t == top) {
         return Ok(false);
     }
     write_timestamp_pointer(remote, name, top)?;
-    check_descends(store, remote, name, current.as_ref(), top, force)?;
+    may_replace(current.as_ref())?;
     for _ in 0..8 {
         let cond = match &current {
             None => Condition::IfAbsent,
@@ -292,12 +309,12 @@ fn move_latest(
         match remote.put_if(&latest_key(name), top.to_hex().as_bytes(), cond)? {
             CasOutcome::Written { .. } => return Ok(true),
             CasOutcome::PreconditionFailed { .. } => {
-                // Someone else moved latest meanwhile: ours must descend from theirs too.
+                // Someone else moved latest meanwhile: ours must be allowed to replace theirs too.
                 current = read_latest(remote, name)?;
                 if current.as_ref().is_some_and(|(t, _)| t == top) {
                     return Ok(false);
                 }
-                check_descends(store, remote, name, current.as_ref(), top, force)?;
+                may_replace(current.as_ref())?;
             }
         }
     }

@@ -14,5 +14,6 @@ mod fault;
 mod retry;
 mod s3;
 mod s3_listing;
+mod source;
 mod transfer;
 mod util;
