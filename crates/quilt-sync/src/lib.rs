@@ -39,7 +39,6 @@
 
 #![forbid(unsafe_code)]
 
-pub mod checksum;
 pub mod counting;
 pub mod dir;
 mod error;

@@ -85,6 +85,24 @@ pub fn parts_are_chunks(size: u64, part_sizes: &[u64]) -> bool {
         && Some(*last) == size.checked_sub(chunk * full.len() as u64)
 }
 
+/// Whether an object of `size` bytes whose stored checksum is `checksum` has the content `id`
+/// (`push --dest` skips such a file). `false` whenever the checksum cannot tell; the caller
+/// then reads the object or sends it again. A multipart checksum equal to the chunked hash
+/// says its parts were the chunks, so no part sizes are needed here.
+pub fn checksum_matches(checksum: &str, size: u64, id: &ObjectId) -> bool {
+    match id.kind {
+        HashType::Sha2_256Chunked => match from_s3_checksum(size, Some(checksum)) {
+            Known::Hash(h) => h == *id,
+            Known::IfPartsAreChunks { digest, .. } => digest == id.digest,
+            Known::Nothing => false,
+        },
+        HashType::Sha256 if !checksum.contains('-') => B64
+            .decode(checksum.trim())
+            .is_ok_and(|d| d.as_slice() == id.digest.as_slice()),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // a panic is how a test fails
 mod tests {
@@ -159,6 +177,41 @@ mod tests {
     fn malformed_checksums_are_ignored() {
         for bad in ["", "not base64!", "YWJj", "YWJj-x", "YWJj-0"] {
             assert_eq!(from_s3_checksum(5, Some(bad)), Known::Nothing, "{bad}");
+        }
+    }
+
+    #[test]
+    fn single_part_checksums_convert_as_quilt3_converts_them() {
+        let body = b"hello";
+        let s3 = b64(&Sha256::digest(body));
+        assert!(checksum_matches(&s3, 5, &hash_bytes(body)));
+        assert!(!checksum_matches(&s3, 5, &hash_bytes(b"hellO")));
+        let empty = b64(&Sha256::digest(b""));
+        assert!(checksum_matches(&empty, 0, &hash_bytes(b"")));
+        let plain = ObjectId::new(HashType::Sha256, Sha256::digest(body).into());
+        assert!(checksum_matches(&s3, 5, &plain));
+    }
+
+    #[test]
+    fn composite_checksums_match_only_the_chunk_layout() {
+        let body = vec![7u8; (quilt_hash::MIN_CHUNK_SIZE + 10) as usize];
+        let id = hash_bytes(&body);
+        let value = b64(&id.digest);
+        assert!(checksum_matches(
+            &format!("{value}-2"),
+            body.len() as u64,
+            &id
+        ));
+        assert!(!checksum_matches(
+            &format!("{value}-3"),
+            body.len() as u64,
+            &id
+        ));
+        // A full-body checksum of a large object cannot be converted.
+        let whole = b64(&Sha256::digest(&body));
+        assert!(!checksum_matches(&whole, body.len() as u64, &id));
+        for junk in ["", "-", "x-1", "AAAA-0", "AAAA"] {
+            assert!(!checksum_matches(junk, 5, &hash_bytes(b"hello")), "{junk}");
         }
     }
 }

@@ -17,8 +17,8 @@ use rayon::prelude::*;
 
 use super::error::{TResult, TransferError};
 use super::upload::upload_verified;
-use crate::checksum::checksum_matches;
 use crate::layout::physical_key;
+use crate::source::checksum::checksum_matches;
 use crate::{ObjectMeta, Remote};
 
 /// What a push to a destination did.
