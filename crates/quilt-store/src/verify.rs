@@ -235,41 +235,7 @@ impl Store {
         progress: &dyn Progress,
         interrupt: &AtomicBool,
     ) -> Result<()> {
-        let pack_dir = self.layout.pack_dir();
-        let mut packs = Vec::new();
-        for e in layout::read_dir(&pack_dir)? {
-            let path = e.path();
-            match path.extension().and_then(|x| x.to_str()) {
-                Some("idx") => match Pack::open(&path) {
-                    Ok(p) => packs.push(p),
-                    Err(err @ Error::CorruptIndex { .. }) => {
-                        report.problems.push(Problem::CorruptIndex {
-                            file: path,
-                            reason: error_reason(&err),
-                        })
-                    }
-                    Err(err) => report.problems.push(Problem::CorruptPack {
-                        file: path.with_extension("pack"),
-                        reason: error_reason(&err),
-                    }),
-                },
-                Some("pack") if !path.with_extension("idx").exists() => {
-                    report.problems.push(Problem::OrphanPack { file: path })
-                }
-                _ => {}
-            }
-        }
-        let mut loose = Vec::new();
-        for dir in layout::read_dir(&self.layout.loose_dir())? {
-            let prefix = dir.file_name().to_string_lossy().into_owned();
-            for e in layout::read_dir(&dir.path())? {
-                let name = format!("{prefix}{}", e.file_name().to_string_lossy());
-                if let Some(d) = parse_hex32(&name) {
-                    let len = e.metadata().map(|m| m.len()).unwrap_or(0);
-                    loose.push((d, e.path(), len));
-                }
-            }
-        }
+        let (packs, loose) = self.object_files(report)?;
         let total: u64 = packs.iter().map(|p| p.data.len() as u64).sum::<u64>()
             + loose.iter().map(|l| l.2).sum::<u64>();
         progress.start("verifying objects", Some(total), Unit::Bytes);
@@ -322,49 +288,7 @@ impl Store {
             report.problems.extend(found);
         }
 
-        let found: Vec<Problem> = loose
-            .par_iter()
-            .filter_map(|(digest, path, len)| {
-                if interrupted() {
-                    return None;
-                }
-                checked.fetch_add(1, Ordering::Relaxed);
-                bytes.fetch_add(*len, Ordering::Relaxed);
-                progress.inc(*len);
-                // Loose file names carry no hash type; nearly everything is chunked, and
-                // legacy SHA256 and CRC64NVME objects (whose digests end in 24 zero bytes)
-                // cost a second pass.
-                let chunked = ObjectId::new(HashType::Sha2_256Chunked, *digest);
-                let actual = match hash_file_as(HashType::Sha2_256Chunked, path) {
-                    Ok(a) => a,
-                    Err(_) => {
-                        return Some(Problem::CorruptObject {
-                            id: chunked,
-                            file: path.clone(),
-                            actual: None,
-                            breaks: Vec::new(),
-                        })
-                    }
-                };
-                if actual.digest == *digest {
-                    return None;
-                }
-                let legacy = if digest[8..].iter().all(|&b| b == 0) {
-                    HashType::Crc64Nvme
-                } else {
-                    HashType::Sha256
-                };
-                if hash_file_as(legacy, path).is_ok_and(|a| a.digest == *digest) {
-                    return None;
-                }
-                Some(Problem::CorruptObject {
-                    id: chunked,
-                    file: path.clone(),
-                    actual: Some(actual),
-                    breaks: Vec::new(),
-                })
-            })
-            .collect();
+        let found = verify_loose(&loose, progress, &checked, &bytes, &interrupted);
         report.problems.extend(found);
         progress.finish();
         if interrupted() {
@@ -373,6 +297,80 @@ impl Store {
         report.objects_checked += checked.into_inner();
         report.bytes_checked += bytes.into_inner();
         Ok(())
+    }
+
+    /// Stored manifests no revision names: delta bases of deleted versions, and leftovers gc
+    /// will collect. Each must still decode (with its base) and hash to its name.
+    fn verify_unnamed_manifests(
+        &self,
+        checked: &HashSet<TopHash>,
+        report: &mut VerifyReport,
+        interrupt: &AtomicBool,
+    ) -> Result<()> {
+        for top in self.manifests()? {
+            if interrupt.load(Ordering::Relaxed) {
+                return Err(Error::Interrupted);
+            }
+            if checked.contains(&top) {
+                continue;
+            }
+            let reason = match self.get_manifest(&top) {
+                Ok(m) if m.top_hash() == top => continue,
+                Ok(m) => format!("its content hashes to {}", m.top_hash()),
+                Err(e) => manifest_reason(&e),
+            };
+            report.problems.push(Problem::BadStoredManifest {
+                top,
+                file: self.layout.manifest_path(&top.to_hex()),
+                reason,
+            });
+        }
+        Ok(())
+    }
+
+    /// Every pack (a damaged index is reported, and a pack without one) and every loose
+    /// object file, with its digest and length.
+    #[allow(clippy::type_complexity)]
+    fn object_files(
+        &self,
+        report: &mut VerifyReport,
+    ) -> Result<(Vec<Pack>, Vec<([u8; 32], PathBuf, u64)>)> {
+        let pack_dir = self.layout.pack_dir();
+        let mut packs = Vec::new();
+        for e in layout::read_dir(&pack_dir)? {
+            let path = e.path();
+            match path.extension().and_then(|x| x.to_str()) {
+                Some("idx") => match Pack::open(&path) {
+                    Ok(p) => packs.push(p),
+                    Err(err @ Error::CorruptIndex { .. }) => {
+                        report.problems.push(Problem::CorruptIndex {
+                            file: path,
+                            reason: error_reason(&err),
+                        })
+                    }
+                    Err(err) => report.problems.push(Problem::CorruptPack {
+                        file: path.with_extension("pack"),
+                        reason: error_reason(&err),
+                    }),
+                },
+                Some("pack") if !path.with_extension("idx").exists() => {
+                    report.problems.push(Problem::OrphanPack { file: path })
+                }
+                _ => {}
+            }
+        }
+        let mut loose = Vec::new();
+        for dir in layout::read_dir(&self.layout.loose_dir())? {
+            let prefix = dir.file_name().to_string_lossy().into_owned();
+            for e in layout::read_dir(&dir.path())? {
+                let name = format!("{prefix}{}", e.file_name().to_string_lossy());
+                if let Some(d) = parse_hex32(&name) {
+                    let len = e.metadata().map(|m| m.len()).unwrap_or(0);
+                    loose.push((d, e.path(), len));
+                }
+            }
+        }
+        Ok((packs, loose))
     }
 
     fn verify_packages(
@@ -467,33 +465,73 @@ impl Store {
         }
         progress.finish();
 
-        // Stored manifests no revision names: delta bases of deleted versions, and leftovers
-        // gc will collect. Each must still decode (with its base) and hash to its name.
-        for top in self.manifests()? {
-            if interrupt.load(Ordering::Relaxed) {
-                return Err(Error::Interrupted);
-            }
-            if checked.contains(&top) {
-                continue;
-            }
-            let reason = match self.get_manifest(&top) {
-                Ok(m) if m.top_hash() == top => continue,
-                Ok(m) => format!("its content hashes to {}", m.top_hash()),
-                Err(e) => manifest_reason(&e),
-            };
-            report.problems.push(Problem::BadStoredManifest {
-                top,
-                file: self.layout.manifest_path(&top.to_hex()),
-                reason,
-            });
-        }
-        for (i, version) in breaks {
-            if let Problem::CorruptObject { breaks, .. } = &mut report.problems[i] {
-                if !breaks.contains(&version) {
-                    breaks.push(version);
-                }
-            }
-        }
+        self.verify_unnamed_manifests(&checked, report, interrupt)?;
+        attach_breaks(report, breaks);
         Ok(())
+    }
+}
+
+/// Re-hashes loose objects in parallel. Loose file names carry no hash type: nearly everything
+/// is chunked, and legacy SHA256 objects cost a second pass.
+fn verify_loose(
+    loose: &[([u8; 32], PathBuf, u64)],
+    progress: &dyn Progress,
+    checked: &AtomicU64,
+    bytes: &AtomicU64,
+    interrupted: &(dyn Fn() -> bool + Sync),
+) -> Vec<Problem> {
+    loose
+        .par_iter()
+        .filter_map(|(digest, path, len)| {
+            if interrupted() {
+                return None;
+            }
+            checked.fetch_add(1, Ordering::Relaxed);
+            bytes.fetch_add(*len, Ordering::Relaxed);
+            progress.inc(*len);
+            // Loose file names carry no hash type; nearly everything is chunked, and
+            // legacy SHA256 and CRC64NVME objects (whose digests end in 24 zero bytes)
+            // cost a second pass.
+            let chunked = ObjectId::new(HashType::Sha2_256Chunked, *digest);
+            let actual = match hash_file_as(HashType::Sha2_256Chunked, path) {
+                Ok(a) => a,
+                Err(_) => {
+                    return Some(Problem::CorruptObject {
+                        id: chunked,
+                        file: path.clone(),
+                        actual: None,
+                        breaks: Vec::new(),
+                    })
+                }
+            };
+            if actual.digest == *digest {
+                return None;
+            }
+            let legacy = if digest[8..].iter().all(|&b| b == 0) {
+                HashType::Crc64Nvme
+            } else {
+                HashType::Sha256
+            };
+            if hash_file_as(legacy, path).is_ok_and(|a| a.digest == *digest) {
+                return None;
+            }
+            Some(Problem::CorruptObject {
+                id: chunked,
+                file: path.clone(),
+                actual: Some(actual),
+                breaks: Vec::new(),
+            })
+        })
+        .collect()
+}
+
+/// Names, on each corrupt object, the package versions it breaks (`i` indexes the problem).
+fn attach_breaks(report: &mut VerifyReport, found: Vec<(usize, (PackageName, TopHash))>) {
+    for (i, version) in found {
+        if let Some(Problem::CorruptObject { breaks, .. }) = report.problems.get_mut(i) {
+            if !breaks.contains(&version) {
+                breaks.push(version);
+            }
+        }
     }
 }

@@ -54,15 +54,6 @@ pub fn hash_bytes(data: &[u8]) -> ObjectId {
     combine(&digests)
 }
 
-/// The hash of `data` under the given algorithm.
-pub fn hash_bytes_as(kind: HashType, data: &[u8]) -> ObjectId {
-    match kind {
-        HashType::Sha2_256Chunked => hash_bytes(data),
-        HashType::Sha256 => ObjectId::new(HashType::Sha256, Sha256::digest(data).into()),
-        HashType::Crc64Nvme => super::stream::crc64nvme(data),
-    }
-}
-
 /// A `sha2-256-chunked` hasher for bytes that arrive in order, such as a download.
 ///
 /// The total size must be known up front because it decides the chunk size.

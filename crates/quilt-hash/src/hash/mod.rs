@@ -9,9 +9,7 @@ mod file;
 mod stream;
 mod verify;
 
-pub use chunked::{
-    chunk_size, hash_bytes, hash_bytes_as, ChunkedHasher, MAX_CHUNKS, MIN_CHUNK_SIZE,
-};
+pub use chunked::{chunk_size, hash_bytes, ChunkedHasher, MAX_CHUNKS, MIN_CHUNK_SIZE};
 pub use file::{hash_file, hash_file_with_progress};
-pub use stream::StreamHasher;
+pub use stream::{hash_bytes_as, StreamHasher};
 pub use verify::Verifier;

@@ -16,6 +16,15 @@ pub(crate) fn crc64nvme(data: &[u8]) -> ObjectId {
     ObjectId::crc64nvme(CRC64NVME.checksum(data))
 }
 
+/// The hash of `data` under the given algorithm.
+pub fn hash_bytes_as(kind: HashType, data: &[u8]) -> ObjectId {
+    match kind {
+        HashType::Sha2_256Chunked => super::chunked::hash_bytes(data),
+        HashType::Sha256 => ObjectId::new(HashType::Sha256, Sha256::digest(data).into()),
+        HashType::Crc64Nvme => crc64nvme(data),
+    }
+}
+
 /// Hashes a content of known size fed in order, under the given hash type.
 ///
 /// ```
