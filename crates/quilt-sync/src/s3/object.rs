@@ -204,14 +204,15 @@ impl S3Remote {
 
 /// One page of `GetObjectAttributes` parts.
 #[derive(Debug, PartialEq, Eq)]
-struct PartsPage {
-    sizes: Vec<u64>,
+pub struct PartsPage {
+    pub sizes: Vec<u64>,
     /// The marker of the next page when the answer is truncated.
-    next_marker: Option<String>,
+    pub next_marker: Option<String>,
 }
 
-/// Parses a `GetObjectAttributesResponse`; `Ok(None)` when it holds no `ObjectParts`.
-fn parse_parts_page(body: &str) -> std::result::Result<Option<PartsPage>, String> {
+/// Parses a `GetObjectAttributesResponse`; `Ok(None)` when it holds no `ObjectParts`
+/// (public for the fuzz targets).
+pub fn parse_parts_page(body: &str) -> std::result::Result<Option<PartsPage>, String> {
     if !body.contains("<GetObjectAttributesResponse") {
         return Err("expected <GetObjectAttributesResponse>".into());
     }
