@@ -133,8 +133,8 @@ impl UserConfig {
         let spanned: toml::de::DeTable<'_> = toml::de::DeTable::parse(text)
             .map_err(|e| malformed(e.span(), e.message().trim().to_owned()))?;
         for (key, value) in spanned.get_ref() {
-            let Some((known, _)) = SETTINGS.iter().find(|(k, _)| *k == key.get_ref().as_ref())
-            else {
+            let key: &str = key.get_ref();
+            let Some((known, _)) = SETTINGS.iter().find(|(k, _)| *k == key) else {
                 continue;
             };
             let Some(s) = value.get_ref().as_str() else {

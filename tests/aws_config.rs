@@ -306,9 +306,9 @@ fn remotes_carry_their_own_endpoint_profile_and_region() {
         &[],
         &["remote", "add", "d", dir.to_str().expect("utf-8"), "--region", "x"],
     );
-    assert!(code == 1 && err.contains("s3:// remotes only"), "{err}");
-    let (_, err) = s.fails(&[], &["remote", "set", "origin", "--endpoint", "ftp://x"]);
-    assert!(err.contains("invalid --endpoint"), "{err}");
+    assert!(code == 2 && err.contains("s3:// remotes only"), "{err}");
+    let (code, err) = s.fails(&[], &["remote", "set", "origin", "--endpoint", "ftp://x"]);
+    assert!(code == 2 && err.contains("invalid --endpoint"), "{err}");
 }
 
 #[test]

@@ -77,19 +77,23 @@ impl SettingArgs {
         if let Some(e) = &self.endpoint {
             let e = e.trim_end_matches('/');
             if !(e.starts_with("http://") || e.starts_with("https://")) || e.contains(char::is_whitespace) {
-                anyhow::bail!("invalid --endpoint {e:?}: use http(s)://host[:port]");
+                return Err(usage(format!("invalid --endpoint {e:?}: use http(s)://host[:port]")));
             }
             base.endpoint = Some(e.to_owned());
         }
         if let Some(r) = &self.region {
             if r.is_empty() || !r.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-                anyhow::bail!("invalid --region {r:?}: use a region name such as eu-west-1");
+                return Err(usage(format!(
+                    "invalid --region {r:?}: use a region name such as eu-west-1"
+                )));
             }
             base.region = Some(r.clone());
         }
         if let Some(p) = &self.profile {
             if p.is_empty() || p.contains(['[', ']', '\n']) {
-                anyhow::bail!("invalid --profile {p:?}: use the name of an AWS profile");
+                return Err(usage(format!(
+                    "invalid --profile {p:?}: use the name of an AWS profile"
+                )));
             }
             base.profile = Some(p.clone());
         }
@@ -155,7 +159,9 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<()> {
                 );
             };
             if settings.is_empty() && unset.is_empty() {
-                anyhow::bail!("nothing to change: give --endpoint, --region, --profile or --unset SETTING");
+                return Err(usage(
+                    "nothing to change: give --endpoint, --region, --profile or --unset SETTING",
+                ));
             }
             let new = settings.apply(rec.settings, &unset)?;
             only_for_s3(&rec.url, &new)?;
@@ -184,12 +190,16 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn usage(message: impl Into<String>) -> anyhow::Error {
+    super::output::fail(quilt::ErrorKind::Usage, message)
+}
+
 /// Endpoints, regions and profiles mean something to S3 only.
 fn only_for_s3(url: &str, settings: &RemoteSettings) -> anyhow::Result<()> {
     if *settings != RemoteSettings::default() && !matches!(RemoteUrl::parse(url)?, RemoteUrl::S3 { .. }) {
-        anyhow::bail!(
+        return Err(usage(format!(
             "--endpoint, --region and --profile apply to s3:// remotes only, and {url} is a directory"
-        );
+        )));
     }
     Ok(())
 }

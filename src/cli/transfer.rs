@@ -310,7 +310,7 @@ pub fn install_from_remote(
     // Remote names are the working directory's; the cache store has none of its own.
     let names = in_workdir.then_some(&store);
     let (url, remote) = open_to_read(names, ctx, from)?;
-    let from = from.unwrap_or(&url);
+    let from = from.unwrap_or(url.as_str());
     let (_, out) = fetch_into(
         store.store(),
         rev,

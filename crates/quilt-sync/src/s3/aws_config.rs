@@ -98,9 +98,13 @@ impl AwsConfig {
         Ok(out)
     }
 
-    /// Reads and parses the files; a missing file counts as empty.
-    pub fn load(config: &Path, credentials: &Path) -> Result<AwsConfig> {
-        let read = |p: &Path| match std::fs::read(p) {
+    /// Reads and parses the files; a missing file (or none at all) counts as empty.
+    pub fn load(config: Option<&Path>, credentials: Option<&Path>) -> Result<AwsConfig> {
+        let read = |p: Option<&Path>| {
+            let Some(p) = p else {
+                return Ok(String::new());
+            };
+            match std::fs::read(p) {
             Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
                 Error::Config(format!(
                     "{} is not valid UTF-8; fix or move the AWS configuration file",
@@ -108,14 +112,16 @@ impl AwsConfig {
                 ))
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-            Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => Ok(String::new()),
-            Err(e) => Err(Error::io("reading the AWS configuration file", p, e)),
+                Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => Ok(String::new()),
+                Err(e) => Err(Error::io("reading the AWS configuration file", p, e)),
+            }
         };
+        let name = |p: Option<&Path>| p.map(|p| p.display().to_string()).unwrap_or_default();
         AwsConfig::parse(
             &read(config)?,
-            &config.display().to_string(),
+            &name(config),
             &read(credentials)?,
-            &credentials.display().to_string(),
+            &name(credentials),
         )
     }
 
@@ -214,6 +220,7 @@ fn keys_of(section: &Section) -> Option<StaticKeys> {
 /// escapes, indented lines continue the value above (nested blocks), `#` and `;` start comment
 /// lines. Lines before the first section are ignored.
 fn parse_ini(text: &str, name: &str) -> Result<Vec<(String, Section)>> {
+    check_lines(text, name)?;
     let opt = ini::ParseOption {
         enabled_quote: false,
         enabled_escape: false,
@@ -236,6 +243,33 @@ fn parse_ini(text: &str, name: &str) -> Result<Vec<(String, Section)>> {
         out.push((section.trim().to_owned(), props));
     }
     Ok(out)
+}
+
+/// Refuses, with its line number, a line that botocore's parser refuses too and that
+/// `rust-ini` would instead read on into the next lines: an unclosed `[section` and a line that
+/// is neither a section, a `key = value` (or `key: value`), an indented continuation, nor a
+/// comment.
+fn check_lines(text: &str, name: &str) -> Result<()> {
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        let skip = t.is_empty() || t.starts_with(['#', ';']) || line.starts_with([' ', '\t']);
+        let bad = if skip {
+            None
+        } else if t.starts_with('[') {
+            (!t.ends_with(']') || t.len() < 3).then_some("a section header must be [name]")
+        } else if !t.contains(['=', ':']) {
+            Some("expected `key = value`, a [section] or a # comment")
+        } else {
+            None
+        };
+        if let Some(reason) = bad {
+            return Err(Error::Config(format!(
+                "{name}:{}: {reason} (AWS configuration file; fix the line or move the file)",
+                i + 1
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `~/.aws/<file>`, or `None` without a home directory.
@@ -264,12 +298,9 @@ pub fn resolve(opts: &S3Options) -> Result<Resolved> {
     let explicit_keys = explicit_keys(opts)?;
     let all_given = opts.endpoint.is_some() && opts.region.is_some() && explicit_keys.is_some();
     let (config_path, credentials_path) = files(opts);
-    let config = match (all_given, &config_path, &credentials_path) {
-        (true, _, _) => AwsConfig::default(),
-        (false, c, k) => AwsConfig::load(
-            c.as_deref().unwrap_or(Path::new("")),
-            k.as_deref().unwrap_or(Path::new("")),
-        )?,
+    let config = match all_given {
+        true => AwsConfig::default(),
+        false => AwsConfig::load(config_path.as_deref(), credentials_path.as_deref())?,
     };
     resolve_with(opts, &config, explicit_keys, &config_path, &credentials_path)
 }
@@ -285,8 +316,9 @@ pub fn resolve_with(
     let name = opts.profile.as_deref().unwrap_or("default");
     if opts.profile.is_some() && name != "default" && !config.has_profile(name) {
         return Err(Error::Config(format!(
-            "the AWS profile {name:?} is not in {} or {}: add a [profile {name}] section to the \
-             one or a [{name}] section to the other, or select another profile",
+            "the AWS profile {name:?} (AWS_PROFILE, or a remote's --profile) is in neither {} \
+             nor {}: put a [profile {name}] section in the first or a [{name}] section in the \
+             second, or select another profile",
             shown(config_path),
             shown(credentials_path)
         )));
@@ -496,9 +528,17 @@ region = us-east-2
 
     #[test]
     fn malformed_files_name_the_line() {
-        let e = AwsConfig::parse("[default]\nregion = x\n[broken\n", "/c", "", "/k")
-            .unwrap_err()
-            .to_string();
-        assert!(e.starts_with("/c:3:"), "{e}");
+        for (config, credentials, want) in [
+            ("[default]\nregion = x\n[broken\nregion = y\n", "", "/c:3:"),
+            ("# c\n[default]\njust words\n", "", "/c:3:"),
+            ("", "[x]\naws_access_key_id = a\n[]\n", "/k:3:"),
+        ] {
+            let e = AwsConfig::parse(config, "/c", credentials, "/k")
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with(want), "{e}");
+        }
+        // Indented lines continue a value; comments and blank lines are fine.
+        AwsConfig::parse("[default]\n; c\n\ns3 =\n  a = b\n\tc: d\n", "/c", "", "/k").unwrap();
     }
 }

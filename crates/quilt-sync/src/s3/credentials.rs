@@ -14,7 +14,7 @@ const REFRESH_AHEAD_SECS: i64 = 5 * 60;
 
 /// Keys ready to sign with.
 #[derive(Debug, Clone)]
-pub(super) struct Keys {
+pub struct Keys {
     pub access_key: String,
     pub secret_key: String,
     pub session_token: Option<String>,
