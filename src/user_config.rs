@@ -126,11 +126,14 @@ impl UserConfig {
             let at = span.map_or(0, |s| s.start.min(text.len()));
             ConfigError::Malformed {
                 path: name.to_owned(),
-                line: 1 + text.as_bytes()[..at].iter().filter(|&&c| c == b'\n').count(),
+                line: 1 + text.as_bytes()[..at]
+                    .iter()
+                    .filter(|&&c| c == b'\n')
+                    .count(),
                 reason,
             }
         };
-        let spanned: toml::de::DeTable<'_> = toml::de::DeTable::parse(text)
+        let spanned = toml::de::DeTable::parse(text)
             .map_err(|e| malformed(e.span(), e.message().trim().to_owned()))?;
         for (key, value) in spanned.get_ref() {
             let key: &str = key.get_ref();
@@ -145,8 +148,8 @@ impl UserConfig {
             };
             check_value(known, s).map_err(|e| malformed(Some(value.span()), e.to_string()))?;
         }
-        let table: toml::Table = toml::from_str(text)
-            .map_err(|e| malformed(e.span(), e.message().trim().to_owned()))?;
+        let table: toml::Table =
+            toml::from_str(text).map_err(|e| malformed(e.span(), e.message().trim().to_owned()))?;
         Ok(UserConfig {
             path: PathBuf::from(name),
             table,

@@ -51,7 +51,12 @@ fn setup(config: &str, credentials: &str) -> Option<Setup> {
 
 /// Runs quilt in `dir` with only PATH, HOME and `env` set; stdout on success, else
 /// `(exit code, stderr)`.
-fn run(dir: &Path, home: &Path, env: &[(&str, &str)], args: &[&str]) -> Result<String, (i32, String)> {
+fn run(
+    dir: &Path,
+    home: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> Result<String, (i32, String)> {
     let mut cmd =
         assert_cmd::Command::cargo_bin("quilt").expect("the quilt binary is built by cargo test");
     cmd.env_clear()
@@ -151,8 +156,14 @@ fn profiles_choose_endpoint_and_keys_from_the_files() {
     assert_eq!(code, 1);
     assert!(err.contains("the credentials were rejected"), "{err}");
     // A profile that is in neither file.
-    let (_, err) = s.fails(&[("AWS_PROFILE", "ghost")], &["log", "t/aws", "--remote", &url]);
-    assert!(err.contains("AWS profile \"ghost\"") && err.contains(".aws/config"), "{err}");
+    let (_, err) = s.fails(
+        &[("AWS_PROFILE", "ghost")],
+        &["log", "t/aws", "--remote", &url],
+    );
+    assert!(
+        err.contains("AWS profile \"ghost\"") && err.contains(".aws/config"),
+        "{err}"
+    );
     // Keys in the environment beat the files; AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE
     // move them.
     let env = [
@@ -160,7 +171,9 @@ fn profiles_choose_endpoint_and_keys_from_the_files() {
         ("AWS_SECRET_ACCESS_KEY", s.server.secret_key.as_str()),
         ("AWS_PROFILE", "wrong"),
     ];
-    assert!(s.ok(&env, &["log", "t/aws", "--remote", &url]).starts_with(&s.top));
+    assert!(s
+        .ok(&env, &["log", "t/aws", "--remote", &url])
+        .starts_with(&s.top));
     let moved = s.home.join("moved");
     std::fs::create_dir_all(&moved).expect("mkdir");
     std::fs::rename(s.home.join(".aws/config"), moved.join("c")).expect("move");
@@ -172,7 +185,9 @@ fn profiles_choose_endpoint_and_keys_from_the_files() {
         ("AWS_CONFIG_FILE", c.to_str().expect("utf-8")),
         ("AWS_SHARED_CREDENTIALS_FILE", k.to_str().expect("utf-8")),
     ];
-    assert!(s.ok(&env, &["log", "t/aws", "--remote", &url]).starts_with(&s.top));
+    assert!(s
+        .ok(&env, &["log", "t/aws", "--remote", &url])
+        .starts_with(&s.top));
 }
 
 #[test]
@@ -191,10 +206,16 @@ fn a_services_section_names_the_s3_endpoint() {
     s.installs_from(&env, &url);
     // AWS_ENDPOINT_URL_S3 ranks above it.
     let (_, err) = s.fails(
-        &[("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:1"), ("QUILT_S3_CONNECT_TIMEOUT", "1")],
+        &[
+            ("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:1"),
+            ("QUILT_S3_CONNECT_TIMEOUT", "1"),
+        ],
         &["log", "t/aws", "--remote", &url],
     );
-    assert!(err.contains("could not connect to http://127.0.0.1:1"), "{err}");
+    assert!(
+        err.contains("could not connect to http://127.0.0.1:1"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -225,10 +246,16 @@ fn credential_process_supplies_the_keys() {
     s.ok(&[], &["push", "t/aws", &url]);
     s.installs_from(&[], &url);
     // Run once per process, not once per request.
-    let runs = std::fs::read_to_string(&count).expect("it ran").lines().count();
+    let runs = std::fs::read_to_string(&count)
+        .expect("it ran")
+        .lines()
+        .count();
     assert!((2..=3).contains(&runs), "{runs} runs");
 
-    let (code, err) = s.fails(&[("AWS_PROFILE", "broken")], &["log", "t/aws", "--remote", &url]);
+    let (code, err) = s.fails(
+        &[("AWS_PROFILE", "broken")],
+        &["log", "t/aws", "--remote", &url],
+    );
     assert_eq!(code, 1);
     assert!(
         err.contains("credential_process \"sh -c 'echo token service unavailable >&2; exit 3'\"")
@@ -236,8 +263,14 @@ fn credential_process_supplies_the_keys() {
             && err.contains("\"broken\""),
         "{err}"
     );
-    let (_, err) = s.fails(&[("AWS_PROFILE", "garbage")], &["log", "t/aws", "--remote", &url]);
-    assert!(err.contains("echo not json") && err.contains("not JSON"), "{err}");
+    let (_, err) = s.fails(
+        &[("AWS_PROFILE", "garbage")],
+        &["log", "t/aws", "--remote", &url],
+    );
+    assert!(
+        err.contains("echo not json") && err.contains("not JSON"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -259,14 +292,23 @@ fn remotes_carry_their_own_endpoint_profile_and_region() {
     let out = s.ok(
         &env,
         &[
-            "--json", "remote", "add", "origin", &url, "--endpoint", &s.server.endpoint,
-            "--profile", "team",
+            "--json",
+            "remote",
+            "add",
+            "origin",
+            &url,
+            "--endpoint",
+            &s.server.endpoint,
+            "--profile",
+            "team",
         ],
     );
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["settings"]["profile"], "team");
     s.ok(&env, &["push"]);
-    assert!(s.ok(&env, &["log", "t/aws", "--remote", "origin"]).starts_with(&s.top));
+    assert!(s
+        .ok(&env, &["log", "t/aws", "--remote", "origin"])
+        .starts_with(&s.top));
     s.ok(&env, &["fetch", "t/aws", "origin"]);
 
     let list = s.ok(&env, &["remote", "list"]);
@@ -283,7 +325,18 @@ fn remotes_carry_their_own_endpoint_profile_and_region() {
     assert_eq!(v["remotes"][0]["region"], serde_json::Value::Null);
 
     // Changing the profile to one with wrong keys: refused by the server.
-    s.ok(&env, &["remote", "set", "origin", "--profile", "other", "--region", "us-east-1"]);
+    s.ok(
+        &env,
+        &[
+            "remote",
+            "set",
+            "origin",
+            "--profile",
+            "other",
+            "--region",
+            "us-east-1",
+        ],
+    );
     let (_, err) = s.fails(&env, &["log", "t/aws", "--remote", "origin"]);
     assert!(err.contains("the credentials were rejected"), "{err}");
     // Without a profile of its own, the environment's keys are used again (and are wrong).
@@ -291,20 +344,32 @@ fn remotes_carry_their_own_endpoint_profile_and_region() {
     let (_, err) = s.fails(&env, &["log", "t/aws", "--remote", "origin"]);
     assert!(err.contains("the credentials were rejected"), "{err}");
     s.ok(&env, &["remote", "set", "origin", "--profile", "team"]);
-    assert!(s.ok(&env, &["log", "t/aws", "--remote", "origin"]).starts_with(&s.top));
+    assert!(s
+        .ok(&env, &["log", "t/aws", "--remote", "origin"])
+        .starts_with(&s.top));
     // Without its endpoint, AWS_ENDPOINT_URL (nothing listens there) is used.
     s.ok(&env, &["remote", "set", "origin", "--unset", "endpoint"]);
     let (_, err) = s.fails(
         &[env[0], env[1], env[2], ("QUILT_S3_CONNECT_TIMEOUT", "1")],
         &["log", "t/aws", "--remote", "origin"],
     );
-    assert!(err.contains("could not connect to http://127.0.0.1:1"), "{err}");
+    assert!(
+        err.contains("could not connect to http://127.0.0.1:1"),
+        "{err}"
+    );
 
     // Settings are for S3 remotes only, and are checked.
     let dir = s.home.join("dir-remote");
     let (code, err) = s.fails(
         &[],
-        &["remote", "add", "d", dir.to_str().expect("utf-8"), "--region", "x"],
+        &[
+            "remote",
+            "add",
+            "d",
+            dir.to_str().expect("utf-8"),
+            "--region",
+            "x",
+        ],
     );
     assert!(code == 2 && err.contains("s3:// remotes only"), "{err}");
     let (code, err) = s.fails(&[], &["remote", "set", "origin", "--endpoint", "ftp://x"]);

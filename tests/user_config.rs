@@ -78,7 +78,10 @@ fn settings_are_kept_in_the_platform_config_directory() {
     run_ok(fresh(&cwd, &home), &["config", "default-remote", reg]);
     assert!(file.is_file(), "written to {}", file.display());
     let text = std::fs::read_to_string(&file).expect("read");
-    assert!(text.contains(&format!("default-remote = \"{reg}\"")), "{text}");
+    assert!(
+        text.contains(&format!("default-remote = \"{reg}\"")),
+        "{text}"
+    );
     // Read back from another directory, in another process.
     let other = mkdir(t.path().join("other"));
     assert_eq!(
@@ -91,7 +94,10 @@ fn settings_are_kept_in_the_platform_config_directory() {
     );
 
     // A relative directory is stored absolute: it is used from every directory.
-    run_ok(fresh(&other, &home), &["config", "default-remote", "../registry2"]);
+    run_ok(
+        fresh(&other, &home),
+        &["config", "default-remote", "../registry2"],
+    );
     let v: serde_json::Value = serde_json::from_str(&run_ok(
         fresh(&cwd, &home),
         &["--json", "config", "default-remote"],
@@ -200,7 +206,10 @@ fn the_default_remote_serves_every_directory() {
     assert!(log.starts_with(&top) && log.contains("(latest)"), "{log}");
     let list = run_ok(fresh(&outside, &home), &["list", "--remote"]);
     assert!(list.contains("t/ds"), "{list}");
-    run_ok(fresh(&outside, &home), &["install", "t/ds", "--dest", "copy"]);
+    run_ok(
+        fresh(&outside, &home),
+        &["install", "t/ds", "--dest", "copy"],
+    );
     assert_eq!(
         std::fs::read(outside.join("copy/sub/b.bin")).expect("installed"),
         bytes(1, 5000)
@@ -223,7 +232,10 @@ fn the_default_remote_serves_every_directory() {
     write(&ds, "a.txt", b"alpha 2");
     let top2 = top_hash(&run_ok(fresh(&ds, &home), &["build", "t/ds", "-m", "two"]));
     run_ok(fresh(&ds, &home), &["push"]);
-    let on_second = run_ok(fresh(&outside, &home), &["log", "t/ds", "--remote", second_s]);
+    let on_second = run_ok(
+        fresh(&outside, &home),
+        &["log", "t/ds", "--remote", second_s],
+    );
     assert!(on_second.starts_with(&top2), "{on_second}");
     let on_default = run_ok(fresh(&outside, &home), &["log", "t/ds", "--remote"]);
     assert!(
@@ -245,7 +257,10 @@ fn an_s3_default_remote_works_from_a_fresh_shell() {
     let aws = mkdir(home.join(".aws"));
     std::fs::write(
         aws.join("config"),
-        format!("[default]\nregion = us-east-1\nendpoint_url = {}\n", server.endpoint),
+        format!(
+            "[default]\nregion = us-east-1\nendpoint_url = {}\n",
+            server.endpoint
+        ),
     )
     .expect("config");
     std::fs::write(
@@ -280,10 +295,8 @@ fn an_s3_default_remote_works_from_a_fresh_shell() {
         b"a,b\n1,2\n"
     );
     // Pushing the fetched version back outside a working directory: nothing to upload.
-    let v: serde_json::Value = serde_json::from_str(&run_ok(
-        fresh(&outside, &home),
-        &["--json", "push", "t/s3"],
-    ))
-    .expect("json");
+    let v: serde_json::Value =
+        serde_json::from_str(&run_ok(fresh(&outside, &home), &["--json", "push", "t/s3"]))
+            .expect("json");
     assert_eq!(v["objects_uploaded"], 0);
 }

@@ -76,13 +76,21 @@ impl SettingArgs {
         }
         if let Some(e) = &self.endpoint {
             let e = e.trim_end_matches('/');
-            if !(e.starts_with("http://") || e.starts_with("https://")) || e.contains(char::is_whitespace) {
-                return Err(usage(format!("invalid --endpoint {e:?}: use http(s)://host[:port]")));
+            if !(e.starts_with("http://") || e.starts_with("https://"))
+                || e.contains(char::is_whitespace)
+            {
+                return Err(usage(format!(
+                    "invalid --endpoint {e:?}: use http(s)://host[:port]"
+                )));
             }
             base.endpoint = Some(e.to_owned());
         }
         if let Some(r) = &self.region {
-            if r.is_empty() || !r.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            if r.is_empty()
+                || !r
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
                 return Err(usage(format!(
                     "invalid --region {r:?}: use a region name such as eu-west-1"
                 )));
@@ -131,7 +139,10 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<()> {
                 }
                 ctx.print_json(&v);
             }
-            ctx.note(format!("added remote {name} -> {url}{}", settings_text(&settings)));
+            ctx.note(format!(
+                "added remote {name} -> {url}{}",
+                settings_text(&settings)
+            ));
         }
         Command::SetUrl { name, url } => {
             let url = checked_url(&repo, &ctx.cwd, &url)?;
@@ -167,9 +178,15 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<()> {
             only_for_s3(&rec.url, &new)?;
             store.set_remote_settings(&name, &new)?;
             if ctx.json {
-                ctx.print_json(&serde_json::json!({"updated": name, "settings": settings_json(&new)}));
+                ctx.print_json(
+                    &serde_json::json!({"updated": name, "settings": settings_json(&new)}),
+                );
             }
-            ctx.note(format!("remote {name} -> {}{}", rec.url, settings_text(&new)));
+            ctx.note(format!(
+                "remote {name} -> {}{}",
+                rec.url,
+                settings_text(&new)
+            ));
         }
         Command::Remove { name } => {
             store.remove_remote(&name)?;
@@ -196,7 +213,9 @@ fn usage(message: impl Into<String>) -> anyhow::Error {
 
 /// Endpoints, regions and profiles mean something to S3 only.
 fn only_for_s3(url: &str, settings: &RemoteSettings) -> anyhow::Result<()> {
-    if *settings != RemoteSettings::default() && !matches!(RemoteUrl::parse(url)?, RemoteUrl::S3 { .. }) {
+    if *settings != RemoteSettings::default()
+        && !matches!(RemoteUrl::parse(url)?, RemoteUrl::S3 { .. })
+    {
         return Err(usage(format!(
             "--endpoint, --region and --profile apply to s3:// remotes only, and {url} is a directory"
         )));
@@ -210,10 +229,14 @@ fn settings_json(s: &RemoteSettings) -> serde_json::Value {
 
 /// ` (endpoint=URL, region=R, profile=P)` for the settings that are set, or nothing.
 fn settings_text(s: &RemoteSettings) -> String {
-    let parts: Vec<String> = [("endpoint", &s.endpoint), ("region", &s.region), ("profile", &s.profile)]
-        .into_iter()
-        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
-        .collect();
+    let parts: Vec<String> = [
+        ("endpoint", &s.endpoint),
+        ("region", &s.region),
+        ("profile", &s.profile),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+    .collect();
     match parts.is_empty() {
         true => String::new(),
         false => format!(" ({})", parts.join(", ")),
@@ -425,7 +448,10 @@ pub fn open_to_read(
         RemoteUrl::Dir(d) => {
             let d = resolved(&ctx.cwd.join(d))?;
             d.to_str().map(str::to_owned).ok_or_else(|| {
-                anyhow::anyhow!("remote directory {} is not valid UTF-8; rename it", d.display())
+                anyhow::anyhow!(
+                    "remote directory {} is not valid UTF-8; rename it",
+                    d.display()
+                )
             })?
         }
         RemoteUrl::S3 { .. } => t.url.clone(),
@@ -509,7 +535,11 @@ fn target(repo: Option<&Repository>, name_or_url: Option<&str>) -> anyhow::Resul
         }
         anyhow::bail!("no remote named {n:?}; add one with `quilt remote add {n} URL`");
     }
-    if let Some(default) = repo.map(|r| r.store().default_remote()).transpose()?.flatten() {
+    if let Some(default) = repo
+        .map(|r| r.store().default_remote())
+        .transpose()?
+        .flatten()
+    {
         return match record(&default)? {
             Some(t) => Ok(t),
             None => anyhow::bail!("the default remote {default:?} no longer exists; set one with `quilt remote default NAME`"),

@@ -311,15 +311,8 @@ pub fn install_from_remote(
     let names = in_workdir.then_some(&store);
     let (url, remote) = open_to_read(names, ctx, from)?;
     let from = from.unwrap_or(url.as_str());
-    let (_, out) = fetch_into(
-        store.store(),
-        rev,
-        &remote,
-        8,
-        allow_local_keys,
-        ctx,
-    )
-    .with_context(|| format!("could not fetch {rev} from {from}"))?;
+    let (_, out) = fetch_into(store.store(), rev, &remote, 8, allow_local_keys, ctx)
+        .with_context(|| format!("could not fetch {rev} from {from}"))?;
     report_fetch(ctx, &out);
     let manifest = store.store().get_manifest(&out.top_hash)?;
     let bar = ctx.bar();

@@ -326,7 +326,10 @@ fn remote_settings() {
         .set_remote_url("origin", "s3://bucket/b")
         .expect("set url");
     let rec = store.remote_record("origin").expect("read").expect("there");
-    assert_eq!((rec.url.as_str(), rec.found_region), ("s3://bucket/b", None));
+    assert_eq!(
+        (rec.url.as_str(), rec.found_region),
+        ("s3://bucket/b", None)
+    );
     assert_eq!(rec.settings, settings);
     assert!(store
         .set_remote_settings("nope", &settings)

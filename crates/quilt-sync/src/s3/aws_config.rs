@@ -72,7 +72,10 @@ pub enum CredentialSource {
     Static(StaticKeys),
     /// A `credential_process` command line, run when keys are needed and again when the keys
     /// it gave expire.
-    Process { command: String, profile: String },
+    Process {
+        command: String,
+        profile: String,
+    },
 }
 
 impl AwsConfig {
@@ -105,13 +108,13 @@ impl AwsConfig {
                 return Ok(String::new());
             };
             match std::fs::read(p) {
-            Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
-                Error::Config(format!(
-                    "{} is not valid UTF-8; fix or move the AWS configuration file",
-                    p.display()
-                ))
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+                Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
+                    Error::Config(format!(
+                        "{} is not valid UTF-8; fix or move the AWS configuration file",
+                        p.display()
+                    ))
+                }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
                 Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => Ok(String::new()),
                 Err(e) => Err(Error::io("reading the AWS configuration file", p, e)),
             }
@@ -302,7 +305,13 @@ pub fn resolve(opts: &S3Options) -> Result<Resolved> {
         true => AwsConfig::default(),
         false => AwsConfig::load(config_path.as_deref(), credentials_path.as_deref())?,
     };
-    resolve_with(opts, &config, explicit_keys, &config_path, &credentials_path)
+    resolve_with(
+        opts,
+        &config,
+        explicit_keys,
+        &config_path,
+        &credentials_path,
+    )
 }
 
 /// [`resolve`] on already parsed files (pure: the fuzz target calls it).
@@ -518,7 +527,10 @@ region = us-east-2
         let e = resolve_with(&opts, &parsed(), None, &None, &None)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("\"ghost\"") && e.contains("[profile ghost]"), "{e}");
+        assert!(
+            e.contains("\"ghost\"") && e.contains("[profile ghost]"),
+            "{e}"
+        );
         let empty = AwsConfig::default();
         let e = resolve_with(&S3Options::default(), &empty, None, &None, &None)
             .unwrap_err()

@@ -71,9 +71,9 @@ impl S3Remote {
         body: &str,
     ) -> Error {
         if (300..400).contains(&status) {
-            if let Some(r) = super::region::region_from_header(
-                header(headers, "x-amz-bucket-region").as_deref(),
-            ) {
+            if let Some(r) =
+                super::region::region_from_header(header(headers, "x-amz-bucket-region").as_deref())
+            {
                 return Error::Config(format!(
                     "{op} {key} at {}: the bucket is in region {r}, not {}: set AWS_REGION={r}, \
                      `region = {r}` in the AWS profile, or `quilt remote set NAME --region {r}`",

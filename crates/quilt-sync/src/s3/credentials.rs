@@ -88,9 +88,11 @@ fn run_process(command: &str, profile: &str) -> Result<Keys> {
             "credential_process {command:?} of AWS profile {profile:?} {what}"
         ))
     };
-    let argv = shlex::split(command).filter(|a| !a.is_empty()).ok_or_else(|| {
-        fail("cannot be split into a command and its arguments (check its quotes)".into())
-    })?;
+    let argv = shlex::split(command)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| {
+            fail("cannot be split into a command and its arguments (check its quotes)".into())
+        })?;
     tracing::debug!(command, profile, "running credential_process");
     let out = Command::new(&argv[0])
         .args(&argv[1..])
@@ -117,13 +119,14 @@ fn run_process(command: &str, profile: &str) -> Result<Keys> {
 
 /// Reads the JSON a credential process prints (`Version` 1, `AccessKeyId`, `SecretAccessKey`,
 /// optional `SessionToken` and `Expiration`). Keys that expired before `now` are refused.
-pub fn parse_process_output(
-    stdout: &[u8],
-    now: i64,
-) -> std::result::Result<Keys, String> {
+pub fn parse_process_output(stdout: &[u8], now: i64) -> std::result::Result<Keys, String> {
     let v: serde_json::Value = serde_json::from_slice(stdout)
         .map_err(|e| format!("printed something that is not JSON ({e})"))?;
-    let field = |name: &str| v.get(name).and_then(|f| f.as_str()).filter(|s| !s.is_empty());
+    let field = |name: &str| {
+        v.get(name)
+            .and_then(|f| f.as_str())
+            .filter(|s| !s.is_empty())
+    };
     let version = v.get("Version").and_then(|f| f.as_u64());
     if version != Some(1) {
         return Err(format!(
@@ -172,8 +175,7 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     }
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60
-    {
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
         return None;
     }
     let mut rest = &s[19..];
@@ -227,8 +229,17 @@ mod tests {
             parse_rfc3339("2026-12-02T09:00:00.5+01:00"),
             Some(1_796_198_400)
         );
-        assert_eq!(parse_rfc3339("2026-12-02T07:30:00-00:30"), Some(1_796_198_400));
-        for bad in ["", "2026-12-02", "2026-13-02T08:00:00Z", "2026-12-02T08:00:00+x", "２０２６-12-02T08:00:00Z"] {
+        assert_eq!(
+            parse_rfc3339("2026-12-02T07:30:00-00:30"),
+            Some(1_796_198_400)
+        );
+        for bad in [
+            "",
+            "2026-12-02",
+            "2026-13-02T08:00:00Z",
+            "2026-12-02T08:00:00+x",
+            "２０２６-12-02T08:00:00Z",
+        ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
     }
@@ -238,10 +249,7 @@ mod tests {
         let ok = br#"{"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "S",
                       "SessionToken": "T", "Expiration": "2026-12-02T08:00:00Z"}"#;
         let k = parse_process_output(ok, 0).unwrap();
-        assert_eq!(
-            (k.access_key.as_str(), k.secret_key.as_str()),
-            ("A", "S")
-        );
+        assert_eq!((k.access_key.as_str(), k.secret_key.as_str()), ("A", "S"));
         assert_eq!(k.session_token.as_deref(), Some("T"));
         assert_eq!(k.expires, Some(1_796_198_400));
         assert!(parse_process_output(ok, 1_796_198_400)
@@ -283,6 +291,9 @@ mod tests {
             profile: "p".into(),
         });
         let e = failing.keys().unwrap_err().to_string();
-        assert!(e.contains("sh -c") && e.contains("broken") && e.contains("\"p\""), "{e}");
+        assert!(
+            e.contains("sh -c") && e.contains("broken") && e.contains("\"p\""),
+            "{e}"
+        );
     }
 }

@@ -74,7 +74,10 @@ pub(super) fn bucket_region(bucket: &str, limits: &Limits) -> Result<String> {
         }
     };
     let region = found.unwrap_or_else(|| {
-        tracing::debug!(bucket, "no x-amz-bucket-region in the answer; using us-east-1");
+        tracing::debug!(
+            bucket,
+            "no x-amz-bucket-region in the answer; using us-east-1"
+        );
         DEFAULT_REGION.to_owned()
     });
     remember_region(bucket, &region);
