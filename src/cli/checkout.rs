@@ -76,7 +76,10 @@ pub fn run_install(args: InstallArgs, ctx: &Ctx) -> anyhow::Result<()> {
             ctx,
         );
     }
-    let repo = ctx.repo()?;
+    let repo = ctx.repo().context(
+        "outside a working directory, install needs --from URL or the user's default remote \
+         (`quilt config default-remote URL`)",
+    )?;
     let rev = repo.resolve_rev(&args.rev)?;
     let manifest = repo.store().get_manifest(&rev.top_hash)?;
     let bar = ctx.bar();
