@@ -387,3 +387,31 @@ fn a_malformed_aws_config_names_the_file_and_line() {
     let want = format!("{}:3:", s.home.join(".aws/config").display());
     assert!(err.contains(&want) && !err.contains("panicked"), "{err}");
 }
+
+/// The region a bucket named (kept in the store by the first run that asked) is listed, and
+/// forgotten when the remote's settings change. No server: nothing is sent.
+#[test]
+fn a_found_region_is_listed_and_forgotten_on_change() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let root = t.path();
+    ok(root, &["init"]);
+    let url = "s3://quilt-found-region/reg";
+    ok(root, &["remote", "add", "origin", url]);
+    let store = quilt::store::Store::open(&root.join(".quilt")).expect("store");
+    store
+        .set_remote_found_region("origin", url, "eu-west-3")
+        .expect("record");
+    drop(store);
+    assert_eq!(
+        ok(root, &["remote", "list"]).trim(),
+        format!("* origin\t{url}\tregion=eu-west-3 (the bucket's)")
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(root, &["--json", "remote", "list"])).expect("json");
+    assert_eq!(v["remotes"][0]["found_region"], "eu-west-3");
+    ok(root, &["remote", "set", "origin", "--profile", "p"]);
+    assert_eq!(
+        ok(root, &["remote", "list"]).trim(),
+        format!("* origin\t{url}\tprofile=p")
+    );
+}

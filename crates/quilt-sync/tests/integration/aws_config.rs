@@ -61,3 +61,35 @@ fn a_custom_endpoint_without_a_region_uses_us_east_1() {
     assert_eq!(r.region(), "us-east-1");
     assert_eq!(r.requests_sent(), 0);
 }
+
+/// For AWS without a configured region, a region known from before (the store's cache) or
+/// learned earlier in this process is used, and nothing is sent to ask for it.
+#[test]
+fn a_known_region_is_used_without_asking() {
+    let keys = S3Options {
+        access_key: Some("a".into()),
+        secret_key: Some("b".into()),
+        config_file: Some("/nonexistent".into()),
+        ..S3Options::default()
+    };
+    let known = S3Options {
+        known_region: Some("eu-west-3".into()),
+        ..keys.clone()
+    };
+    let r = S3Remote::new("quilt-known-region-test", "", &known).unwrap();
+    assert_eq!(r.region(), "eu-west-3");
+    assert_eq!(r.endpoint(), "https://s3.eu-west-3.amazonaws.com");
+    assert_eq!(r.requests_sent(), 0);
+    // A configured region wins over the known one.
+    let configured = S3Options {
+        region: Some("us-west-1".into()),
+        ..known
+    };
+    let r = S3Remote::new("quilt-known-region-test", "", &configured).unwrap();
+    assert_eq!(r.region(), "us-west-1");
+    // Learned in this process: remembered per bucket.
+    quilt_sync::s3::region::remember_region("quilt-learned-region-test", "ap-south-1");
+    let r = S3Remote::new("quilt-learned-region-test", "p/", &keys).unwrap();
+    assert_eq!(r.region(), "ap-south-1");
+    assert_eq!(r.endpoint(), "https://s3.ap-south-1.amazonaws.com");
+}
