@@ -1,8 +1,10 @@
 //! The keys requests are signed with: static ones, or those a `credential_process` prints
-//! (botocore's `ProcessProvider`), run when first needed and again shortly before they expire.
+//! (botocore's `ProcessProvider`), run when first needed and again shortly before they expire;
+//! one run serves every remote of the process that names the same command.
 
+use std::collections::HashMap;
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::aws_config::{CredentialSource, StaticKeys};
@@ -45,10 +47,8 @@ impl Provider {
     pub fn keys(&self) -> Result<Keys> {
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
         let now = unix_now();
-        if let Some(k) = current.as_ref() {
-            if k.expires.is_none_or(|t| t - REFRESH_AHEAD_SECS > now) {
-                return Ok(k.clone());
-            }
+        if let Some(k) = current.as_ref().filter(|k| fresh(k, now)) {
+            return Ok(k.clone());
         }
         let CredentialSource::Process { command, profile } = &self.source else {
             // Static keys never expire.
@@ -56,10 +56,29 @@ impl Provider {
                 .clone()
                 .ok_or_else(|| Error::Config("no S3 credentials".into()));
         };
-        let keys = run_process(command, profile)?;
+        // Every remote of this process that runs the same command shares its keys (a fetch
+        // may open several buckets; the process may be slow or ask the user something).
+        let mut shared = process_keys().lock().unwrap_or_else(|p| p.into_inner());
+        let keys = match shared.get(command) {
+            Some(k) if fresh(k, now) => k.clone(),
+            _ => {
+                let k = run_process(command, profile)?;
+                shared.insert(command.clone(), k.clone());
+                k
+            }
+        };
         *current = Some(keys.clone());
         Ok(keys)
     }
+}
+
+fn fresh(k: &Keys, now: i64) -> bool {
+    k.expires.is_none_or(|t| t - REFRESH_AHEAD_SECS > now)
+}
+
+fn process_keys() -> &'static Mutex<HashMap<String, Keys>> {
+    static KEYS: OnceLock<Mutex<HashMap<String, Keys>>> = OnceLock::new();
+    KEYS.get_or_init(Default::default)
 }
 
 impl From<StaticKeys> for Keys {
@@ -285,6 +304,12 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(p.keys().unwrap().access_key, "A");
         }
+        // A second remote with the same command shares the keys.
+        let again = Provider::new(CredentialSource::Process {
+            command: format!("sh '{}'", script.display()),
+            profile: "p".into(),
+        });
+        assert_eq!(again.keys().unwrap().access_key, "A");
         assert_eq!(std::fs::read_to_string(&count).unwrap().lines().count(), 1);
         let failing = Provider::new(CredentialSource::Process {
             command: "sh -c 'echo broken >&2; exit 3'".into(),
