@@ -339,7 +339,7 @@ fn report_with_fetch(ctx: &Ctx, fetched: &quilt::sync::FetchOutcome, co: &Checko
     }));
 }
 
-pub fn cache_store_dir() -> std::path::PathBuf {
+fn cache_store_dir() -> std::path::PathBuf {
     if let Some(d) = std::env::var_os("QUILT_CACHE_DIR") {
         return d.into();
     }
