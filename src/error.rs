@@ -154,6 +154,14 @@ impl ErrorKind {
         if let Some(e) = e.downcast_ref::<quilt_hash::Error>() {
             return Some(hash_kind(e));
         }
+        if let Some(e) = e.downcast_ref::<crate::user_config::ConfigError>() {
+            use crate::user_config::ConfigError as C;
+            return Some(match e {
+                C::UnknownKey { .. } | C::BadValue { .. } => ErrorKind::Usage,
+                C::Io { .. } | C::NoDir => ErrorKind::Io,
+                C::Malformed { .. } => ErrorKind::Other,
+            });
+        }
         if e.downcast_ref::<quilt_hash::ManifestError>().is_some() {
             return Some(ErrorKind::Corrupt);
         }

@@ -34,6 +34,7 @@ mod repo;
 mod rev;
 mod status;
 mod tree_open;
+pub mod user_config;
 mod walk;
 mod write_tree;
 

@@ -322,7 +322,8 @@ fn remote_json() {
     let v = json(&root, &["remote", "list"]);
     assert_eq!(
         v,
-        serde_json::json!({"remotes": [{"name": "origin", "url": reg, "default": true}]})
+        serde_json::json!({"remotes": [{"name": "origin", "url": reg, "default": true,
+            "endpoint": null, "region": null, "profile": null, "found_region": null}]})
     );
     let v = json(&root, &["remote", "remove", "origin"]);
     assert_eq!(v, serde_json::json!({"removed": "origin"}));

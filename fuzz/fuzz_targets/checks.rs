@@ -23,6 +23,7 @@ pub fn by_name(target: &str) -> Option<fn(&[u8])> {
         "revspec" => revspec,
         "remote_url" => remote_url,
         "quiltignore" => quiltignore,
+        "config" => config,
         _ => return None,
     })
 }
@@ -179,6 +180,49 @@ pub fn quiltignore(data: &[u8]) {
                 rules.is_ignored(&format!("sub/{rule}"), false),
                 "rule {rule:?} ignores sub/{rule}"
             );
+        }
+    }
+}
+
+/// The configuration files quilt reads: the input is split at NUL bytes into an AWS config
+/// file, an AWS credentials file and quilt's `config.toml`. Parsing, resolving every profile
+/// (and two that may not exist), reading a `credential_process` answer and an expiration time
+/// never panic; a parsed `default-remote` is a valid remote URL.
+pub fn config(data: &[u8]) {
+    use quilt::sync::s3::aws_config::{resolve_with, AwsConfig};
+    use quilt::sync::S3Options;
+    use quilt::user_config::{UserConfig, DEFAULT_REMOTE};
+
+    let text = String::from_utf8_lossy(data);
+    let mut parts = text.splitn(3, '\0');
+    let (aws, creds, own) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
+    if let Ok(cfg) = AwsConfig::parse(aws, "config", creds, "credentials") {
+        let names = cfg.profile_names();
+        for name in names.iter().map(String::as_str).chain(["default", "nope"]) {
+            let _ = cfg.profile(name);
+            for ignore in [false, true] {
+                let opts = S3Options {
+                    profile: Some(name.to_owned()),
+                    ignore_configured_endpoints: ignore,
+                    global_endpoint: Some("http://127.0.0.1:1".into()),
+                    ..S3Options::default()
+                };
+                let _ = resolve_with(&opts, &cfg, None, &None, &None);
+            }
+        }
+    }
+    let _ = quilt::sync::s3::parse_process_output(data, 0);
+    let _ = quilt::sync::s3::parse_rfc3339(&text);
+    for t in [&*text, own] {
+        if let Ok(c) = UserConfig::parse(t, "config.toml") {
+            let _ = c.settings();
+            if let Some(url) = c.get(DEFAULT_REMOTE) {
+                assert!(quilt::sync::RemoteUrl::parse(url).is_ok(), "{url:?}");
+            }
         }
     }
 }

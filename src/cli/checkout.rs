@@ -29,6 +29,7 @@ pub struct InstallArgs {
     #[arg(long)]
     dest: PathBuf,
     /// Fetch from this remote URL (or remote name) first; needs no initialised directory.
+    /// Outside a working directory it defaults to `quilt config default-remote`.
     #[arg(long, value_name = "URL")]
     from: Option<String>,
     /// With --from: read file:// physical keys even though the remote is not a directory on
@@ -60,17 +61,25 @@ pub fn run_install(args: InstallArgs, ctx: &Ctx) -> anyhow::Result<()> {
         ctx.cwd.join(&args.dest)
     };
     let opts = InstallOptions { force: args.force };
-    if let Some(from) = &args.from {
+    // Outside a working directory there is no local store to install from: the user's
+    // default remote (`quilt config default-remote`) is used, as if given with --from.
+    let outside = args.from.is_none()
+        && ctx.repo().is_err()
+        && quilt::user_config::default_remote()?.is_some();
+    if args.from.is_some() || outside {
         return super::transfer::install_from_remote(
             &args.rev,
-            from,
+            args.from.as_deref(),
             &dest,
             &opts,
             args.allow_local_keys,
             ctx,
         );
     }
-    let repo = ctx.repo()?;
+    let repo = ctx.repo().context(
+        "outside a working directory, install needs --from URL or the user's default remote \
+         (`quilt config default-remote URL`)",
+    )?;
     let rev = repo.resolve_rev(&args.rev)?;
     let manifest = repo.store().get_manifest(&rev.top_hash)?;
     let bar = ctx.bar();

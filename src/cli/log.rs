@@ -1,16 +1,16 @@
-use anyhow::Context as _;
 use quilt::hash::PackageName;
-use quilt::sync::{registry, Counting, Remote};
+use quilt::sync::{registry, Remote};
 
 use super::output::format_time;
-use super::remote::{open_named_remote, Counted};
+use super::remote::{open_anywhere, Counted};
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   quilt log                    versions of the package checked out here
   quilt log team/ds -n 3       the three newest versions of team/ds
-  quilt log team/ds --remote origin")]
+  quilt log team/ds --remote origin
+  quilt log team/ds --remote   the versions on the default remote")]
 pub struct LogArgs {
     /// Package name, NAMESPACE/NAME (default: the package checked out here).
     name: Option<String>,
@@ -18,17 +18,18 @@ pub struct LogArgs {
     #[arg(short = 'n', long = "max-count", value_name = "N")]
     max_count: Option<usize>,
     /// Show the versions on this remote (a name, or a URL/path, which works outside a quilt
-    /// directory too) instead.
-    #[arg(long)]
-    remote: Option<String>,
+    /// directory too) instead; without a value, on the default remote (the working
+    /// directory's, else `quilt config default-remote`).
+    #[arg(long, value_name = "REMOTE")]
+    remote: Option<Option<String>>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
     /// List the packages on this remote (a name, or a URL/path, which works outside a quilt
-    /// directory too) instead.
-    #[arg(long)]
-    remote: Option<String>,
+    /// directory too) instead; without a value, on the default remote.
+    #[arg(long, value_name = "REMOTE")]
+    remote: Option<Option<String>>,
 }
 
 /// One line of `log`: hash, time, message, whether it is the package's `latest`.
@@ -40,7 +41,7 @@ pub fn run_log(args: LogArgs, ctx: &Ctx) -> anyhow::Result<()> {
         None => super::status::checked_out_name(&ctx.repo()?)?,
     };
     let mut revs: Vec<LogRow> = match &args.remote {
-        Some(r) => remote_log(&open_remote_anywhere(ctx, r)?, &name)?,
+        Some(r) => remote_log(&open_remote_anywhere(ctx, r.as_deref())?, &name)?,
         None => ctx
             .repo()?
             .store()
@@ -53,7 +54,11 @@ pub fn run_log(args: LogArgs, ctx: &Ctx) -> anyhow::Result<()> {
     if revs.is_empty() {
         anyhow::bail!(
             "no versions of {name} found{}",
-            args.remote.map(|r| format!(" on {r}")).unwrap_or_default()
+            match &args.remote {
+                Some(Some(r)) => format!(" on {r}"),
+                Some(None) => " on the default remote".into(),
+                None => String::new(),
+            }
         );
     }
     revs.truncate(args.max_count.unwrap_or(usize::MAX));
@@ -99,26 +104,16 @@ fn remote_log(remote: &dyn Remote, name: &PackageName) -> anyhow::Result<Vec<Log
     Ok(rows)
 }
 
-/// Opens a remote by name (in a quilt directory) or by URL (anywhere): reading a remote's
-/// history needs no local store.
-fn open_remote_anywhere(ctx: &Ctx, name_or_url: &str) -> anyhow::Result<Counted> {
-    match ctx.repo() {
-        Ok(repo) => open_named_remote(&repo, name_or_url),
-        Err(_) if name_or_url.contains("://") || name_or_url.contains('/') => {
-            let remote = quilt::sync::open_remote(name_or_url, &super::remote_options())
-                .with_context(|| format!("could not open remote {name_or_url}"))?;
-            Ok(Counting::new(remote))
-        }
-        Err(e) => Err(e.context(format!(
-            "{name_or_url:?} is a remote name, and names are only known inside a quilt directory; give the remote's URL or path instead"
-        ))),
-    }
+/// Opens a remote by name (in a quilt directory), by URL (anywhere) or the default one:
+/// reading a remote's history needs no local store.
+fn open_remote_anywhere(ctx: &Ctx, name_or_url: Option<&str>) -> anyhow::Result<Counted> {
+    Ok(open_anywhere(ctx, name_or_url)?.1)
 }
 
 pub fn run_list(args: ListArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let rows: Vec<(String, String, i64)> = match &args.remote {
         Some(r) => {
-            let remote = open_remote_anywhere(ctx, r)?;
+            let remote = open_remote_anywhere(ctx, r.as_deref())?;
             registry::packages(&remote)?
                 .into_iter()
                 .map(|r| (r.name.to_string(), r.top_hash.to_hex(), r.time))

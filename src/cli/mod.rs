@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 mod build;
 mod checkout;
 mod completions;
+mod config;
 mod delete;
 mod diff;
 mod init;
@@ -93,6 +94,8 @@ enum Command {
     Pull(transfer::PullArgs),
     /// Fetch a version from a remote into the local store only.
     Fetch(transfer::FetchArgs),
+    /// Show or change the user's settings (the default remote for every directory).
+    Config(config::Args),
     /// Print a shell completion script (bash, zsh or fish).
     Completions(completions::Args),
 }
@@ -182,6 +185,7 @@ fn dispatch(command: Command, ctx: &Ctx) -> anyhow::Result<()> {
         Command::Push(a) => transfer::run_push(a, ctx),
         Command::Pull(a) => transfer::run_pull(a, ctx),
         Command::Fetch(a) => transfer::run_fetch(a, ctx),
+        Command::Config(a) => config::run(a, ctx),
         Command::Completions(a) => completions::run(a, ctx),
     }
 }

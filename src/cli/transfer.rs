@@ -7,7 +7,7 @@ use quilt::{CheckoutOptions, CheckoutOutcome, RevSpec};
 
 use super::checkout::report;
 use super::output::plural;
-use super::remote::{checked_url, create_missing_dir, resolve_remote_in};
+use super::remote::{checked_url, create_missing_dir, open_to_read, resolve_remote_in};
 use super::Ctx;
 
 mod push_all;
@@ -83,8 +83,11 @@ pub struct FetchArgs {
 }
 
 pub fn run_push(args: PushArgs, ctx: &Ctx) -> anyhow::Result<()> {
-    let repo = ctx.repo()?;
-    let (rev_arg, remote_arg) = push_targets(&repo, args.rev.as_deref(), args.remote.as_deref())?;
+    let (repo, in_workdir) = push_source(ctx, args.rev.as_deref())?;
+    let (rev_arg, remote_arg) = match in_workdir {
+        true => push_targets(&repo, args.rev.as_deref(), args.remote.as_deref())?,
+        false => (args.rev.clone().unwrap_or_default(), args.remote.clone()),
+    };
     let (url, remote) = resolve_remote_in(&repo, ctx, remote_arg.as_deref(), args.create_remote)?;
     let rev = repo.resolve_rev(&rev_arg)?;
     let name = match rev.name.clone() {
@@ -143,6 +146,29 @@ pub fn run_push(args: PushArgs, ctx: &Ctx) -> anyhow::Result<()> {
         remote.counts().total(),
     );
     Ok(())
+}
+
+/// Where a push reads from: the working directory's store, else (for `quilt push NS/PKG`
+/// outside any working directory) the user's cache store that `install` fills outside one.
+/// The flag says whether it is a working directory.
+fn push_source(ctx: &Ctx, rev: Option<&str>) -> anyhow::Result<(quilt::Repository, bool)> {
+    let e = match ctx.repo() {
+        Ok(repo) => return Ok((repo, true)),
+        Err(e) => e,
+    };
+    let cache = cache_store_dir();
+    let named = rev.is_some_and(|r| RevSpec::parse(r).is_ok_and(|s| s.name().is_some()));
+    if !named || !cache.join(quilt::DOT_QUILT).is_dir() {
+        return Err(e.context(format!(
+            "outside a working directory, `quilt push NS/PKG[@HASH] [REMOTE]` pushes a version \
+             that `quilt install` fetched into the user's cache store ({}); run push in the \
+             directory the package was built in, or with -C DIR",
+            cache.display()
+        )));
+    }
+    let repo = quilt::Repository::open(&cache)
+        .with_context(|| format!("could not open the cache store at {}", cache.display()))?;
+    Ok((repo, false))
 }
 
 /// `quilt push` with no package, or with only a remote (`quilt push origin`), pushes the
@@ -260,43 +286,33 @@ pub fn run_pull(args: PullArgs, ctx: &Ctx) -> anyhow::Result<()> {
 }
 
 /// `quilt install REV --from URL --dest DIR`: works without an initialised directory by
-/// fetching into a private cache store under the user's cache directory.
+/// fetching into a private cache store under the user's cache directory. `from` is `None`
+/// for the default remote (outside a working directory: the user's, `quilt config
+/// default-remote`).
 pub fn install_from_remote(
     rev: &str,
-    from: &str,
+    from: Option<&str>,
     dest: &Path,
     opts: &quilt::InstallOptions,
     allow_local_keys: bool,
     ctx: &Ctx,
 ) -> anyhow::Result<()> {
-    let store = match quilt::Repository::discover(&ctx.cwd) {
-        Ok(repo) => repo,
+    let (store, in_workdir) = match quilt::Repository::discover(&ctx.cwd) {
+        Ok(repo) => (repo, true),
         Err(_) => {
             let cache = cache_store_dir();
-            quilt::Repository::init(&cache, None).with_context(|| {
+            let repo = quilt::Repository::init(&cache, None).with_context(|| {
                 format!("could not create the cache store at {}", cache.display())
-            })?
+            })?;
+            (repo, false)
         }
     };
-    let url = match store
-        .store()
-        .remotes()?
-        .into_iter()
-        .find(|(n, _)| n == from)
-    {
-        Some((_, url)) => url,
-        None => from.to_owned(),
-    };
-    let remote = quilt::sync::open_remote(&url, &super::remote_options())?;
-    let (_, out) = fetch_into(
-        store.store(),
-        rev,
-        remote.as_ref(),
-        8,
-        allow_local_keys,
-        ctx,
-    )
-    .with_context(|| format!("could not fetch {rev} from {from}"))?;
+    // Remote names are the working directory's; the cache store has none of its own.
+    let names = in_workdir.then_some(&store);
+    let (url, remote) = open_to_read(names, ctx, from)?;
+    let from = from.unwrap_or(url.as_str());
+    let (_, out) = fetch_into(store.store(), rev, &remote, 8, allow_local_keys, ctx)
+        .with_context(|| format!("could not fetch {rev} from {from}"))?;
     report_fetch(ctx, &out);
     let manifest = store.store().get_manifest(&out.top_hash)?;
     let bar = ctx.bar();

@@ -12,6 +12,8 @@ pub fn quilt(dir: &Path) -> assert_cmd::Command {
     cmd.current_dir(dir)
         .env("NO_COLOR", "1")
         .env("QUILT_CACHE_DIR", dir.join(".test-cache"))
+        // The user's own settings (`quilt config`) must not reach the tests.
+        .env("QUILT_CONFIG_DIR", dir.join(".test-config"))
         .arg("--no-progress");
     cmd
 }

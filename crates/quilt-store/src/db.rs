@@ -16,7 +16,8 @@ pub use stat_cache::{StatCache, StatRow};
 
 /// 2: the stat cache is keyed by (root, logical key) in manifest order.
 /// 3: revisions record their parent (the version checked out when they were built).
-const SCHEMA_VERSION: i64 = 3;
+/// 4: remotes carry their own endpoint, region and AWS profile, and the region found for them.
+const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS revisions (
@@ -50,9 +51,13 @@ CREATE TABLE IF NOT EXISTS worktrees (
     top_hash TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS remotes (
-    seq  INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL UNIQUE,
-    url  TEXT NOT NULL
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    name         TEXT NOT NULL UNIQUE,
+    url          TEXT NOT NULL,
+    endpoint     TEXT,
+    region       TEXT,
+    profile      TEXT,
+    found_region TEXT
 );
 CREATE TABLE IF NOT EXISTS inventory (
     remote TEXT NOT NULL,
@@ -93,6 +98,57 @@ fn add_parent_column(conn: &Connection) -> rusqlite::Result<()> {
         tx.execute_batch("ALTER TABLE revisions ADD COLUMN parent TEXT")?;
     }
     tx.commit()
+}
+
+/// Schema 4 adds the per-remote settings to `remotes`: [`REMOTE_COLUMNS`], each a nullable
+/// `TEXT`, so older rows read as "nothing set".
+fn add_remote_columns(conn: &Connection) -> rusqlite::Result<()> {
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    let has_table: bool = tx.query_row(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'remotes'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )? > 0;
+    if !has_table {
+        return Ok(());
+    }
+    for column in REMOTE_COLUMNS {
+        let has_column: bool = tx.query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('remotes') WHERE name = ?1",
+            [column],
+            |r| r.get::<_, i64>(0),
+        )? > 0;
+        if !has_column {
+            tx.execute_batch(&format!("ALTER TABLE remotes ADD COLUMN {column} TEXT"))?;
+        }
+    }
+    tx.commit()
+}
+
+/// The columns schema 4 added to `remotes`.
+const REMOTE_COLUMNS: [&str; 4] = ["endpoint", "region", "profile", "found_region"];
+
+/// How to reach a remote, beyond its URL: each setting overrides the environment and the AWS
+/// configuration files for this remote only. `None` leaves it to them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemoteSettings {
+    /// S3 endpoint URL (`http(s)://host[:port]`).
+    pub endpoint: Option<String>,
+    /// S3 signing region.
+    pub region: Option<String>,
+    /// AWS profile (a section of `~/.aws/config` or `~/.aws/credentials`).
+    pub profile: Option<String>,
+}
+
+/// A remote as recorded: its name, URL, settings and the region found for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteRecord {
+    pub name: String,
+    pub url: String,
+    pub settings: RemoteSettings,
+    /// The bucket's region as the bucket itself named it (a cache: see quilt-sync's
+    /// `s3::region`); cleared whenever the URL or settings change.
+    pub found_region: Option<String>,
 }
 
 /// One recorded version of a package.
@@ -189,6 +245,10 @@ impl Db {
         }
         if version < 3 {
             add_parent_column(&conn).map_err(|e| Error::db("upgrade the schema", &self.path, e))?;
+        }
+        if version < 4 {
+            add_remote_columns(&conn)
+                .map_err(|e| Error::db("upgrade the schema", &self.path, e))?;
         }
         conn.execute_batch(SCHEMA)
             .map_err(|e| Error::db("create the schema", &self.path, e))?;
@@ -488,7 +548,10 @@ impl Db {
     pub fn set_remote_url(&self, name: &str, url: &str) -> Result<()> {
         let changed = self
             .conn()
-            .execute("UPDATE remotes SET url = ?2 WHERE name = ?1", [name, url])
+            .execute(
+                "UPDATE remotes SET url = ?2, found_region = NULL WHERE name = ?1",
+                [name, url],
+            )
             .map_err(self.err("change a remote's URL"))?;
         match changed {
             0 => Err(Error::NoSuchRemote { name: name.into() }),
@@ -508,6 +571,61 @@ impl Db {
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(self.err(ctx));
         rows
+    }
+
+    /// Every remote with its settings, in the order they were added.
+    pub fn remote_records(&self) -> Result<Vec<RemoteRecord>> {
+        let ctx = "list remotes";
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT name, url, endpoint, region, profile, found_region FROM remotes ORDER BY seq",
+            )
+            .map_err(self.err(ctx))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(RemoteRecord {
+                    name: r.get(0)?,
+                    url: r.get(1)?,
+                    settings: RemoteSettings {
+                        endpoint: r.get(2)?,
+                        region: r.get(3)?,
+                        profile: r.get(4)?,
+                    },
+                    found_region: r.get(5)?,
+                })
+            })
+            .map_err(self.err(ctx))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err(ctx));
+        rows
+    }
+
+    /// Replaces a remote's settings (and forgets the region found for it).
+    pub fn set_remote_settings(&self, name: &str, settings: &RemoteSettings) -> Result<()> {
+        let changed = self
+            .conn()
+            .execute(
+                "UPDATE remotes SET endpoint = ?2, region = ?3, profile = ?4, found_region = NULL
+                 WHERE name = ?1",
+                params![name, settings.endpoint, settings.region, settings.profile],
+            )
+            .map_err(self.err("change a remote's settings"))?;
+        match changed {
+            0 => Err(Error::NoSuchRemote { name: name.into() }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records the region found for a remote's bucket, if the remote still has `url`.
+    pub fn set_remote_found_region(&self, name: &str, url: &str, region: &str) -> Result<()> {
+        self.conn()
+            .execute(
+                "UPDATE remotes SET found_region = ?3 WHERE name = ?1 AND url = ?2",
+                [name, url, region],
+            )
+            .map_err(self.err("record a remote's region"))?;
+        Ok(())
     }
 
     pub fn set_default_remote(&self, name: &str) -> Result<()> {

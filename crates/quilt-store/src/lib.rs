@@ -43,7 +43,7 @@ mod store;
 mod verify;
 mod writer;
 
-pub use db::{Revision, StatCache, StatRow};
+pub use db::{RemoteRecord, RemoteSettings, Revision, StatCache, StatRow};
 pub use error::{Error, Result};
 pub use gc::{GcOptions, GcOutcome, Held};
 pub use manifest_file::{ManifestKind, DELTA_LIMIT, DELTA_MAGIC, ZSTD_MAGIC};

@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 
 use quilt_hash::{Manifest, ManifestSummary, ObjectId, PackageName, TopHash};
 
-use crate::db::{Db, Revision, StatCache, StatRow};
+use crate::db::{Db, RemoteRecord, RemoteSettings, Revision, StatCache, StatRow};
 use crate::layout::{self, Layout};
 use crate::manifest_file::{self, ManifestKind};
 use crate::pack::{IndexEntry, Pack};
@@ -720,6 +720,31 @@ impl Store {
     /// `(name, url)` pairs in the order they were added.
     pub fn remotes(&self) -> Result<Vec<(String, String)>> {
         self.db.remotes()
+    }
+
+    /// Every remote with its settings (endpoint, region, profile) and found region.
+    pub fn remote_records(&self) -> Result<Vec<RemoteRecord>> {
+        self.db.remote_records()
+    }
+
+    /// The remote called `name`, with its settings.
+    pub fn remote_record(&self, name: &str) -> Result<Option<RemoteRecord>> {
+        Ok(self
+            .db
+            .remote_records()?
+            .into_iter()
+            .find(|r| r.name == name))
+    }
+
+    /// Replaces a remote's settings; the region found for it is forgotten.
+    pub fn set_remote_settings(&self, name: &str, settings: &RemoteSettings) -> Result<()> {
+        self.db.set_remote_settings(name, settings)
+    }
+
+    /// Keeps the region a remote's bucket named, so later runs need not ask it again. Ignored
+    /// if the remote's URL has changed meanwhile.
+    pub fn set_remote_found_region(&self, name: &str, url: &str, region: &str) -> Result<()> {
+        self.db.set_remote_found_region(name, url, region)
     }
 
     pub fn set_default_remote(&self, name: &str) -> Result<()> {

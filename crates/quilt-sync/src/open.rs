@@ -29,8 +29,9 @@ impl RemoteOptions {
 }
 
 /// Open the remote at `url` (`s3://bucket[/prefix]`, `file:///path` or a directory path),
-/// wrapped in [`Retry`]. No request is sent: a missing bucket or bad credentials show up on the
-/// first call. A missing directory is an error, so a mistyped path is reported instead of
+/// wrapped in [`Retry`]. No request is sent (except, for an AWS bucket whose region is neither
+/// configured nor known, one HEAD that asks the bucket: see [`crate::s3::region`]): a missing
+/// bucket or bad credentials show up on the first call. A missing directory is an error, so a mistyped path is reported instead of
 /// becoming a new, empty remote: whoever means to start a remote creates its directory first.
 pub fn open_remote(url: &str, opts: &RemoteOptions) -> Result<Box<dyn Remote>> {
     tracing::debug!(url, "opening the remote");

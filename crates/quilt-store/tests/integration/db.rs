@@ -292,5 +292,82 @@ fn schema_2_database_gains_parents() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
+}
+
+/// Remote settings round-trip; changing the URL or the settings forgets the found region.
+#[test]
+fn remote_settings() {
+    use quilt_store::RemoteSettings;
+    let (_dir, store) = new_store();
+    store.add_remote("origin", "s3://bucket/a").expect("add");
+    let rec = store.remote_record("origin").expect("read").expect("there");
+    assert_eq!(rec.settings, RemoteSettings::default());
+    assert_eq!(rec.found_region, None);
+    let settings = RemoteSettings {
+        endpoint: Some("http://127.0.0.1:9000".into()),
+        region: None,
+        profile: Some("dev".into()),
+    };
+    store
+        .set_remote_settings("origin", &settings)
+        .expect("settings");
+    store
+        .set_remote_found_region("origin", "s3://bucket/a", "eu-west-1")
+        .expect("found");
+    // A stale URL records nothing.
+    store
+        .set_remote_found_region("origin", "s3://other/", "us-west-2")
+        .expect("found");
+    let rec = store.remote_record("origin").expect("read").expect("there");
+    assert_eq!(rec.settings, settings);
+    assert_eq!(rec.found_region.as_deref(), Some("eu-west-1"));
+    store
+        .set_remote_url("origin", "s3://bucket/b")
+        .expect("set url");
+    let rec = store.remote_record("origin").expect("read").expect("there");
+    assert_eq!(
+        (rec.url.as_str(), rec.found_region),
+        ("s3://bucket/b", None)
+    );
+    assert_eq!(rec.settings, settings);
+    assert!(store
+        .set_remote_settings("nope", &settings)
+        .expect_err("unknown")
+        .is_not_found());
+    assert_eq!(store.remote_records().expect("list").len(), 1);
+}
+
+/// A schema-3 database (remotes without settings) opens, keeps its remotes, and takes
+/// settings from then on.
+#[test]
+fn schema_3_database_gains_remote_settings() {
+    let (dir, store) = new_store();
+    store.add_remote("origin", "s3://bucket/a").expect("add");
+    drop(store);
+    let root = dir.path().join(".quilt");
+    let db = root.join("quilt.db");
+    {
+        let conn = rusqlite::Connection::open(&db).expect("open");
+        conn.execute_batch(
+            "ALTER TABLE remotes DROP COLUMN endpoint; ALTER TABLE remotes DROP COLUMN region;
+             ALTER TABLE remotes DROP COLUMN profile; ALTER TABLE remotes DROP COLUMN found_region;
+             PRAGMA user_version = 3;",
+        )
+        .expect("downgrade to schema 3");
+    }
+    let store = quilt_store::Store::open(&root).expect("reopen a schema-3 store");
+    let rec = store.remote_record("origin").expect("read").expect("kept");
+    assert_eq!(rec.url, "s3://bucket/a");
+    let settings = quilt_store::RemoteSettings {
+        region: Some("eu-north-1".into()),
+        ..Default::default()
+    };
+    store
+        .set_remote_settings("origin", &settings)
+        .expect("settings");
+    drop(store);
+    let store = quilt_store::Store::open(&root).expect("reopen");
+    let rec = store.remote_record("origin").expect("read").expect("kept");
+    assert_eq!(rec.settings, settings);
 }

@@ -17,8 +17,10 @@ pub(super) enum Failure {
     Read(std::io::Error),
     /// The answer was longer than the limit for its kind.
     TooLarge(u64),
-    /// Signing failed (no credentials, a bad header name).
+    /// Signing failed (a bad header name).
     Other(S3Error),
+    /// The keys to sign with could not be had (a failing `credential_process`).
+    Setup(Error),
 }
 
 impl From<attohttpc::Error> for Failure {
@@ -43,6 +45,7 @@ impl S3Remote {
                 limit,
                 hint: "",
             },
+            Failure::Setup(e) => e,
             Failure::Other(e) => match e {
                 S3Error::Credentials(_) | S3Error::Region(_) => {
                     Error::Config(format!("{op} {key} at {}: {e}", self.url))
@@ -68,6 +71,15 @@ impl S3Remote {
         body: &str,
     ) -> Error {
         if (300..400).contains(&status) {
+            if let Some(r) =
+                super::region::region_from_header(header(headers, "x-amz-bucket-region").as_deref())
+            {
+                return Error::Config(format!(
+                    "{op} {key} at {}: the bucket is in region {r}, not {}: set AWS_REGION={r}, \
+                     `region = {r}` in the AWS profile, or `quilt remote set NAME --region {r}`",
+                    self.url, self.region
+                ));
+            }
             let to = header(headers, "location").unwrap_or_else(|| "nowhere".into());
             return Error::Protocol {
                 url: self.url.clone(),

@@ -1,7 +1,9 @@
 //! The S3 backend: every request signed by [`sigv4`] and sent with attohttpc on the calling
 //! thread (no async runtime to start, hide or shut down; parallelism comes from the caller's
-//! threads). rust-s3 is used for addressing (endpoint, path or virtual-host style) and for
-//! reading credentials only.
+//! threads). rust-s3 is used for addressing (endpoint, path or virtual-host style) only;
+//! endpoint, region and credentials come from [`S3Options`] and the AWS configuration files
+//! ([`aws_config`]), and the region of an AWS bucket, when nothing configures it, from the
+//! bucket itself ([`region`]).
 //!
 //! Sending requests ourselves bounds what a broken or hostile server can do: connect and read
 //! timeouts on every request (the read timeout is the stall detector), no redirects followed,
@@ -10,17 +12,20 @@
 //! error when they are not S3 XML. Retrying is the job of [`crate::Retry`], which sees every
 //! request and classifies failures the same way for all backends.
 
+pub mod aws_config;
 mod classify;
 mod credentials;
 pub mod listing;
 mod multipart;
 pub mod object;
 mod options;
+pub mod region;
 mod remote;
 mod request;
 pub mod sigv4;
 mod xml;
 
+pub use credentials::{parse_process_output, parse_rfc3339, Keys as CredentialKeys};
 pub use multipart::composite_checksum;
 pub use options::{
     S3Options, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_GET_BYTES, DEFAULT_READ_TIMEOUT,
@@ -39,8 +44,9 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 
 /// A [`Remote`] in an S3 bucket, below an optional prefix.
 pub struct S3Remote {
-    /// Addressing and credentials.
+    /// Addressing.
     bucket: Box<Bucket>,
+    credentials: credentials::Provider,
     limits: options::Limits,
     interrupt: Option<Arc<AtomicBool>>,
     name: String,
@@ -64,17 +70,19 @@ impl std::fmt::Debug for S3Remote {
 impl S3Remote {
     /// A remote for `s3://bucket/prefix`. `prefix` is empty or ends with `/`.
     ///
-    /// Credentials: `opts.access_key`/`secret_key`(/`session_token`) when set (see
-    /// [`S3Options::from_env`] for the environment), else the `[profile]` section (`opts.profile`,
-    /// default `default`) of `opts.credentials_file` (default `~/.aws/credentials`).
+    /// Endpoint, region and credentials: `opts` (see [`S3Options::from_env`] for the
+    /// environment), then the AWS config and credentials files, as [`aws_config`] describes.
+    /// No request is sent, except, for an AWS bucket whose region nothing configures or
+    /// remembers, one anonymous HEAD on the bucket to learn it ([`region`]).
     pub fn new(bucket: &str, prefix: &str, opts: &S3Options) -> Result<S3Remote> {
         if !prefix.is_empty() && !prefix.ends_with('/') {
             return Err(Error::Config(format!(
                 "S3 prefix {prefix:?} must be empty or end with '/'"
             )));
         }
-        let region_name = opts.region.clone().unwrap_or_else(|| "us-east-1".into());
-        let (endpoint, path_style) = match &opts.endpoint {
+        let resolved = aws_config::resolve(opts)?;
+        let limits = options::Limits::new(opts);
+        let (endpoint, path_style, region_name) = match &resolved.endpoint {
             Some(e) => {
                 let e = e.trim_end_matches('/').to_owned();
                 if !(e.starts_with("http://") || e.starts_with("https://")) {
@@ -82,23 +90,37 @@ impl S3Remote {
                         "S3 endpoint {e:?} must start with http:// or https://"
                     )));
                 }
-                (e, true)
+                // A custom server's region is whatever it was set up with; servers that check
+                // it (Garage) need it configured.
+                let region = resolved
+                    .region
+                    .clone()
+                    .unwrap_or_else(|| region::DEFAULT_REGION.into());
+                (e, true, region)
             }
-            None => (format!("https://s3.{region_name}.amazonaws.com"), false),
+            None => {
+                let region = match (&resolved.region, &opts.known_region) {
+                    (Some(r), _) | (None, Some(r)) => r.clone(),
+                    (None, None) => region::bucket_region(bucket, &limits)?,
+                };
+                (format!("https://s3.{region}.amazonaws.com"), false, region)
+            }
         };
-        let credentials = credentials::credentials(opts)?;
         let region = Region::Custom {
             region: region_name.clone(),
             endpoint: endpoint.clone(),
         };
         let config_err = |e: S3Error| Error::Config(format!("S3 client for {endpoint}: {e}"));
-        let mut b = Bucket::new(bucket, region, credentials).map_err(config_err)?;
+        // Requests are signed with our own keys (see request.rs); rust-s3 only addresses.
+        let anonymous = s3::creds::Credentials::anonymous().map_err(|e| config_err(e.into()))?;
+        let mut b = Bucket::new(bucket, region, anonymous).map_err(config_err)?;
         if path_style {
             b = b.with_path_style();
         }
         Ok(S3Remote {
             bucket: b,
-            limits: options::Limits::new(opts),
+            credentials: credentials::Provider::new(resolved.credentials),
+            limits,
             interrupt: opts.interrupt.clone(),
             name: bucket.to_owned(),
             prefix: prefix.to_owned(),
@@ -117,6 +139,11 @@ impl S3Remote {
     /// The endpoint requests go to.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// The region requests are signed for.
+    pub fn region(&self) -> &str {
+        &self.region
     }
 
     /// Create the bucket (no location constraint is sent, so the endpoint's default region

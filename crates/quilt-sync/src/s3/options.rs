@@ -1,5 +1,6 @@
 //! [`S3Options`]: where the endpoint is and how to authenticate, from arguments or the
-//! environment.
+//! environment; the AWS configuration files fill in what they leave open (see
+//! [`super::aws_config`]).
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -17,18 +18,34 @@ pub const DEFAULT_MAX_GET_BYTES: u64 = 2 << 30;
 /// [`S3Remote::new`].
 #[derive(Debug, Clone, Default)]
 pub struct S3Options {
-    /// `http(s)://host[:port]` of an S3-compatible server; `None` means AWS. Custom endpoints
-    /// use path-style addressing (`endpoint/bucket/key`), AWS virtual-host style.
+    /// `http(s)://host[:port]` of an S3-compatible server (a remote's `--endpoint`, or
+    /// `AWS_ENDPOINT_URL_S3`); it wins over every configured endpoint. With none configured
+    /// anywhere, AWS. Custom endpoints use path-style addressing (`endpoint/bucket/key`), AWS
+    /// virtual-host style.
     pub endpoint: Option<String>,
-    /// Signing region; default `us-east-1`.
+    /// `AWS_ENDPOINT_URL`: below the profile's `[services]` S3 endpoint, above its
+    /// `endpoint_url`, as botocore ranks them.
+    pub global_endpoint: Option<String>,
+    /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`: endpoints from the environment and the config
+    /// file are ignored (`endpoint` given as an option is still used).
+    pub ignore_configured_endpoints: bool,
+    /// Signing region (a remote's `--region`, `AWS_REGION` or `AWS_DEFAULT_REGION`), else the
+    /// profile's `region`, else, for AWS, the bucket's own (asked once, see
+    /// [`super::region`]), else `us-east-1`.
     pub region: Option<String>,
+    /// A region learned earlier for this bucket (kept with a named remote), used for AWS when
+    /// nothing configures one, instead of asking the bucket again.
+    pub known_region: Option<String>,
     pub access_key: Option<String>,
     pub secret_key: Option<String>,
     pub session_token: Option<String>,
-    /// Section of the shared credentials file used when no keys are given; default `default`.
+    /// The AWS profile (`AWS_PROFILE`, or a remote's `--profile`); default `default`.
     pub profile: Option<String>,
-    /// The shared credentials file; default `~/.aws/credentials`.
+    /// The shared credentials file (`AWS_SHARED_CREDENTIALS_FILE`); default
+    /// `~/.aws/credentials`.
     pub credentials_file: Option<std::path::PathBuf>,
+    /// The AWS config file (`AWS_CONFIG_FILE`); default `~/.aws/config`.
+    pub config_file: Option<std::path::PathBuf>,
     /// Limit on one whole request whose answer is small (HEAD, PUT, DELETE, listings, the
     /// multipart calls). Downloads are bounded by the read timeout instead. Default 60 s.
     pub timeout: Option<Duration>,
@@ -45,11 +62,12 @@ pub struct S3Options {
 }
 
 impl S3Options {
-    /// Read `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`, `AWS_REGION` or `AWS_DEFAULT_REGION`,
-    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_PROFILE` and
-    /// `AWS_SHARED_CREDENTIALS_FILE`, and quilt's own limits: `QUILT_S3_CONNECT_TIMEOUT` and
-    /// `QUILT_S3_READ_TIMEOUT` (seconds, fractions allowed) and `QUILT_MAX_MANIFEST_BYTES`. Empty
-    /// or unparsable variables count as unset.
+    /// Read `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`,
+    /// `AWS_REGION` or `AWS_DEFAULT_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_SESSION_TOKEN`, `AWS_PROFILE`, `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE`,
+    /// and quilt's own limits: `QUILT_S3_CONNECT_TIMEOUT` and `QUILT_S3_READ_TIMEOUT` (seconds,
+    /// fractions allowed) and `QUILT_MAX_MANIFEST_BYTES`. Empty or unparsable variables count
+    /// as unset. The files themselves are read when a remote is opened.
     pub fn from_env() -> S3Options {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let secs = |name: &str| {
@@ -58,20 +76,36 @@ impl S3Options {
                 .filter(|s| s.is_finite() && *s > 0.0 && *s < 1e9)
                 .map(Duration::from_secs_f64)
         };
+        let ignore = var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
         S3Options {
-            endpoint: var("AWS_ENDPOINT_URL_S3").or_else(|| var("AWS_ENDPOINT_URL")),
+            endpoint: var("AWS_ENDPOINT_URL_S3").filter(|_| !ignore),
+            global_endpoint: var("AWS_ENDPOINT_URL").filter(|_| !ignore),
+            ignore_configured_endpoints: ignore,
             region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
+            known_region: None,
             access_key: var("AWS_ACCESS_KEY_ID"),
             secret_key: var("AWS_SECRET_ACCESS_KEY"),
             session_token: var("AWS_SESSION_TOKEN"),
             profile: var("AWS_PROFILE"),
             credentials_file: var("AWS_SHARED_CREDENTIALS_FILE").map(Into::into),
+            config_file: var("AWS_CONFIG_FILE").map(Into::into),
             timeout: None,
             connect_timeout: secs("QUILT_S3_CONNECT_TIMEOUT"),
             read_timeout: secs("QUILT_S3_READ_TIMEOUT"),
             max_get_bytes: max_manifest_bytes_from_env(),
             interrupt: None,
         }
+    }
+
+    /// These options for a named AWS profile (a remote's `--profile`). As botocore does for a
+    /// profile named explicitly, keys from the environment are then not used.
+    pub fn with_profile(mut self, profile: &str) -> S3Options {
+        self.profile = Some(profile.to_owned());
+        self.access_key = None;
+        self.secret_key = None;
+        self.session_token = None;
+        self
     }
 }
 

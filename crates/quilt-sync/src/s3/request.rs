@@ -104,19 +104,11 @@ impl S3Remote {
             None => "/".to_owned(),
         };
         let host = self.bucket.host();
-        let creds = self.bucket.credentials().map_err(Failure::Other)?;
-        let (Some(access_key), Some(secret_key)) = (&creds.access_key, &creds.secret_key) else {
-            return Err(Failure::Other(S3Error::Credentials(
-                s3::creds::error::CredentialsError::NoCredentials,
-            )));
-        };
+        let creds = self.credentials.keys().map_err(Failure::Setup)?;
         let signer = sigv4::Signer {
-            access_key,
-            secret_key,
-            session_token: creds
-                .session_token
-                .as_deref()
-                .or(creds.security_token.as_deref()),
+            access_key: &creds.access_key,
+            secret_key: &creds.secret_key,
+            session_token: creds.session_token.as_deref(),
             region: &self.region,
         };
         let signed = signer.sign(

@@ -7,6 +7,7 @@
 // A panic is how a test reports failure.
 #![allow(clippy::unwrap_used)]
 
+mod aws_config;
 mod conformance;
 mod counting;
 mod dir;
