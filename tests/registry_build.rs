@@ -212,11 +212,14 @@ fn registry_builds_refuse_what_cannot_work() {
     write(t.path(), "d/a.txt", b"a\n");
     // --registry without a value and no default registry.
     let (code, err) = fails(t.path(), &["build", "team/x", "d", "--registry="]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("no registry given"), "{err}");
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("--registry") && err.contains("quilt config default-remote"),
+        "says how to name one: {err}"
+    );
     // An S3 source is only ever packaged in place, so it needs a registry too.
     let (code, err) = fails(t.path(), &["build", "team/x", "s3://some-bucket/data/"]);
-    assert_eq!(code, 2, "{err}");
+    assert_eq!(code, 1, "{err}");
     assert!(err.contains("--registry"), "{err}");
     // --rehash is about S3 checksums.
     std::fs::create_dir_all(t.path().join("reg")).expect("mkdir");
@@ -259,4 +262,21 @@ fn a_store_kept_inside_the_directory_is_not_packaged() {
     ));
     assert_eq!(out["files"], 1, "{out}");
     assert_eq!(out["source_requests"], serde_json::Value::Null);
+}
+
+#[test]
+fn registry_build_without_a_name_uses_the_user_default_registry() {
+    let t = tempfile::tempdir().expect("tempdir");
+    write(t.path(), "d/a.txt", b"a\n");
+    let reg = t.path().join("reg");
+    std::fs::create_dir_all(&reg).expect("mkdir");
+    ok(
+        t.path(),
+        &["config", "default-remote", reg.to_str().expect("utf-8")],
+    );
+    // Outside any working directory, `--registry=` means the user's default registry.
+    let top = top_hash(&ok(t.path(), &["build", "team/x", "d", "--registry="]));
+    let latest = std::fs::read_to_string(reg.join(".quilt/named_packages/team/x/latest"))
+        .expect("latest written to the default registry");
+    assert_eq!(latest.trim(), top);
 }

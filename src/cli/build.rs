@@ -36,7 +36,8 @@ pub struct Args {
     entry_meta: Option<String>,
     /// Write only the manifest and its pointers to this registry (remote name or URL) and copy
     /// no data: physical keys keep pointing at the files where they are. Nothing is recorded in
-    /// the local store. Given without a value (`--registry=`), the default registry.
+    /// the local store. Given without a value (`--registry=`), the default registry (this
+    /// directory's default remote, else the user's `quilt config default-remote`).
     #[arg(long, value_name = "REMOTE", num_args = 0..=1, default_missing_value = "")]
     registry: Option<String>,
     /// With an s3:// source: read and hash every object, even those whose hash S3's stored

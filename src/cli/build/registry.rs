@@ -3,7 +3,6 @@
 use anyhow::Context as _;
 use quilt::hash::PackageName;
 use quilt::sync::source::ScanOptions;
-use quilt::sync::{open_remote, Counting, RemoteUrl};
 use quilt::{BuildOptions, BuildSource, RegistryBuildOptions, RegistryBuildOutcome};
 
 use super::super::output::{fail, json_arg, plural};
@@ -45,10 +44,11 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
             "--rehash applies to an s3:// source only (every local file is read anyway)",
         ));
     }
-    let url = registry_url(ctx, repo.as_ref(), args.registry.as_deref().unwrap_or(""))?;
-    let remote = open_remote(&url, &super::super::remote_options())
-        .with_context(|| format!("could not open the registry {url}"))?;
-    let remote = Counting::new(remote);
+    // A remote name or URL, or (for `--registry=`) this directory's default remote, else the
+    // user's default registry; named remotes bring their endpoint, region and profile.
+    let named = args.registry.as_deref().filter(|r| !r.is_empty());
+    let (url, remote) = super::super::remote::open_anywhere(ctx, named)
+        .context("could not open the registry (name it with --registry NAME_OR_URL)")?;
     let opts = RegistryBuildOptions {
         build: BuildOptions {
             dir: None,
@@ -85,57 +85,6 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         remote.counts().total(),
     );
     Ok(())
-}
-
-/// The registry's URL: a remote of this working directory by name, a URL or a directory, or
-/// (for an empty value) the default registry.
-fn registry_url(
-    ctx: &Ctx,
-    repo: Option<&quilt::Repository>,
-    value: &str,
-) -> anyhow::Result<String> {
-    if value.is_empty() {
-        return default_registry(repo);
-    }
-    if let Some(repo) = repo {
-        if let Some((_, url)) = repo
-            .store()
-            .remotes()?
-            .into_iter()
-            .find(|(n, _)| n == value)
-        {
-            return Ok(url);
-        }
-    }
-    match RemoteUrl::parse(value)? {
-        RemoteUrl::S3 { .. } => Ok(value.to_owned()),
-        RemoteUrl::Dir(dir) => {
-            let dir = ctx.cwd.join(dir);
-            let dir = std::fs::canonicalize(&dir)
-                .or_else(|_| std::path::absolute(&dir))
-                .unwrap_or(dir);
-            dir.to_str().map(str::to_owned).ok_or_else(|| {
-                anyhow::anyhow!("registry directory {} is not valid UTF-8", dir.display())
-            })
-        }
-    }
-}
-
-/// The registry used when `--registry` has no value: this working directory's default remote.
-/// The user-level default registry, where one is configured, is consulted here too.
-fn default_registry(repo: Option<&quilt::Repository>) -> anyhow::Result<String> {
-    if let Some(repo) = repo {
-        let store = repo.store();
-        if let Some(default) = store.default_remote()? {
-            if let Some((_, url)) = store.remotes()?.into_iter().find(|(n, _)| *n == default) {
-                return Ok(url);
-            }
-        }
-    }
-    Err(fail(
-        quilt::ErrorKind::Usage,
-        "no registry given and no default one: name it with --registry URL (s3://bucket or a directory)",
-    ))
 }
 
 fn report(
