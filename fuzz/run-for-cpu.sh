@@ -4,7 +4,9 @@
 #   fuzz/run-for-cpu.sh TARGET [CPU_SECONDS=1200]
 # NICE (default 19) is the fuzzer's niceness; a negative one (as root) gives it a core of its
 # own on a busy machine. FUZZ_DIR (default: this script's folder) is the fuzz/ folder whose
-# built targets run, e.g. that of another checkout.
+# built targets run, e.g. that of another checkout. WRAP is a command put before the fuzzer,
+# e.g. WRAP=eatmydata for the pack targets, whose every input initialises a scratch store and
+# would otherwise spend most of its time waiting for fsync.
 # The working corpus lives outside the repository (FUZZ_WORK, default ~/.cache/quilt-fuzz),
 # seeded from fuzz/corpus/TARGET; `cargo fuzz cmin` brings a minimized copy back. Crashers go
 # to fuzz/artifacts/TARGET/ (not in git). Needs `cargo fuzz build TARGET` first.
@@ -22,7 +24,7 @@ cp -n "$here/corpus/$target/"* "$corpus/" 2>/dev/null || true
 count() { find "$corpus" -type f | wc -l; }
 bytes() { find "$corpus" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; }
 echo "$target: corpus before: $(count) files, $(bytes) bytes" | tee "$log.summary"
-nice -n "${NICE:-19}" "$bin" "$corpus" -artifact_prefix="$here/artifacts/$target/" -print_final_stats=1 \
+nice -n "${NICE:-19}" ${WRAP:-} "$bin" "$corpus" -artifact_prefix="$here/artifacts/$target/" -print_final_stats=1 \
   -max_total_time=86400 >"$log" 2>&1 &
 pid=$!
 tick=$(getconf CLK_TCK)
