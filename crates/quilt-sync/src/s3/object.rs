@@ -108,7 +108,7 @@ impl S3Remote {
             etag: header(&resp.headers, "etag")
                 .map(|e| unquote(&e))
                 .unwrap_or_default(),
-            version_id: header(&resp.headers, "x-amz-version-id"),
+            version_id: super::version_id(&resp.headers),
             checksum_sha256: header(&resp.headers, "x-amz-checksum-sha256"),
         }))
     }

@@ -129,10 +129,6 @@ impl S3Remote {
 }
 
 /// The server's answer to a HEAD carries no body, so 403 and 400 say nothing about why.
-fn head_needs_explaining(status: u16) -> bool {
-    status != 404 && (400..500).contains(&status)
-}
-
 impl Remote for S3Remote {
     fn describe(&self) -> String {
         self.url.clone()
@@ -191,42 +187,12 @@ impl Remote for S3Remote {
     }
 
     fn head(&self, key: &str) -> Result<Option<ObjectMeta>> {
-        let full = self.full_key(key)?;
-        let call = Call {
-            headers: &[("x-amz-checksum-mode", "ENABLED")],
-            ..Call::new("HEAD", Some(&full))
-        };
-        let resp = self
-            .send(&call)
-            .map_err(|f| self.classify("head", key, f))?;
-        match resp.status {
-            200..=299 => {}
-            404 => return Ok(None),
-            s if head_needs_explaining(s) => {
-                // Ask again with a body-bearing request to learn the error code (auth vs policy
-                // vs missing bucket).
-                return match self.get_range(key, 0, 1) {
-                    Err(e) => Err(e),
-                    Ok(_) => Err(self.http_error("head", key, s, "")),
-                };
-            }
-            s => return Err(self.status_error("head", key, s, &resp.headers, "")),
-        }
-        let size = header(&resp.headers, "content-length")
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| Error::Protocol {
-                url: self.url.clone(),
-                key: key.to_owned(),
-                op: "head",
-                detail: "no Content-Length".into(),
-            })?;
-        Ok(Some(ObjectMeta {
-            size,
-            etag: header(&resp.headers, "etag")
-                .map(|e| unquote(&e))
-                .unwrap_or_default(),
-            checksum_sha256: header(&resp.headers, "x-amz-checksum-sha256"),
-            version_id: version_id(&resp.headers),
+        check_key(key)?;
+        Ok(self.head_object(key, None)?.map(|h| ObjectMeta {
+            size: h.size,
+            etag: h.etag,
+            checksum_sha256: h.checksum_sha256,
+            version_id: h.version_id,
         }))
     }
 
