@@ -21,6 +21,7 @@ pub use quilt_hash as hash;
 pub use quilt_store as store;
 pub use quilt_sync as sync;
 
+mod atomic;
 mod build;
 mod build_s3;
 mod checkout;

@@ -100,16 +100,5 @@ pub(crate) fn absolute(p: &Path) -> Result<PathBuf> {
 
 /// Writes a small file atomically: temp file in the same directory, fsync, rename.
 pub(crate) fn atomic_write(path: &Path, data: &[u8]) -> Result<()> {
-    use std::io::Write as _;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-    tmp.write_all(data).map_err(|e| Error::io(tmp.path(), e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io(tmp.path(), e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    crate::atomic::write_durably(path, data).map_err(|e| Error::io(path, e))
 }

@@ -221,10 +221,7 @@ impl UserConfig {
             toml::to_string(&self.table)
                 .map_err(|e| io("write", std::io::Error::other(e.to_string())))?
         );
-        crate::repo::atomic_write(&self.path, text.as_bytes()).map_err(|e| match e {
-            crate::Error::Io { source, .. } => io("write", source),
-            other => io("write", std::io::Error::other(other.to_string())),
-        })
+        crate::atomic::write_durably(&self.path, text.as_bytes()).map_err(|e| io("write", e))
     }
 }
 
