@@ -30,13 +30,16 @@ mod diff;
 mod error;
 mod hash_dir;
 mod ignore;
+mod package;
 pub mod registry_build;
 mod repo;
 mod rev;
 mod status;
+mod transfer;
 mod tree_open;
 pub mod user_config;
 mod walk;
+mod watch;
 mod write_tree;
 
 pub use build::{BuildOptions, BuildOutcome};
@@ -46,10 +49,14 @@ pub use checkout::{
 pub use diff::{diff_headers, diff_manifests, Change, ChangeKind, HeaderChange};
 pub use error::{Error, ErrorKind};
 pub use ignore::IgnoreRules;
+pub use package::{Package, PackageEntry, PackageOptions, Source};
+pub use quilt_sync::{FetchOptions, FetchOutcome, PushOptions, PushOutcome};
 pub use registry_build::{
     build_to_registry, BuildSource, RegistryBuildOptions, RegistryBuildOutcome,
 };
 pub use repo::{Repository, DOT_QUILT};
 pub use rev::{resolve_rev, Rev, RevSpec, HEAD};
 pub use status::{Status, StatusEntry};
+pub use transfer::{cache_dir, Fetched, Installed};
 pub use walk::{walk_dir, WalkedFile};
+pub use watch::Watch;

@@ -39,7 +39,21 @@ pub struct Rev {
 const FORMS: &str = "a revision is NS/PKG, NS/PKG@HASH, NS/PKG@latest, HEAD, REV~N or a \
                      top-hash prefix";
 
+/// The revision as it is written: `NS/PKG`, `NS/PKG@HASH`, a prefix, `HEAD` or `REV~N`.
+impl std::fmt::Display for RevSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RevSpec::Latest(n) => write!(f, "{n}"),
+            RevSpec::At(n, h) => write!(f, "{n}@{h}"),
+            RevSpec::Hash(h) => f.write_str(h),
+            RevSpec::Head => f.write_str(HEAD),
+            RevSpec::Back(base, n) => write!(f, "{base}~{n}"),
+        }
+    }
+}
+
 impl RevSpec {
+    /// Parses a revision as the CLI takes it; see [`RevSpec`] for the forms.
     pub fn parse(s: &str) -> Result<Self> {
         let bad = |reason: &str| Error::BadRev {
             rev: s.to_owned(),

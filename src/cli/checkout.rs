@@ -1,8 +1,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use quilt::{CheckoutOptions, CheckoutOutcome, InstallOptions};
+use quilt::{CheckoutOptions, InstallOptions};
 
+use super::written::report;
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
@@ -80,33 +81,10 @@ pub fn run_install(args: InstallArgs, ctx: &Ctx) -> anyhow::Result<()> {
         "outside a working directory, install needs --from URL or the user's default remote \
          (`quilt config default-remote URL`)",
     )?;
-    let rev = repo.resolve_rev(&args.rev)?;
-    let manifest = repo.store().get_manifest(&rev.top_hash)?;
     let bar = ctx.bar();
-    let mut out =
-        quilt::install_with(repo.store(), &manifest, &dest, &opts, &bar, ctx.interrupt)
-            .with_context(|| format!("could not install {} into {}", args.rev, dest.display()))?;
-    out.top_hash = Some(rev.top_hash);
+    let out = repo
+        .install(&args.rev, &dest, &opts, ctx.watch(&bar))
+        .with_context(|| format!("could not install {} into {}", args.rev, dest.display()))?;
     report(ctx, &out);
     Ok(())
-}
-
-pub fn report(ctx: &Ctx, out: &CheckoutOutcome) {
-    if ctx.json {
-        ctx.print_json(&serde_json::json!({
-            "top_hash": out.top_hash.map(|t| t.to_hex()),
-            "written": out.written,
-            "removed": out.removed,
-            "unchanged": out.unchanged,
-            "bytes": out.bytes,
-        }));
-    } else {
-        if let Some(t) = out.top_hash {
-            println!("{t}");
-        }
-        ctx.note(format!(
-            "{} written, {} removed, {} unchanged",
-            out.written, out.removed, out.unchanged
-        ));
-    }
 }

@@ -25,6 +25,7 @@ mod progress;
 mod remote;
 mod status;
 mod transfer;
+mod written;
 
 pub use output::Ctx;
 

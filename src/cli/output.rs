@@ -30,6 +30,11 @@ impl Ctx {
         Bar::new(self.progress, self.tty)
     }
 
+    /// `bar` and this process's interrupt flag, for a library call.
+    pub fn watch<'a>(&'a self, bar: &'a Bar) -> quilt::Watch<'a> {
+        quilt::Watch::new(bar, self.interrupt)
+    }
+
     /// Prints a JSON value on stdout (for `--json`). A command prints one document; if it
     /// fails after printing it, the error goes to stderr only.
     pub fn print_json(&self, v: &serde_json::Value) {

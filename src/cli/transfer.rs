@@ -1,13 +1,10 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use quilt::hash::PackageName;
-use quilt::sync::{FetchOptions, PushOptions};
-use quilt::{CheckoutOptions, CheckoutOutcome, RevSpec};
+use quilt::{CheckoutOptions, FetchOptions, PushOptions, Repository, RevSpec};
 
-use super::checkout::report;
-use super::output::plural;
 use super::remote::{checked_url, create_missing_dir, open_to_read, resolve_remote_in};
+use super::written::{report_fetch, report_installed};
 use super::Ctx;
 
 mod push_all;
@@ -111,32 +108,21 @@ pub fn run_push(args: PushArgs, ctx: &Ctx) -> anyhow::Result<()> {
         message: args.message.clone(),
         jobs: args.jobs.max(1),
     };
-    let versions = match args.all {
-        true => push_all::versions(&repo, &name, &remote)?,
-        false => vec![rev.top_hash],
-    };
-    let mut outcomes = Vec::new();
-    for (i, top) in versions.iter().enumerate() {
-        let last = i + 1 == versions.len();
-        let bar = ctx.bar();
-        match quilt::sync::push(
-            repo.store(),
-            &remote,
-            &name,
-            top,
-            &opts,
-            &bar,
-            ctx.interrupt,
-        ) {
-            Ok(out) => outcomes.push(out),
-            // An older version arrives after a newer one: stored, but latest stays put.
-            Err(quilt::sync::TransferError::LatestMoved { .. }) if args.all && !last => {}
-            Err(e) => {
-                let what = format!("push of {name}@{} to {url} failed", &top.to_hex()[..12]);
-                return Err(anyhow::Error::new(e).context(what));
-            }
+    let bar = ctx.bar();
+    let outcomes = match args.all {
+        true => repo
+            .push_all(&remote, &name, &opts, ctx.watch(&bar))
+            .with_context(|| format!("push of {name} (--all) to {url} failed"))?,
+        false => {
+            let top = rev.top_hash;
+            let out = repo
+                .push(&remote, &name, &top, &opts, ctx.watch(&bar))
+                .with_context(|| {
+                    format!("push of {name}@{} to {url} failed", &top.to_hex()[..12])
+                })?;
+            vec![out]
         }
-    }
+    };
     push_all::report(
         ctx,
         &name,
@@ -151,30 +137,31 @@ pub fn run_push(args: PushArgs, ctx: &Ctx) -> anyhow::Result<()> {
 /// Where a push reads from: the working directory's store, else (for `quilt push NS/PKG`
 /// outside any working directory) the user's cache store that `install` fills outside one.
 /// The flag says whether it is a working directory.
-fn push_source(ctx: &Ctx, rev: Option<&str>) -> anyhow::Result<(quilt::Repository, bool)> {
+fn push_source(ctx: &Ctx, rev: Option<&str>) -> anyhow::Result<(Repository, bool)> {
     let e = match ctx.repo() {
         Ok(repo) => return Ok((repo, true)),
         Err(e) => e,
     };
-    let cache = cache_store_dir();
     let named = rev.is_some_and(|r| RevSpec::parse(r).is_ok_and(|s| s.name().is_some()));
-    if !named || !cache.join(quilt::DOT_QUILT).is_dir() {
+    let cache = match named {
+        true => Repository::open_cache()?,
+        false => None,
+    };
+    let Some(repo) = cache else {
         return Err(e.context(format!(
             "outside a working directory, `quilt push NS/PKG[@HASH] [REMOTE]` pushes a version \
              that `quilt install` fetched into the user's cache store ({}); run push in the \
              directory the package was built in, or with -C DIR",
-            cache.display()
+            quilt::cache_dir().display()
         )));
-    }
-    let repo = quilt::Repository::open(&cache)
-        .with_context(|| format!("could not open the cache store at {}", cache.display()))?;
+    };
     Ok((repo, false))
 }
 
 /// `quilt push` with no package, or with only a remote (`quilt push origin`), pushes the
 /// package checked out here, as `git push [REMOTE]` pushes the current branch.
 fn push_targets(
-    repo: &quilt::Repository,
+    repo: &Repository,
     rev: Option<&str>,
     remote: Option<&str>,
 ) -> anyhow::Result<(String, Option<String>)> {
@@ -186,68 +173,28 @@ fn push_targets(
     }
 }
 
-fn fetch_into(
-    store: &quilt::store::Store,
-    rev: &str,
-    remote: &dyn quilt::sync::Remote,
-    jobs: usize,
-    allow_local_keys: bool,
-    ctx: &Ctx,
-) -> anyhow::Result<(Option<PackageName>, quilt::sync::FetchOutcome)> {
-    let spec = RevSpec::parse(rev)?;
-    let (name, hash) = match &spec {
-        RevSpec::Latest(n) => (Some(n.clone()), None),
-        RevSpec::At(n, h) => (Some(n.clone()), Some(h.clone())),
-        RevSpec::Hash(h) => (None, Some(h.clone())),
-        RevSpec::Head | RevSpec::Back(..) => anyhow::bail!(
-            "HEAD and REV~N name local versions; name a remote one as NS/PKG, NS/PKG@HASH or a \
-             top-hash prefix"
-        ),
-    };
-    let opts = FetchOptions {
+fn fetch_options(jobs: usize, allow_local_keys: bool) -> FetchOptions {
+    FetchOptions {
         jobs: jobs.max(1),
         remote_options: super::remote_options(),
         allow_local_keys,
-    };
-    let bar = ctx.bar();
-    let out = quilt::sync::fetch(
-        store,
-        remote,
-        name.as_ref(),
-        hash.as_deref(),
-        &opts,
-        &bar,
-        ctx.interrupt,
-    )?;
-    Ok((name, out))
-}
-
-/// Reading from a directory remote that does not exist would report the package as not
-/// found there; say what is really missing.
-fn report_fetch(ctx: &Ctx, out: &quilt::sync::FetchOutcome) {
-    if !ctx.json {
-        ctx.note(format!(
-            "fetched {}: {} downloaded ({}), {} already local",
-            out.top_hash,
-            plural(out.objects_downloaded, "object", "objects"),
-            indicatif::HumanBytes(out.bytes_downloaded),
-            out.objects_present
-        ));
     }
 }
 
 pub fn run_fetch(args: FetchArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
     let (url, remote) = resolve_remote_in(&repo, ctx, args.remote.as_deref(), false)?;
-    let (_, out) = fetch_into(
-        repo.store(),
-        &args.rev,
-        &remote,
-        args.jobs,
-        args.allow_local_keys,
-        ctx,
-    )
-    .with_context(|| format!("fetch of {} from {url} failed", args.rev))?;
+    let spec = RevSpec::parse(&args.rev)?;
+    let bar = ctx.bar();
+    let out = repo
+        .fetch(
+            &remote,
+            &spec,
+            &fetch_options(args.jobs, args.allow_local_keys),
+            ctx.watch(&bar),
+        )
+        .with_context(|| format!("fetch of {} from {url} failed", args.rev))?
+        .outcome;
     report_fetch(ctx, &out);
     if ctx.json {
         ctx.print_json(&serde_json::json!({"top_hash": out.top_hash.to_hex(), "objects_downloaded": out.objects_downloaded, "bytes_downloaded": out.bytes_downloaded, "objects_present": out.objects_present, "requests": remote.counts().total()}));
@@ -260,35 +207,29 @@ pub fn run_fetch(args: FetchArgs, ctx: &Ctx) -> anyhow::Result<()> {
 pub fn run_pull(args: PullArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
     let (url, remote) = resolve_remote_in(&repo, ctx, args.remote.as_deref(), false)?;
-    let (name, out) = fetch_into(
-        repo.store(),
-        &args.rev,
-        &remote,
-        args.jobs,
-        args.allow_local_keys,
-        ctx,
-    )
-    .with_context(|| format!("pull of {} from {url} failed", args.rev))?;
-    report_fetch(ctx, &out);
-    let rev = match name {
-        Some(n) => format!("{n}@{}", out.top_hash),
-        None => out.top_hash.to_hex(),
-    };
+    let spec = RevSpec::parse(&args.rev)?;
     let bar = ctx.bar();
-    let co = repo.checkout(
-        &rev,
+    let fetched = repo
+        .fetch(
+            &remote,
+            &spec,
+            &fetch_options(args.jobs, args.allow_local_keys),
+            ctx.watch(&bar),
+        )
+        .with_context(|| format!("pull of {} from {url} failed", args.rev))?;
+    report_fetch(ctx, &fetched.outcome);
+    let written = repo.checkout_fetched(
+        &fetched,
         &CheckoutOptions { force: args.force },
-        &bar,
-        ctx.interrupt,
+        ctx.watch(&bar),
     )?;
-    report_with_fetch(ctx, &out, &co);
+    report_installed(ctx, &quilt::Installed { fetched, written });
     Ok(())
 }
 
 /// `quilt install REV --from URL --dest DIR`: works without an initialised directory by
-/// fetching into a private cache store under the user's cache directory. `from` is `None`
-/// for the default remote (outside a working directory: the user's, `quilt config
-/// default-remote`).
+/// fetching into the user's cache store. `from` is `None` for the default remote (outside a
+/// working directory: the user's, `quilt config default-remote`).
 pub fn install_from_remote(
     rev: &str,
     from: Option<&str>,
@@ -297,12 +238,14 @@ pub fn install_from_remote(
     allow_local_keys: bool,
     ctx: &Ctx,
 ) -> anyhow::Result<()> {
-    let (store, in_workdir) = match quilt::Repository::discover(&ctx.cwd) {
+    let (store, in_workdir) = match Repository::discover(&ctx.cwd) {
         Ok(repo) => (repo, true),
         Err(_) => {
-            let cache = cache_store_dir();
-            let repo = quilt::Repository::init(&cache, None).with_context(|| {
-                format!("could not create the cache store at {}", cache.display())
+            let repo = Repository::cache().with_context(|| {
+                format!(
+                    "could not create the cache store at {}",
+                    quilt::cache_dir().display()
+                )
             })?;
             (repo, false)
         }
@@ -311,41 +254,19 @@ pub fn install_from_remote(
     let names = in_workdir.then_some(&store);
     let (url, remote) = open_to_read(names, ctx, from)?;
     let from = from.unwrap_or(url.as_str());
-    let (_, out) = fetch_into(store.store(), rev, &remote, 8, allow_local_keys, ctx)
-        .with_context(|| format!("could not fetch {rev} from {from}"))?;
-    report_fetch(ctx, &out);
-    let manifest = store.store().get_manifest(&out.top_hash)?;
+    let spec = RevSpec::parse(rev)?;
     let bar = ctx.bar();
-    let mut co = quilt::install_with(store.store(), &manifest, dest, opts, &bar, ctx.interrupt)?;
-    co.top_hash = Some(out.top_hash);
-    report_with_fetch(ctx, &out, &co);
+    let fetched = store
+        .fetch(
+            &remote,
+            &spec,
+            &fetch_options(8, allow_local_keys),
+            ctx.watch(&bar),
+        )
+        .with_context(|| format!("could not fetch {rev} from {from}"))?;
+    report_fetch(ctx, &fetched.outcome);
+    let top = fetched.outcome.top_hash.to_hex();
+    let written = store.install(&top, dest, opts, ctx.watch(&bar))?;
+    report_installed(ctx, &quilt::Installed { fetched, written });
     Ok(())
-}
-
-/// `pull` and `install --from`: what was fetched, then what was written.
-fn report_with_fetch(ctx: &Ctx, fetched: &quilt::sync::FetchOutcome, co: &CheckoutOutcome) {
-    if !ctx.json {
-        return report(ctx, co);
-    }
-    ctx.print_json(&serde_json::json!({
-        "top_hash": fetched.top_hash.to_hex(),
-        "objects_downloaded": fetched.objects_downloaded,
-        "bytes_downloaded": fetched.bytes_downloaded,
-        "objects_present": fetched.objects_present,
-        "written": co.written,
-        "removed": co.removed,
-        "unchanged": co.unchanged,
-        "bytes": co.bytes,
-    }));
-}
-
-fn cache_store_dir() -> std::path::PathBuf {
-    if let Some(d) = std::env::var_os("QUILT_CACHE_DIR") {
-        return d.into();
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("quilt")
 }

@@ -64,7 +64,7 @@ pub mod layout;
 pub mod transfer;
 
 pub use transfer::error::TransferError;
-pub use transfer::fetch::{fetch, FetchOptions, FetchOutcome};
+pub use transfer::fetch::{fetch, fetch_objects, FetchOptions, FetchOutcome, ObjectsFetched};
 pub use transfer::publish::{publish_manifest, Published};
 pub use transfer::push::{push, ManifestWrite, PushOptions, PushOutcome};
 pub use transfer::registry;

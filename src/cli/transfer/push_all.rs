@@ -1,43 +1,9 @@
-//! `quilt push --all`: which versions to send, and how a push of one or many is reported.
+//! How a push of one version or many (`quilt push --all`) is reported.
 
-use quilt::hash::{PackageName, TopHash};
-use quilt::sync::{registry, PushOutcome, Remote};
-use quilt::Repository;
+use quilt::hash::PackageName;
+use quilt::sync::PushOutcome;
 
 use super::Ctx;
-
-/// Every local version of `name` the remote lacks, oldest first, then the local latest (always
-/// pushed, so `latest` ends on it). A version whose manifest is on the remote is complete there
-/// (objects go before the manifest), so a repeated run skips it.
-pub fn versions(
-    repo: &Repository,
-    name: &PackageName,
-    remote: &dyn Remote,
-) -> anyhow::Result<Vec<TopHash>> {
-    let mut history: Vec<TopHash> = repo
-        .store()
-        .revisions(name)?
-        .into_iter()
-        .rev()
-        .map(|r| r.top_hash)
-        .collect();
-    let Some(latest) = history.pop() else {
-        anyhow::bail!("no local versions of {name}; `quilt list` shows what is stored");
-    };
-    let mut out = Vec::new();
-    for top in history {
-        if !registry::has_manifest(remote, &top)? {
-            out.push(top);
-        }
-    }
-    tracing::info!(
-        package = %name,
-        missing = out.len(),
-        "older versions the remote lacks"
-    );
-    out.push(latest);
-    Ok(out)
-}
 
 /// Prints what was pushed. `--json` gives one version's fields at the top level, or with
 /// `all` a `versions` list (oldest first), so a script sees one shape per flag.

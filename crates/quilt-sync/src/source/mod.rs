@@ -14,7 +14,9 @@ mod read;
 mod scan;
 
 pub use error::SourceError;
-pub use scan::{scan_s3, RequestCounts, ScanOptions, ScanOutcome, Skipped, SourceEntry};
+pub use scan::{
+    hash_object, scan_s3, RequestCounts, ScanOptions, ScanOutcome, Skipped, SourceEntry,
+};
 
 /// `s3://bucket/<key>[?versionId=…]` exactly as quilt3's `PhysicalKey.__str__` writes it:
 /// the key quoted as Python's `quote(safe='/')`, the version id as `urlencode` does it.

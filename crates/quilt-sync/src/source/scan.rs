@@ -156,6 +156,33 @@ pub fn scan_s3(
     })
 }
 
+/// One object, `key` below `s3`'s prefix, as [`scan_s3`] would make it an entry: its latest
+/// version (or `version_id`), hashed from S3's checksum when that maps onto quilt3's hash,
+/// else read.
+pub fn hash_object(
+    s3: &S3Remote,
+    key: &LogicalKey,
+    version_id: Option<&str>,
+    opts: &ScanOptions,
+) -> Result<SourceEntry, SourceError> {
+    let retry = Retry::new(s3, opts.retry.clone());
+    let counters = Counters::default();
+    let reader = Reader {
+        s3,
+        retry: &retry,
+        gets: &counters.get,
+        get_bytes: &counters.get_bytes,
+    };
+    let job = Job {
+        s3,
+        retry: &retry,
+        reader: &reader,
+        counters: &counters,
+        rehash: opts.rehash,
+    };
+    job.entry_version(key, version_id)
+}
+
 #[derive(Default)]
 struct Counters {
     head: AtomicU64,
@@ -270,13 +297,22 @@ impl Job<'_> {
     /// The entry of the latest version of `key`: one HEAD, and a read only when S3's
     /// checksum does not give the hash.
     fn entry(&self, key: &LogicalKey) -> Result<SourceEntry, SourceError> {
+        self.entry_version(key, None)
+    }
+
+    /// [`Job::entry`] of one version of `key` (the latest for `None`).
+    fn entry_version(
+        &self,
+        key: &LogicalKey,
+        version_id: Option<&str>,
+    ) -> Result<SourceEntry, SourceError> {
         let url = self.s3.describe();
         let bucket = self.s3.bucket_name();
         let head = self
             .retry
             .call("head", key, || {
                 self.counters.head.fetch_add(1, Ordering::Relaxed);
-                self.s3.head_object(key, None)
+                self.s3.head_object(key, version_id)
             })
             .map_err(|e| SourceError::reading(e, &url, bucket, key))?
             .ok_or_else(|| SourceError::Vanished {

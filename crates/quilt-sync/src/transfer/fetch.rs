@@ -149,28 +149,7 @@ pub fn fetch(
 
     // Held until the ref is recorded, so a concurrent gc cannot collect fetched objects.
     let _hold = store.hold_for_write()?;
-    let (missing, also, present) = missing_objects(store, &manifest)?;
-
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.max(1))
-        .thread_name(|i| format!("quilt-fetch-{i}"))
-        .build()
-        .map_err(|e| TransferError::Io {
-            path: "thread pool".into(),
-            source: std::io::Error::other(e),
-        })?;
-    let sources = Sources::new(remote, &opts.remote_options, opts.allow_local_keys);
-    let (downloaded, bytes_down) = download_missing(
-        store,
-        &missing,
-        &also,
-        &pool,
-        &sources,
-        Watch {
-            progress,
-            interrupt,
-        },
-    )?;
+    let fetched = fetch_objects(store, remote, &manifest, opts, progress, interrupt)?;
     // A Ctrl-C during the last object: stop before the manifest and the ref.
     if interrupt.load(Ordering::Relaxed) {
         return Err(TransferError::Interrupted);
@@ -201,9 +180,62 @@ pub fn fetch(
     }
     Ok(FetchOutcome {
         top_hash: top,
-        objects_downloaded: downloaded,
-        bytes_downloaded: bytes_down,
-        objects_present: present,
+        objects_downloaded: fetched.downloaded,
+        bytes_downloaded: fetched.bytes,
+        objects_present: fetched.present,
+    })
+}
+
+/// What [`fetch_objects`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ObjectsFetched {
+    /// Objects downloaded, verified and stored.
+    pub downloaded: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Distinct contents the store already had.
+    pub present: u64,
+}
+
+/// Downloads every content of `manifest` the store lacks, each from the first of its
+/// locations that works (its entries' physical keys, then `home`'s `.quilt/objects/<hex>`),
+/// verifying every byte; see [`fetch`]. The caller holds [`Store::hold_for_write`] until it
+/// has recorded what names these objects, so a concurrent gc cannot collect them.
+pub fn fetch_objects(
+    store: &Store,
+    home: &dyn Remote,
+    manifest: &Manifest,
+    opts: &FetchOptions,
+    progress: &dyn Progress,
+    interrupt: &AtomicBool,
+) -> TResult<ObjectsFetched> {
+    let remote = home;
+    let (missing, also, present) = missing_objects(store, manifest)?;
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.max(1))
+        .thread_name(|i| format!("quilt-fetch-{i}"))
+        .build()
+        .map_err(|e| TransferError::Io {
+            path: "thread pool".into(),
+            source: std::io::Error::other(e),
+        })?;
+    let sources = Sources::new(remote, &opts.remote_options, opts.allow_local_keys);
+    let (downloaded, bytes_down) = download_missing(
+        store,
+        &missing,
+        &also,
+        &pool,
+        &sources,
+        Watch {
+            progress,
+            interrupt,
+        },
+    )?;
+    Ok(ObjectsFetched {
+        downloaded,
+        bytes: bytes_down,
+        present,
     })
 }
 

@@ -5,6 +5,7 @@ mod dest;
 pub mod error;
 pub mod fetch;
 mod locate;
+pub use locate::{parse_physical_key, PhysicalKey};
 pub mod plan;
 pub mod publish;
 pub mod push;

@@ -1,0 +1,369 @@
+//! The `quilt::Package` API: what it builds is what quilt3 builds (top hash and manifest bytes),
+//! quilt3 browses and installs what it pushes, it browses and installs what quilt3 built, and
+//! bad edits are refused without touching the store.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use common::*;
+use quilt::hash::PackageName;
+use quilt::sync::{open_remote, Remote, RemoteOptions};
+use quilt::{
+    Error, FetchOptions, InstallOptions, Package, PackageOptions, PushOptions, Repository, RevSpec,
+    Watch,
+};
+use serde_json::{json, Value};
+
+fn dir_remote(path: &Path) -> Arc<dyn Remote> {
+    std::fs::create_dir_all(path).expect("mkdir registry");
+    let url = path.to_str().expect("utf-8 path");
+    Arc::from(open_remote(url, &RemoteOptions::default()).expect("open dir remote"))
+}
+
+/// Files with names that exercise quilt3's order, unicode, spaces and an empty file.
+fn sample_files(root: &Path) -> Vec<(&'static str, std::path::PathBuf)> {
+    let files = [
+        ("train.csv", b"x,y\n1,2\n".to_vec()),
+        ("docs/README.md", b"# read me\n".to_vec()),
+        ("a/b", bytes(1, 3000)),
+        ("a-c", bytes(2, 10)),
+        ("日本/データ.bin", bytes(3, 70_000)),
+        ("sp ace/x y.txt", b"spaces\n".to_vec()),
+        ("empty", Vec::new()),
+    ];
+    files
+        .into_iter()
+        .enumerate()
+        .map(|(i, (key, data))| {
+            let path = root.join(format!("src-{i}"));
+            std::fs::write(&path, data).expect("write source file");
+            (key, path)
+        })
+        .collect()
+}
+
+fn sample_package(root: &Path) -> Package {
+    let mut pkg = Package::new();
+    for (key, path) in sample_files(root) {
+        pkg.set(key, path).expect("set");
+    }
+    pkg.set_meta(json!({"owner": "team", "n": [1, 2.5, null], "ü": "✓"}))
+        .expect("meta");
+    pkg.set_entry_meta("train.csv", json!({"columns": ["x", "y"]}))
+        .expect("entry meta");
+    pkg
+}
+
+fn name() -> PackageName {
+    PackageName::parse("team/pkg").expect("name")
+}
+
+#[test]
+fn top_hash_and_manifest_bytes_match_quilt3() {
+    let Some(py) = python() else { return };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut pkg = sample_package(tmp.path());
+    let ours_reg = tmp.path().join("ours");
+    let ours = pkg
+        .build_to_registry(
+            dir_remote(&ours_reg).as_ref(),
+            &name(),
+            Some("v1"),
+            Watch::default(),
+        )
+        .expect("build to registry");
+
+    let spec = json!({
+        "files": sample_files(tmp.path()).into_iter()
+            .map(|(k, p)| (k.to_owned(), Value::String(p.display().to_string())))
+            .collect::<serde_json::Map<_, _>>(),
+        "meta": {"owner": "team", "n": [1, 2.5, null], "ü": "✓"},
+        "entry_meta": {"train.csv": {"columns": ["x", "y"]}},
+        "message": "v1",
+    });
+    let spec_path = tmp.path().join("spec.json");
+    std::fs::write(&spec_path, spec.to_string()).expect("write spec");
+    let theirs_reg = tmp.path().join("theirs");
+    std::fs::create_dir_all(&theirs_reg).expect("mkdir");
+    let theirs = run_py(
+        &py,
+        "package.py",
+        &[
+            "build",
+            spec_path.to_str().expect("utf-8"),
+            "team/pkg",
+            theirs_reg.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    assert_eq!(
+        ours.to_hex(),
+        theirs.trim(),
+        "top hash differs from quilt3's"
+    );
+    assert_eq!(
+        String::from_utf8(registry_manifest(&ours_reg, theirs.trim())).expect("utf-8"),
+        String::from_utf8(registry_manifest(&theirs_reg, theirs.trim())).expect("utf-8"),
+        "manifest bytes differ from quilt3's (physical keys included: the same files)"
+    );
+    assert_eq!(pkg.top_hash().expect("top hash"), ours);
+}
+
+#[test]
+fn quilt3_browses_and_installs_what_package_pushes() {
+    let Some(py) = python() else { return };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut pkg = sample_package(tmp.path());
+    let repo = Repository::init(&tmp.path().join("work"), None).expect("init");
+    let reg = tmp.path().join("registry");
+    let opts = PushOptions {
+        force: false,
+        dest: None,
+        message: Some("pushed from Rust".into()),
+        jobs: 4,
+    };
+    let pushed = pkg
+        .push(
+            &repo,
+            &name(),
+            dir_remote(&reg).as_ref(),
+            &opts,
+            Watch::default(),
+        )
+        .expect("push");
+    assert_eq!(pushed.objects_uploaded, 7);
+
+    let dest = tmp.path().join("installed-by-quilt3");
+    let out = run_py(
+        &py,
+        "package.py",
+        &[
+            "browse",
+            reg.to_str().expect("utf-8"),
+            "team/pkg",
+            dest.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    // quilt3's install prints on stdout too; the driver's JSON is the last line.
+    let last = out.lines().last().expect("output from quilt3");
+    let seen: Value = serde_json::from_str(last).expect("json from quilt3");
+    assert_eq!(seen["top_hash"], pushed.top_hash.to_hex());
+    assert_eq!(seen["message"], "pushed from Rust");
+    assert_eq!(
+        seen["meta"],
+        json!({"owner": "team", "n": [1, 2.5, null], "ü": "✓"})
+    );
+    assert_eq!(
+        seen["entries"]["train.csv"]["meta"],
+        json!({"columns": ["x", "y"]})
+    );
+    assert_eq!(seen["entries"]["日本/データ.bin"]["size"], 70_000);
+    for (key, path) in sample_files(tmp.path()) {
+        assert_eq!(
+            std::fs::read(dest.join(key)).expect("installed file"),
+            std::fs::read(path).expect("source"),
+            "{key} as quilt3 installed it"
+        );
+    }
+}
+
+#[test]
+fn browses_builds_and_installs_what_quilt3_built() {
+    let Some(py) = python() else { return };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let spec = json!({
+        "files": sample_files(tmp.path()).into_iter()
+            .map(|(k, p)| (k.to_owned(), Value::String(p.display().to_string())))
+            .collect::<serde_json::Map<_, _>>(),
+        "meta": {"by": "quilt3"},
+        "entry_meta": {"a/b": {"k": 1}},
+        "message": "from python",
+    });
+    let spec_path = tmp.path().join("spec.json");
+    std::fs::write(&spec_path, spec.to_string()).expect("write spec");
+    let reg = tmp.path().join("registry");
+    std::fs::create_dir_all(&reg).expect("mkdir");
+    let theirs = run_py(
+        &py,
+        "package.py",
+        &[
+            "build",
+            spec_path.to_str().expect("utf-8"),
+            "team/pkg",
+            reg.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    let theirs = theirs.trim();
+
+    let registry = dir_remote(&reg);
+    let mut browsed =
+        Package::browse(registry.clone(), "team/pkg", PackageOptions::default()).expect("browse");
+    assert_eq!(browsed.top_hash().expect("top").to_hex(), theirs);
+    assert_eq!(browsed.meta(), Some(&json!({"by": "quilt3"})));
+    assert_eq!(browsed.message(), Some("from python"));
+    assert_eq!(browsed.len(), 7);
+    let keys: Vec<&str> = browsed.walk().map(|e| e.logical_key()).collect();
+    // quilt3's walk order: a folder's entries before a sibling file whose name sorts after it.
+    assert_eq!(
+        keys,
+        [
+            "a/b",
+            "a-c",
+            "docs/README.md",
+            "empty",
+            "sp ace/x y.txt",
+            "train.csv",
+            "日本/データ.bin"
+        ]
+    );
+    assert_eq!(
+        browsed.get("a/b").and_then(|e| e.user_meta()),
+        Some(&json!({"k": 1}))
+    );
+
+    // Building the browsed package fetches its data (verified) into the store: same version.
+    let repo = Repository::init(&tmp.path().join("work"), None).expect("init");
+    let message = browsed.message().map(str::to_owned);
+    let top = browsed
+        .build(&repo, &name(), message.as_deref(), Watch::default())
+        .expect("build browsed");
+    assert_eq!(top.to_hex(), theirs);
+    let dest = tmp.path().join("out");
+    let out = repo
+        .install(
+            &top.to_hex(),
+            &dest,
+            &InstallOptions::default(),
+            Watch::default(),
+        )
+        .expect("install");
+    assert_eq!(out.top_hash, Some(top));
+    assert_eq!(out.written, 7);
+    for (key, path) in sample_files(tmp.path()) {
+        assert_eq!(
+            std::fs::read(dest.join(key)).expect("file"),
+            std::fs::read(path).expect("src")
+        );
+    }
+
+    // And through a fetch by top-hash prefix into another store.
+    let other = Repository::init(&tmp.path().join("other"), None).expect("init");
+    let installed = other
+        .install_from(
+            registry.as_ref(),
+            &RevSpec::parse(&theirs[..10]).expect("rev"),
+            &tmp.path().join("out2"),
+            &InstallOptions::default(),
+            &FetchOptions {
+                jobs: 2,
+                ..FetchOptions::default()
+            },
+            Watch::default(),
+        )
+        .expect("install from");
+    assert_eq!(installed.fetched.outcome.top_hash, top);
+    assert_eq!(installed.written.written, 7);
+}
+
+#[test]
+fn edits_behave_like_quilt3_and_bad_ones_are_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let src = tmp.path().join("tree");
+    write(&src, "keep/a.csv", b"a");
+    write(&src, "keep/b.csv", b"bb");
+    write(&src, "skip.log", b"log");
+    write(&src, ".quiltignore", b"*.log\n");
+    let mut pkg = Package::new();
+    pkg.set_dir("data", &src).expect("set_dir");
+    let keys: Vec<&str> = pkg.walk().map(|e| e.logical_key()).collect();
+    assert_eq!(
+        keys,
+        ["data/.quiltignore", "data/keep/a.csv", "data/keep/b.csv"]
+    );
+
+    pkg.delete("data/keep").expect("delete a folder");
+    assert_eq!(pkg.len(), 1);
+    let err = pkg.delete("data/keep").expect_err("nothing left there");
+    assert!(
+        err.to_string().contains("no entry or folder \"data/keep\""),
+        "{err}"
+    );
+
+    let err = pkg
+        .set(".quilt/quilt.db", src.join("skip.log"))
+        .expect_err("reserved");
+    assert!(err.to_string().contains(".quilt"), "{err}");
+    let err = pkg
+        .set("../escape", src.join("skip.log"))
+        .expect_err("escape");
+    assert!(err.to_string().contains(".."), "{err}");
+    let err = pkg.set("dir", &src).expect_err("a directory");
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+    let err = pkg.set("missing", src.join("nope")).expect_err("missing");
+    assert!(matches!(err, Error::Io { .. }), "{err:?}");
+    let err = pkg.set_meta(json!([1, 2])).expect_err("not an object");
+    assert!(matches!(err, Error::BadMeta(_)), "{err:?}");
+    let err = pkg.set("bad", "s3://").expect_err("no bucket");
+    assert!(err.to_string().contains("not an S3 object URL"), "{err}");
+    assert_eq!(pkg.len(), 1, "refused edits change nothing");
+
+    // The manifest needs hashes; it round-trips byte for byte once they are there.
+    assert!(pkg.manifest().is_err());
+    pkg.set("x.txt", src.join("keep/a.csv")).expect("set");
+    pkg.set_meta(json!({"a": 1})).expect("meta");
+    let top = pkg.top_hash().expect("top hash");
+    let mut bytes = Vec::new();
+    pkg.write_manifest(&mut bytes).expect("write");
+    let mut back = Package::read_manifest(bytes.as_slice()).expect("read");
+    let mut again = Vec::new();
+    back.write_manifest(&mut again).expect("write again");
+    assert_eq!(bytes, again);
+    assert_eq!(back.top_hash().expect("top"), top);
+}
+
+#[test]
+fn building_twice_records_one_version_and_a_changed_file_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("f.bin");
+    std::fs::write(&file, bytes(7, 20_000)).expect("write");
+    let repo = Repository::init(&tmp.path().join("work"), None).expect("init");
+    let mut pkg = Package::new();
+    pkg.set("f.bin", &file).expect("set");
+    let top = pkg
+        .build(&repo, &name(), Some("m"), Watch::default())
+        .expect("build");
+    let again = pkg
+        .build(&repo, &name(), Some("m"), Watch::default())
+        .expect("rebuild");
+    assert_eq!(top, again);
+    assert_eq!(repo.store().revisions(&name()).expect("revisions").len(), 1);
+    let loaded = Package::load(&repo, "team/pkg").expect("load");
+    assert_eq!(
+        loaded.get("f.bin").and_then(|e| e.hash()),
+        pkg.get("f.bin").and_then(|e| e.hash())
+    );
+
+    // A file whose content is not stored yet, hashed, then changed (same size) before the
+    // build copies it: refused, nothing recorded. (Content the store already has is not read
+    // again: the version then holds exactly what was hashed.)
+    let fresh = tmp.path().join("g.bin");
+    std::fs::write(&fresh, bytes(8, 20_000)).expect("write");
+    let mut pkg = Package::new();
+    pkg.set("g.bin", &fresh).expect("set");
+    pkg.top_hash().expect("hash");
+    std::fs::write(&fresh, bytes(9, 20_000)).expect("rewrite");
+    let other = PackageName::parse("team/other").expect("name");
+    let err = pkg
+        .build(&repo, &other, None, Watch::default())
+        .expect_err("changed since hashed");
+    assert!(matches!(err, Error::FileChanged { .. }), "{err:?}");
+    assert!(repo
+        .store()
+        .revisions(&other)
+        .expect("revisions")
+        .is_empty());
+}
