@@ -13,3 +13,9 @@ export QUILT_DISABLE_USAGE_METRICS=true
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo test --workspace --no-fail-fast -- --test-threads=2
+# The examples/ program: a package built from two files and metadata, pushed to a directory
+# remote, browsed back and installed (it checks each step and fails otherwise). Its install
+# goes through a cache store of its own.
+example_cache="$(mktemp -d)"
+QUILT_CACHE_DIR="$example_cache" cargo run --quiet --example package
+rm -rf "$example_cache"

@@ -1,21 +1,62 @@
 //! quilt: version, deduplicate and sync datasets the way git versions code, byte-compatible
-//! with quilt3 manifests and top hashes.
+//! with quilt3 manifests, top hashes and registries.
 //!
-//! This crate is the facade the `quilt` binary is built on. A [`Repository`] is a working
-//! directory plus the object store it builds into:
+//! Two types carry everything the `quilt` command does:
 //!
-//! ```no_run
-//! use quilt::{Repository, BuildOptions};
-//! use quilt::hash::{NoProgress, PackageName};
-//! use std::sync::atomic::AtomicBool;
+//! - [`Package`]: a package in memory, as quilt3's `quilt3.Package`: set files, folders and
+//!   S3 objects, metadata; compute the top hash; build it into a store or (manifest only)
+//!   into a registry; push it; browse and install what a registry holds.
+//! - [`Repository`]: a working directory and its object store, as the CLI uses it:
+//!   [`Repository::build`], [`Repository::status`], [`Repository::checkout`],
+//!   [`Repository::push`], [`Repository::fetch`], [`Repository::pull`],
+//!   [`Repository::install`] and [`Repository::install_from`].
 //!
-//! let repo = Repository::init(std::path::Path::new("."), None)?;
-//! let name = PackageName::parse("team/dataset")?;
-//! let opts = BuildOptions { message: Some("first".into()), ..BuildOptions::default() };
-//! let outcome = repo.build(&name, &opts, &NoProgress, &AtomicBool::new(false))?;
-//! println!("{}", outcome.top_hash);
-//! # Ok::<(), quilt::Error>(())
+//! Every method returns [`Error`], whose [`Error::kind`] classifies it for scripts. Long
+//! operations take a [`Watch`]: progress reporting and an interrupt flag
+//! ([`Watch::default`] for neither).
+//!
+//! Remotes are [`sync::Remote`]s: `s3://bucket[/prefix]` or a directory, opened with
+//! [`sync::open_remote`]. A package built from two files and metadata, pushed to a directory
+//! remote, browsed back and installed:
+//!
 //! ```
+//! use std::sync::Arc;
+//! use quilt::hash::PackageName;
+//! use quilt::sync::{open_remote, Remote, RemoteOptions};
+//! use quilt::{InstallOptions, Package, PackageOptions, PushOptions, Repository, Watch};
+//!
+//! # fn main() -> Result<(), quilt::Error> {
+//! let tmp = tempfile::tempdir().expect("temp dir");
+//! let (a, b) = (tmp.path().join("a.csv"), tmp.path().join("b.json"));
+//! std::fs::write(&a, "x,y\n1,2\n").expect("write");
+//! std::fs::write(&b, r#"{"k": 1}"#).expect("write");
+//!
+//! let mut pkg = Package::new();
+//! pkg.set("data/a.csv", &a)?.set("b.json", &b)?;
+//! pkg.set_meta(serde_json::json!({"owner": "team"}))?;
+//!
+//! // Build into a store and push to a directory remote (quilt3's registry layout).
+//! let repo = Repository::init(&tmp.path().join("work"), None)?;
+//! let remote_dir = tmp.path().join("registry");
+//! std::fs::create_dir(&remote_dir).expect("mkdir");
+//! let remote: Arc<dyn Remote> =
+//!     Arc::from(open_remote(remote_dir.to_str().expect("utf-8"), &RemoteOptions::default())?);
+//! let name = PackageName::parse("team/demo")?;
+//! let opts = PushOptions { force: false, dest: None, message: Some("v1".into()), jobs: 4 };
+//! let pushed = pkg.push(&repo, &name, remote.as_ref(), &opts, Watch::default())?;
+//!
+//! // Browse it back, then install it into another directory.
+//! let mut browsed = Package::browse(remote.clone(), "team/demo", PackageOptions::default())?;
+//! assert_eq!(browsed.top_hash()?, pushed.top_hash);
+//! let dest = tmp.path().join("copy");
+//! repo.install(&pushed.top_hash.to_hex(), &dest, &InstallOptions::default(), Watch::default())?;
+//! assert_eq!(std::fs::read(dest.join("data/a.csv")).expect("read"), b"x,y\n1,2\n");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The crates underneath are re-exported: [`hash`] (hash types, manifests, top hashes),
+//! [`store`] (the local object store) and [`sync`] (remotes and transfers).
 
 pub use quilt_hash as hash;
 pub use quilt_store as store;
