@@ -367,3 +367,134 @@ fn building_twice_records_one_version_and_a_changed_file_is_refused() {
         .expect("revisions")
         .is_empty());
 }
+
+#[path = "common/s3.rs"]
+mod s3_server;
+
+/// Remote options that reach the test server, as the environment would give them.
+fn s3_options(server: &s3_server::Server) -> quilt::sync::RemoteOptions {
+    let env: std::collections::HashMap<_, _> = server.env().into_iter().collect();
+    let s3 = quilt::sync::S3Options {
+        endpoint: Some(env["AWS_ENDPOINT_URL"].clone()),
+        region: Some("us-east-1".into()),
+        access_key: Some(env["AWS_ACCESS_KEY_ID"].clone()),
+        secret_key: Some(env["AWS_SECRET_ACCESS_KEY"].clone()),
+        config_file: Some("/nonexistent".into()),
+        credentials_file: Some("/nonexistent".into()),
+        ..quilt::sync::S3Options::default()
+    };
+    quilt::sync::RemoteOptions {
+        s3,
+        ..quilt::sync::RemoteOptions::default()
+    }
+}
+
+#[test]
+fn s3_objects_folders_and_local_files_in_one_package() {
+    let Some(server) = s3_server::server() else {
+        return;
+    };
+    let Some(py) = python() else { return };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let bucket = server.bucket("pkg");
+    let put = |key: &str, data: &[u8]| {
+        let f = tmp.path().join("upload");
+        std::fs::write(&f, data).expect("write");
+        assert_eq!(
+            server.signed_put(&format!("{bucket}/{key}"), Some(&f)),
+            "200"
+        );
+    };
+    put("data/x.csv", b"a,b\n1,2\n");
+    put("data/sub/y.bin", &bytes(11, 300_000));
+    put("other/z.txt", b"zzz");
+    let local = tmp.path().join("local.txt");
+    std::fs::write(&local, b"local bytes").expect("write");
+
+    let options = PackageOptions {
+        remote: s3_options(server),
+        ..PackageOptions::default()
+    };
+    let mut pkg = Package::new().with_options(options.clone());
+    pkg.set_dir("raw", format!("s3://{bucket}/data/").as_str())
+        .expect("set_dir s3");
+    pkg.set("z.txt", format!("s3://{bucket}/other/z.txt").as_str())
+        .expect("set s3 object");
+    pkg.set("local.txt", &local).expect("set local");
+    pkg.set_meta(json!({"mixed": true})).expect("meta");
+    let keys: Vec<&str> = pkg.walk().map(|e| e.logical_key()).collect();
+    assert_eq!(keys, ["local.txt", "raw/sub/y.bin", "raw/x.csv", "z.txt"]);
+
+    // Manifest-only to an S3 registry: the top hash quilt3 gives the same sources.
+    let registry: Arc<dyn Remote> = Arc::from(
+        open_remote(&format!("s3://{bucket}/reg-ours"), &options.remote).expect("open registry"),
+    );
+    let ours = pkg
+        .build_to_registry(registry.as_ref(), &name(), Some("mixed"), Watch::default())
+        .expect("build to the S3 registry");
+    let spec = json!({
+        "dirs": {"raw": format!("s3://{bucket}/data/")},
+        "files": {
+            "z.txt": format!("s3://{bucket}/other/z.txt"),
+            "local.txt": local.display().to_string(),
+        },
+        "meta": {"mixed": true},
+        "message": "mixed",
+    });
+    let spec_path = tmp.path().join("spec.json");
+    std::fs::write(&spec_path, spec.to_string()).expect("write spec");
+    let env = server.env();
+    let home = tmp.path().join("py-home");
+    std::fs::create_dir_all(&home).expect("mkdir");
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.push(("HOME", home.to_str().expect("utf-8")));
+    let theirs = run_py(
+        &py,
+        "package.py",
+        &[
+            "build",
+            spec_path.to_str().expect("utf-8"),
+            "team/pkg",
+            &format!("s3://{bucket}/reg-theirs"),
+        ],
+        &env,
+    );
+    assert_eq!(
+        ours.to_hex(),
+        theirs.trim(),
+        "top hash differs from quilt3's"
+    );
+
+    // Built into a local store: the S3 data is fetched (verified), and installs byte-exact.
+    let repo = Repository::init(&tmp.path().join("work"), None).expect("init");
+    let top = pkg
+        .build(&repo, &name(), Some("mixed"), Watch::default())
+        .expect("local build");
+    assert_eq!(top, ours);
+    let dest = tmp.path().join("out");
+    repo.install(
+        &top.to_hex(),
+        &dest,
+        &InstallOptions::default(),
+        Watch::default(),
+    )
+    .expect("install");
+    assert_eq!(
+        std::fs::read(dest.join("raw/sub/y.bin")).expect("y"),
+        bytes(11, 300_000)
+    );
+    assert_eq!(std::fs::read(dest.join("z.txt")).expect("z"), b"zzz");
+    assert_eq!(
+        std::fs::read(dest.join("local.txt")).expect("l"),
+        b"local bytes"
+    );
+
+    // A browsed copy of the registry's version reads the same way.
+    let mut browsed =
+        Package::browse(registry.clone(), "team/pkg", options).expect("browse the S3 registry");
+    assert_eq!(browsed.top_hash().expect("top"), ours);
+    assert!(matches!(
+        browsed.get("z.txt").map(|e| e.source()),
+        Some(quilt::Source::Keys(k)) if k[0].starts_with(&format!("s3://{bucket}/other/z.txt"))
+    ));
+}
