@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::ignore::IgnoreRules;
 use crate::repo::{absolute, Repository};
-use crate::status::{new_stat_rows, trusted_ids};
+use crate::scan::{new_stat_rows, now_ns, trusted_ids};
 use crate::tree_open::TreeOpener;
 use crate::walk::{mtime_ns, walk_dir, WalkedFile};
 
@@ -425,12 +425,6 @@ fn read_unchanged(
 pub(crate) fn changed(file: &File, path: &Path, size: u64, mtime: i64, ino: u64) -> Result<bool> {
     let after = file.metadata().map_err(|e| Error::io(path, e))?;
     Ok(after.len() != size || mtime_ns(&after) != mtime || after.ino() != ino)
-}
-
-pub(crate) fn now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 pub(crate) fn now_secs() -> i64 {

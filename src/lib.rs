@@ -33,6 +33,7 @@ mod ignore;
 pub mod registry_build;
 mod repo;
 mod rev;
+mod scan;
 mod status;
 mod tree_open;
 pub mod user_config;
