@@ -14,18 +14,19 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, PercentEncode, NON_ALPHANUMERIC};
 use quilt_hash::{
     hash_bytes, hash_file, is_reserved_component, logical_key_cmp, Entry, LogicalKey, ObjectId,
     PackageName, Progress, TopHash, TopHasher, Unit,
 };
-use quilt_store::{ManifestSink, ObjectWriter, StatRow};
+use quilt_store::{ManifestSink, ObjectWriter, Revision, StatRow, Store};
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::ignore::IgnoreRules;
 use crate::repo::{absolute, Repository};
-use crate::status::{new_stat_rows, trusted_ids};
+use crate::scan::{new_stat_rows, now_ns, trusted_ids};
 use crate::tree_open::TreeOpener;
 use crate::walk::{mtime_ns, walk_dir, WalkedFile};
 
@@ -79,18 +80,80 @@ impl Repository {
             None => self.worktree().to_path_buf(),
         };
         let started_ns = now_ns();
-        let ignore = IgnoreRules::load(&dir)?;
+        let store = self.store();
+        // Held until the ref is moved, so a concurrent gc cannot collect our new objects.
+        let _hold = store.hold_for_write()?;
+        let (mut files, cached) = self.scan(&dir, name, opts, progress)?;
+
+        let writer = store.writer()?;
+        let hashed = hash_all(
+            store, &writer, &dir, &mut files, cached, progress, interrupt,
+        )?;
+        let ids = &hashed.ids;
+        let bytes = files.iter().map(|f| f.size).sum();
+        let files_count = files.len() as u64;
+        tracing::debug!(
+            hashed = hashed.count,
+            cached = files_count - hashed.count,
+            "hashed what the cache lacked"
+        );
+
+        // The previous version: the likely delta base of the new manifest.
+        let latest = store.latest(name)?;
+        let latest = latest.as_ref();
+        let made = Made {
+            dir: &dir,
+            opts,
+            files: &files,
+            ids,
+            hashed: hashed.count,
+            started_ns,
+        };
+        let top_hash = made.write(store, writer, latest.map(|r| r.top_hash))?;
+        let unchanged = latest.is_some_and(|r| r.top_hash == top_hash);
+        if !unchanged {
+            record_revision(store, &dir, name, &top_hash, opts, latest)?;
+        }
+        store.set_worktree_head(&dir, name, &top_hash)?;
+        tracing::info!(package = %name, top = %top_hash, unchanged, "recorded the version");
+        drop(_hold);
+        // Each build adds packs; when they pile up and nobody else is using the store, merge
+        // the small ones so lookups stay quick. The build is done either way.
+        if let Err(e) = store.merge_packs_if_idle() {
+            tracing::warn!(error = %e, "could not merge small packs; `quilt gc` will");
+        }
+
+        Ok(BuildOutcome {
+            top_hash,
+            files: files_count,
+            bytes,
+            hashed_files: hashed.count,
+            new_objects: hashed.new_objects,
+            new_bytes: hashed.new_bytes,
+            unchanged,
+        })
+    }
+
+    /// Walks `dir` while loading its stat cache, refuses reserved names and entry metadata
+    /// for files that are not there, and returns the files with the ids the cache vouches
+    /// for.
+    fn scan(
+        &self,
+        dir: &Path,
+        name: &PackageName,
+        opts: &BuildOptions,
+        progress: &dyn Progress,
+    ) -> Result<(Vec<WalkedFile>, Vec<Option<ObjectId>>)> {
+        let ignore = IgnoreRules::load(dir)?;
         let store = self.store();
         let skip = vec![
             store.root().to_path_buf(),
             self.worktree().join(crate::repo::DOT_QUILT),
         ];
         progress.start("scanning", None, Unit::Items);
-        // Held until the ref is moved, so a concurrent gc cannot collect our new objects.
-        let _hold = store.hold_for_write()?;
         let (files, cache) = rayon::join(
-            || walk_dir(&dir, &ignore, &skip),
-            || store.stat_cache_load(&dir),
+            || walk_dir(dir, &ignore, &skip),
+            || store.stat_cache_load(dir),
         );
         let (files, cache) = (files?, cache?);
         progress.finish();
@@ -116,138 +179,172 @@ impl Repository {
         }
 
         let cached = trusted_ids(&cache, &files);
-        drop(cache);
-        let total: u64 = files.iter().map(|f| f.size).sum();
-        progress.start("hashing", Some(total), Unit::Bytes);
-        let writer = store.writer()?;
-        let opener = TreeOpener::new(&dir);
-        let new_objects = AtomicU64::new(0);
-        let new_bytes = AtomicU64::new(0);
+        Ok((files, cached))
+    }
+}
 
-        // Each file's id, and whether it was read and hashed now (not taken from the cache).
-        // A file that changed while it was read gets its new stat written back.
-        let mut files = files;
-        let ids: Vec<(ObjectId, bool)> = files
-            .par_iter_mut()
-            .zip(cached)
-            .map(|(file, cached)| {
-                if interrupt.load(Ordering::Relaxed) {
-                    return Err(Error::Interrupted);
-                }
-                let done = match cached {
-                    Some(id) if store.contains(&id)? => (id, false),
-                    _ => {
-                        let (id, stored) = hash_and_store(&writer, &opener, &dir, file)?;
-                        if stored {
-                            new_objects.fetch_add(1, Ordering::Relaxed);
-                            new_bytes.fetch_add(file.size, Ordering::Relaxed);
-                        }
-                        (id, true)
+/// What hashing the walked files found.
+struct Hashed {
+    /// Each file's id, and whether it was read and hashed now (not taken from the cache).
+    ids: Vec<(ObjectId, bool)>,
+    /// How many files were read and hashed.
+    count: u64,
+    new_objects: u64,
+    new_bytes: u64,
+}
+
+/// Takes each file's id from the cache where its object is stored, else reads, hashes and
+/// stores the file. A file that changed while it was read gets its new stat written back.
+fn hash_all(
+    store: &Store,
+    writer: &ObjectWriter<'_>,
+    dir: &Path,
+    files: &mut [WalkedFile],
+    cached: Vec<Option<ObjectId>>,
+    progress: &dyn Progress,
+    interrupt: &AtomicBool,
+) -> Result<Hashed> {
+    let total: u64 = files.iter().map(|f| f.size).sum();
+    progress.start("hashing", Some(total), Unit::Bytes);
+    let opener = TreeOpener::new(dir);
+    let new_objects = AtomicU64::new(0);
+    let new_bytes = AtomicU64::new(0);
+    let ids: Vec<(ObjectId, bool)> = files
+        .par_iter_mut()
+        .zip(cached)
+        .map(|(file, cached)| {
+            if interrupt.load(Ordering::Relaxed) {
+                return Err(Error::Interrupted);
+            }
+            let done = match cached {
+                Some(id) if store.contains(&id)? => (id, false),
+                _ => {
+                    let (id, stored) = hash_and_store(writer, &opener, dir, file)?;
+                    if stored {
+                        new_objects.fetch_add(1, Ordering::Relaxed);
+                        new_bytes.fetch_add(file.size, Ordering::Relaxed);
                     }
-                };
-                progress.inc(file.size);
-                Ok(done)
-            })
-            .collect::<Result<_>>()?;
-        progress.finish();
-        let hashed = ids.iter().filter(|r| r.1).count() as u64;
-        let bytes = files.iter().map(|f| f.size).sum();
-        let files_count = files.len() as u64;
-        tracing::debug!(
-            hashed,
-            cached = files_count - hashed,
-            "hashed what the cache lacked"
-        );
+                    (id, true)
+                }
+            };
+            progress.inc(file.size);
+            Ok(done)
+        })
+        .collect::<Result<_>>()?;
+    progress.finish();
+    let count = ids.iter().filter(|r| r.1).count() as u64;
+    Ok(Hashed {
+        ids,
+        count,
+        new_objects: new_objects.into_inner(),
+        new_bytes: new_bytes.into_inner(),
+    })
+}
 
-        // The previous version: the likely delta base of the new manifest.
-        let latest = store.latest(name)?;
-        let latest = latest.as_ref();
-        // The cache only maps paths to content ids, true whatever happens to the objects, so
-        // it is written, and the manifest streamed to its temp file, while the packs are
-        // being made durable. The manifest takes its name only after they are.
-        let stat_rows = || -> Result<()> {
-            // In slices, so a million new rows are never all in memory at once.
-            for (fs, is) in files
-                .chunks(STAT_ROWS_AT_ONCE)
-                .zip(ids.chunks(STAT_ROWS_AT_ONCE))
-            {
-                let rows: Vec<StatRow> = new_stat_rows(fs, is, started_ns).collect();
-                store.stat_cache_store(&dir, &rows)?;
-            }
-            Ok(())
-        };
-        let manifest = || -> Result<NewManifest<'_>> {
-            // When no file needed hashing, the version may well be stored already (a rebuild
-            // that changed nothing). The top hash alone is cheap, and settles whether the
-            // manifest needs writing at all.
-            let header = header(opts);
-            if hashed == 0 {
-                let mut top = TopHasher::new(&header);
-                for (file, (id, _)) in files.iter().zip(&ids) {
-                    top.add(
-                        &file.key,
-                        file.size,
-                        id,
-                        entry_meta(opts, &file.key).as_ref(),
-                    );
-                }
-                let top = top.finish();
-                if store.has_manifest(&top) {
-                    return Ok(NewManifest::Stored(top));
-                }
-            }
-            let mut sink = store.manifest_sink(&header, latest.map(|r| r.top_hash))?;
-            let base_url = file_url(&dir);
-            for (file, (id, _)) in files.iter().zip(&ids) {
-                sink.entry(&entry(opts, &base_url, file, *id)?)?;
-            }
-            Ok(NewManifest::Written(Box::new(sink)))
-        };
-        let (committed, (cached, written)) =
-            rayon::join(|| writer.commit(), || rayon::join(stat_rows, manifest));
+/// A built version before it is stored: the files, their ids, and how it was asked for.
+struct Made<'a> {
+    dir: &'a Path,
+    opts: &'a BuildOptions,
+    files: &'a [WalkedFile],
+    ids: &'a [(ObjectId, bool)],
+    /// How many files were read and hashed now.
+    hashed: u64,
+    started_ns: i64,
+}
+
+impl Made<'_> {
+    /// Makes the new objects durable, writes the stat cache and the manifest, and returns the
+    /// top hash. The cache only maps paths to content ids, true whatever happens to the
+    /// objects, so it is written, and the manifest streamed to its temp file, while the packs
+    /// are being made durable. The manifest takes its name only after they are.
+    fn write(
+        &self,
+        store: &Store,
+        writer: ObjectWriter<'_>,
+        base: Option<TopHash>,
+    ) -> Result<TopHash> {
+        let (committed, (cached, written)) = rayon::join(
+            || writer.commit(),
+            || rayon::join(|| self.stat_rows(store), || self.manifest(store, base)),
+        );
         cached?;
         committed?;
-        let top_hash = match written? {
+        Ok(match written? {
             NewManifest::Stored(top) => top,
             NewManifest::Written(sink) => sink.finish()?,
-        };
-        let unchanged = latest.is_some_and(|r| r.top_hash == top_hash);
-        if !unchanged {
-            // The parent is what this directory had checked out: `push` moves a remote's
-            // `latest` only from a version this one was built on.
-            let parent = store
-                .worktree_head(&dir)?
-                .filter(|(n, _)| n == name)
-                .map(|(_, t)| t);
-            store.record_revision_with_parent(
-                name,
-                &top_hash,
-                opts.message.as_deref(),
-                // A new build is the package's newest version, even when a version fetched
-                // just before carries a remote time a second ahead of this clock.
-                latest.map_or(now_secs(), |r| r.time.max(now_secs())),
-                parent.as_ref(),
-            )?;
-        }
-        store.set_worktree_head(&dir, name, &top_hash)?;
-        tracing::info!(package = %name, top = %top_hash, unchanged, "recorded the version");
-        drop(_hold);
-        // Each build adds packs; when they pile up and nobody else is using the store, merge
-        // the small ones so lookups stay quick. The build is done either way.
-        if let Err(e) = store.merge_packs_if_idle() {
-            tracing::warn!(error = %e, "could not merge small packs; `quilt gc` will");
-        }
-
-        Ok(BuildOutcome {
-            top_hash,
-            files: files_count,
-            bytes,
-            hashed_files: hashed,
-            new_objects: new_objects.into_inner(),
-            new_bytes: new_bytes.into_inner(),
-            unchanged,
         })
     }
+
+    /// Stores the stat cache rows of the files hashed now.
+    fn stat_rows(&self, store: &Store) -> Result<()> {
+        // In slices, so a million new rows are never all in memory at once.
+        for (fs, is) in self
+            .files
+            .chunks(STAT_ROWS_AT_ONCE)
+            .zip(self.ids.chunks(STAT_ROWS_AT_ONCE))
+        {
+            let rows: Vec<StatRow> = new_stat_rows(fs, is, self.started_ns).collect();
+            store.stat_cache_store(self.dir, &rows)?;
+        }
+        Ok(())
+    }
+
+    /// Streams the manifest to its temp file, unless the version is stored already.
+    fn manifest<'s>(&self, store: &'s Store, base: Option<TopHash>) -> Result<NewManifest<'s>> {
+        // When no file needed hashing, the version may well be stored already (a rebuild
+        // that changed nothing). The top hash alone is cheap, and settles whether the
+        // manifest needs writing at all.
+        let opts = self.opts;
+        let header = header(opts);
+        if self.hashed == 0 {
+            let mut top = TopHasher::new(&header);
+            for (file, (id, _)) in self.files.iter().zip(self.ids) {
+                top.add(
+                    &file.key,
+                    file.size,
+                    id,
+                    entry_meta(opts, &file.key).as_ref(),
+                );
+            }
+            let top = top.finish();
+            if store.has_manifest(&top) {
+                return Ok(NewManifest::Stored(top));
+            }
+        }
+        let mut sink = store.manifest_sink(&header, base)?;
+        let base_url = file_url(self.dir);
+        for (file, (id, _)) in self.files.iter().zip(self.ids) {
+            sink.entry(&entry(opts, &base_url, file, *id)?)?;
+        }
+        Ok(NewManifest::Written(Box::new(sink)))
+    }
+}
+
+/// Adds the new version to the package's history.
+fn record_revision(
+    store: &Store,
+    dir: &Path,
+    name: &PackageName,
+    top_hash: &TopHash,
+    opts: &BuildOptions,
+    latest: Option<&Revision>,
+) -> Result<()> {
+    // The parent is what this directory had checked out: `push` moves a remote's
+    // `latest` only from a version this one was built on.
+    let parent = store
+        .worktree_head(dir)?
+        .filter(|(n, _)| n == name)
+        .map(|(_, t)| t);
+    store.record_revision_with_parent(
+        name,
+        top_hash,
+        opts.message.as_deref(),
+        // A new build is the package's newest version, even when a version fetched
+        // just before carries a remote time a second ahead of this clock.
+        latest.map_or(now_secs(), |r| r.time.max(now_secs())),
+        parent.as_ref(),
+    )?;
+    Ok(())
 }
 
 /// The built version's manifest: already in the store, or written and waiting to be named.
@@ -427,12 +524,6 @@ pub(crate) fn changed(file: &File, path: &Path, size: u64, mtime: i64, ino: u64)
     Ok(after.len() != size || mtime_ns(&after) != mtime || after.ino() != ino)
 }
 
-pub(crate) fn now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64)
-}
-
 pub(crate) fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -445,17 +536,18 @@ pub(crate) fn file_url(dir: &Path) -> String {
     format!("file://{}", percent_encode_path(s.trim_end_matches('/')))
 }
 
-/// Percent-encodes everything but unreserved characters and `/` (Python's `quote(safe='/')`).
-pub(crate) fn percent_encode_path(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+/// What Python's `urllib.parse.quote(s, safe='/')` leaves alone: ASCII letters and digits,
+/// `_.-~`, and `/`. Everything else is percent-encoded, byte by byte of its UTF-8.
+const QUOTE_PATH: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
+/// `s` percent-encoded as Python's `quote(s, safe='/')` does, written out when displayed.
+pub(crate) fn percent_encode_path(s: &str) -> PercentEncode<'_> {
+    utf8_percent_encode(s, QUOTE_PATH)
 }
 
 #[cfg(test)]
@@ -464,6 +556,29 @@ mod tests {
 
     #[test]
     fn percent_encoding_matches_python_quote() {
-        assert_eq!(percent_encode_path("a b/é~x"), "a%20b/%C3%A9~x");
+        // (input, Python's `urllib.parse.quote(input, safe='/')`)
+        let known = [
+            ("a b/é~x", "a%20b/%C3%A9~x"),
+            ("dir/ü日本.csv", "dir/%C3%BC%E6%97%A5%E6%9C%AC.csv"),
+            (
+                "!\"#$%&'()*+,:;<=>?@[\\]^`{|}",
+                "%21%22%23%24%25%26%27%28%29%2A%2B%2C%3A%3B%3C%3D%3E%3F%40%5B%5C%5D%5E%60%7B%7C%7D",
+            ),
+            ("-._~/AZaz09", "-._~/AZaz09"),
+            ("x\x7fy\x01", "x%7Fy%01"),
+            ("%2F already", "%252F%20already"),
+        ];
+        for (input, quoted) in known {
+            assert_eq!(percent_encode_path(input).to_string(), quoted, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn file_url_matches_python_as_uri() {
+        // Python: `pathlib.Path('/data/my set/ü').as_uri()`
+        assert_eq!(
+            file_url(Path::new("/data/my set/ü/")),
+            "file:///data/my%20set/%C3%BC"
+        );
     }
 }

@@ -7,19 +7,19 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use quilt_hash::{
-    is_reserved_component, Entry, EntrySummary, LogicalKey, Manifest, ObjectId, Progress, TopHash,
+    is_reserved_component, Entry, EntrySummary, LogicalKey, Manifest, ObjectId, PackageName,
+    Progress, TopHash,
 };
 use quilt_store::{StatRow, Store};
 
 use crate::dest::{temp_owner_is_gone, Dest, Existing};
+use crate::diff::compare;
 use crate::error::{Error, Result};
 use crate::ignore::IgnoreRules;
 use crate::repo::Repository;
-use crate::status::{compare, current_ids, legacy_kinds, LegacyKinds};
+use crate::scan::{current_ids, legacy_kinds, LegacyKinds};
 use crate::walk::{walk_tree, WalkedFile};
 use crate::write_tree::write_entries;
-
-pub use crate::dest::TEMP_PREFIX;
 
 /// How to check out.
 #[derive(Debug, Clone, Default)]
@@ -103,13 +103,32 @@ pub fn install_with(
     progress: &dyn Progress,
     interrupt: &AtomicBool,
 ) -> Result<CheckoutOutcome> {
+    let plan = plan_install(store, manifest, dest, opts)?;
+    apply_install(store, plan, progress, interrupt)
+}
+
+/// What an install will do, worked out by reading only.
+struct InstallPlan<'a> {
+    dest: Dest,
+    to_write: Vec<&'a Entry>,
+    unchanged: u64,
+}
+
+/// Checks every key, object and path, and hashes the files already at `dest` (from the stat
+/// cache where it vouches for them) to find those that need writing. Writes nothing.
+fn plan_install<'a>(
+    store: &Store,
+    manifest: &'a Manifest,
+    dest: &Path,
+    opts: &InstallOptions,
+) -> Result<InstallPlan<'a>> {
     for e in &manifest.entries {
         target_path(dest, e.logical_key.as_str())?;
         if !store.contains(&e.hash)? {
             return Err(quilt_store::Error::ObjectMissing { id: e.hash }.into());
         }
     }
-    let mut out = Dest::open(dest)?;
+    let out = Dest::open(dest)?;
     let entries: Vec<&Entry> = manifest.entries.iter().collect();
     let keys: Vec<&str> = entries.iter().map(|e| e.logical_key.as_str()).collect();
     let existing = out.inspect_all(&keys)?;
@@ -160,6 +179,25 @@ pub fn install_with(
         .into_iter()
         .filter(|e| !same.contains(e.logical_key.as_str()))
         .collect();
+    Ok(InstallPlan {
+        dest: out,
+        to_write,
+        unchanged: same.len() as u64,
+    })
+}
+
+/// Creates the destination if need be and writes what [`plan_install`] chose.
+fn apply_install(
+    store: &Store,
+    plan: InstallPlan<'_>,
+    progress: &dyn Progress,
+    interrupt: &AtomicBool,
+) -> Result<CheckoutOutcome> {
+    let InstallPlan {
+        dest: mut out,
+        to_write,
+        unchanged,
+    } = plan;
     out.create()?;
     let bytes = write_entries(store, &out, &to_write, progress, interrupt)?;
     out.sync()?;
@@ -167,7 +205,7 @@ pub fn install_with(
         top_hash: None,
         written: to_write.len() as u64,
         removed: 0,
-        unchanged: same.len() as u64,
+        unchanged,
         bytes,
     })
 }
@@ -189,15 +227,13 @@ fn remove_leftovers(dest: &Dest, leftovers: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
-/// What a checkout will do, worked out before anything is written.
-struct Plan<'a> {
+/// The files a checkout will write and remove, decided from the versions and the walk alone.
+struct Changes<'a> {
     to_write: Vec<&'a Entry>,
     to_remove: Vec<String>,
     unchanged: u64,
 }
 
-/// Compares the target version with the working directory (and the version it is at):
-/// files to write, files to remove, and local modifications that stop the checkout.
 /// The hash types a checkout compares files under: the target's legacy types, except that a
 /// key of the current version takes the current entry's type, because local modifications
 /// are judged against the current version (a file that only needs rewriting for the target
@@ -220,13 +256,15 @@ fn compare_kinds<'a>(target: &'a Manifest, current: Option<&'a Manifest>) -> Leg
     kinds
 }
 
-fn plan<'a>(
+/// Compares the target version with the working directory (and the version it is at):
+/// files to write, files to remove, and local modifications that stop the checkout.
+fn changes<'a>(
     target: &'a Manifest,
     current: Option<&Manifest>,
     files: &[WalkedFile],
     ids: &[ObjectId],
     force: bool,
-) -> Result<Plan<'a>> {
+) -> Result<Changes<'a>> {
     let on_disk: HashMap<&str, ObjectId> = files
         .iter()
         .zip(ids.iter().copied())
@@ -245,7 +283,7 @@ fn plan<'a>(
         .collect(),
         None => files.iter().map(|f| f.key.clone()).collect(),
     };
-    let mut plan = Plan {
+    let mut plan = Changes {
         to_write: Vec::new(),
         to_remove: Vec::new(),
         unchanged: 0,
@@ -284,6 +322,22 @@ fn plan<'a>(
     }
 }
 
+/// The version a checkout moves to, and the one the working directory is at.
+struct Switch {
+    name: PackageName,
+    top_hash: TopHash,
+    target: Manifest,
+    current: Option<Manifest>,
+}
+
+/// What a checkout will do, worked out by reading only: the destination, opened once, the
+/// files to write and remove, and the temp files killed checkouts left behind.
+struct CheckoutPlan<'a> {
+    dest: Dest,
+    changes: Changes<'a>,
+    leftovers: Vec<PathBuf>,
+}
+
 impl Repository {
     /// Switches the working directory to another version, as `git checkout` does: files of the
     /// target are written, files only the current version had are removed, untracked files are
@@ -297,10 +351,16 @@ impl Repository {
         progress: &dyn Progress,
         interrupt: &AtomicBool,
     ) -> Result<CheckoutOutcome> {
+        let switch = self.switch_to(rev)?;
+        let plan = self.plan_checkout(&switch, opts.force)?;
+        self.apply_checkout(&switch, plan, progress, interrupt)
+    }
+
+    /// Resolves `rev` and reads the target and current manifests.
+    fn switch_to(&self, rev: &str) -> Result<Switch> {
         let store = self.store();
         let target_rev = self.resolve_rev(rev)?;
         let target = store.get_manifest(&target_rev.top_hash)?;
-        let dir = self.worktree().to_path_buf();
         let head = self.head()?;
         let name = match target_rev
             .name
@@ -319,44 +379,79 @@ impl Repository {
             Some((_, top)) => Some(store.get_manifest(top)?),
             None => None,
         };
-        for e in &target.entries {
-            target_path(&dir, e.logical_key.as_str())?;
-        }
+        Ok(Switch {
+            name,
+            top_hash: target_rev.top_hash,
+            target,
+            current,
+        })
+    }
 
-        let ignore = IgnoreRules::load(&dir)?;
-        let walk = walk_tree(&dir, &ignore, &[store.root().to_path_buf()])?;
-        let cache = store.stat_cache_load(&dir)?;
-        let kinds = compare_kinds(&target, current.as_ref());
-        let (ids, _) = current_ids(&dir, &walk.files, &cache, &kinds)?;
+    /// Walks and scans the working directory and decides what the checkout writes and
+    /// removes, making every check first. Writes nothing.
+    fn plan_checkout<'a>(&self, switch: &'a Switch, force: bool) -> Result<CheckoutPlan<'a>> {
+        let store = self.store();
+        let dir = self.worktree();
+        let (target, current) = (&switch.target, switch.current.as_ref());
+        for e in &target.entries {
+            target_path(dir, e.logical_key.as_str())?;
+        }
+        let ignore = IgnoreRules::load(dir)?;
+        let walk = walk_tree(dir, &ignore, &[store.root().to_path_buf()])?;
+        let cache = store.stat_cache_load(dir)?;
+        let kinds = compare_kinds(target, current);
+        let (ids, _) = current_ids(dir, &walk.files, &cache, &kinds)?;
         drop(cache);
-        let plan = plan(&target, current.as_ref(), &walk.files, &ids, opts.force)?;
-        for e in &plan.to_write {
+        let changes = changes(target, current, &walk.files, &ids, force)?;
+        for e in &changes.to_write {
             if !store.contains(&e.hash)? {
                 return Err(quilt_store::Error::ObjectMissing { id: e.hash }.into());
             }
         }
-        let dest = Dest::open(&dir)?;
-        let keys: Vec<&str> = plan
+        let dest = Dest::open(dir)?;
+        let keys: Vec<&str> = changes
             .to_write
             .iter()
             .map(|e| e.logical_key.as_str())
             .collect();
         dest.inspect_all(&keys)?;
+        Ok(CheckoutPlan {
+            dest,
+            changes,
+            leftovers: walk.leftovers,
+        })
+    }
 
-        remove_leftovers(&dest, &walk.leftovers)?;
-        let bytes = write_entries(store, &dest, &plan.to_write, progress, interrupt)?;
-        for key in &plan.to_remove {
+    /// Carries out a [`CheckoutPlan`]: removes leftovers, writes and removes files, then
+    /// records the new stats and the working directory's new head.
+    fn apply_checkout(
+        &self,
+        switch: &Switch,
+        plan: CheckoutPlan<'_>,
+        progress: &dyn Progress,
+        interrupt: &AtomicBool,
+    ) -> Result<CheckoutOutcome> {
+        let store = self.store();
+        let dir = self.worktree();
+        let CheckoutPlan {
+            dest,
+            changes,
+            leftovers,
+        } = plan;
+        remove_leftovers(&dest, &leftovers)?;
+        let bytes = write_entries(store, &dest, &changes.to_write, progress, interrupt)?;
+        for key in &changes.to_remove {
             dest.remove_file(key)?;
             dest.remove_empty_parents(key);
         }
         dest.sync()?;
-        store.stat_cache_store(&dir, &written_rows(&dir, &plan.to_write))?;
-        store.set_worktree_head(&dir, &name, &target_rev.top_hash)?;
+        store.stat_cache_store(dir, &written_rows(dir, &changes.to_write))?;
+        store.set_worktree_head(dir, &switch.name, &switch.top_hash)?;
         Ok(CheckoutOutcome {
-            top_hash: Some(target_rev.top_hash),
-            written: plan.to_write.len() as u64,
-            removed: plan.to_remove.len() as u64,
-            unchanged: plan.unchanged,
+            top_hash: Some(switch.top_hash),
+            written: changes.to_write.len() as u64,
+            removed: changes.to_remove.len() as u64,
+            unchanged: changes.unchanged,
             bytes,
         })
     }

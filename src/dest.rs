@@ -19,11 +19,7 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::error::{Error, Result};
-
-/// Prefix of the temp files checkout and install write beside their targets; the directory
-/// walk never treats such a file as data, and the next checkout removes those a killed
-/// process left behind.
-pub const TEMP_PREFIX: &str = ".quilt-tmp";
+use crate::walk::TEMP_PREFIX;
 
 const DIR_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::DIRECTORY)

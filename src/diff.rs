@@ -2,8 +2,10 @@
 
 use std::cmp::Ordering;
 
-use quilt_hash::{logical_key_cmp, Entry, Manifest, ObjectId};
+use quilt_hash::{logical_key_cmp, Entry, EntrySummary, Manifest, ObjectId};
 use serde_json::{Map, Value};
+
+use crate::walk::WalkedFile;
 
 /// How a path changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,4 +111,63 @@ pub fn diff_headers(old: &Map<String, Value>, new: &Map<String, Value>) -> Vec<H
             })
         })
         .collect()
+}
+
+/// One changed path of the working directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusEntry {
+    pub key: String,
+    pub kind: ChangeKind,
+}
+
+/// Changes from a version's entries to the walked files: removed and modified paths in
+/// manifest order, then added ones. Both sides are walked together in manifest order.
+pub(crate) fn compare(
+    entries: &[EntrySummary],
+    files: &[WalkedFile],
+    ids: &[ObjectId],
+) -> (Vec<StatusEntry>, u64) {
+    let mut recorded: Vec<&EntrySummary> = entries.iter().collect();
+    let sorted = recorded
+        .windows(2)
+        .all(|w| logical_key_cmp(&w[0].logical_key, &w[1].logical_key) == Ordering::Less);
+    if !sorted {
+        // quilt and quilt3 write sorted manifests; one from elsewhere may not be.
+        recorded.sort_by(|a, b| logical_key_cmp(&a.logical_key, &b.logical_key));
+    }
+    let change = |key: &str, kind| StatusEntry {
+        key: key.to_owned(),
+        kind,
+    };
+    let mut changes = Vec::new();
+    let mut added = Vec::new();
+    let mut unchanged = 0;
+    let mut current = files.iter().zip(ids).peekable();
+    for e in recorded {
+        let key = e.logical_key.as_str();
+        loop {
+            match current.peek() {
+                Some((f, _)) if logical_key_cmp(&f.key, key) == Ordering::Less => {
+                    added.push(change(&f.key, ChangeKind::Added));
+                    current.next();
+                }
+                Some((f, id)) if f.key == key => {
+                    if f.size == e.size && **id == e.hash {
+                        unchanged += 1;
+                    } else {
+                        changes.push(change(key, ChangeKind::Modified));
+                    }
+                    current.next();
+                    break;
+                }
+                _ => {
+                    changes.push(change(key, ChangeKind::Removed));
+                    break;
+                }
+            }
+        }
+    }
+    added.extend(current.map(|(f, _)| change(&f.key, ChangeKind::Added)));
+    changes.extend(added);
+    (changes, unchanged)
 }

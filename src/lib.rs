@@ -75,6 +75,7 @@ mod package;
 pub mod registry_build;
 mod repo;
 mod rev;
+mod scan;
 mod status;
 mod transfer;
 mod tree_open;

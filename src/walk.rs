@@ -15,6 +15,11 @@ use quilt_hash::is_reserved_component;
 use crate::error::{Error, Result};
 use crate::ignore::IgnoreRules;
 
+/// Prefix of the temp files checkout and install write beside their targets; the directory
+/// walk never treats such a file as data, and the next checkout removes those a killed
+/// process left behind.
+pub const TEMP_PREFIX: &str = ".quilt-tmp";
+
 /// One regular file found by the walk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WalkedFile {
@@ -133,7 +138,7 @@ fn classify(
 ) -> Result<Child> {
     let path = entry.path();
     let reserved = is_reserved_component(&name);
-    let temp = name.starts_with(crate::checkout::TEMP_PREFIX);
+    let temp = name.starts_with(TEMP_PREFIX);
     let key = if prefix.is_empty() {
         name
     } else {

@@ -10,11 +10,11 @@ use quilt_hash::{Manifest, ManifestSummary, ObjectId, PackageName, TopHash};
 
 use crate::db::{Db, RemoteRecord, RemoteSettings, Revision, StatCache, StatRow};
 use crate::layout::{self, Layout};
+use crate::lock::{self, LockGuard};
 use crate::manifest_file::{self, ManifestKind};
 use crate::pack::{IndexEntry, Pack};
 use crate::perms::{self, Sharing, SHARING_KEY};
 use crate::reader::ObjectReader;
-use crate::writer::ObjectWriter;
 use crate::{Error, Result};
 
 /// Tunables of a store. The defaults suit real datasets; tests shrink them.
@@ -62,12 +62,6 @@ impl std::fmt::Debug for Store {
             .field("root", &self.layout.root)
             .finish_non_exhaustive()
     }
-}
-
-/// A held flock on the store's `lock` file; released when dropped (the file is closed).
-#[derive(Debug)]
-pub struct LockGuard {
-    _file: File,
 }
 
 impl Store {
@@ -298,22 +292,6 @@ impl Store {
         Ok(self.loose_path(id))
     }
 
-    /// Starts writing objects. The writer holds a shared lock, which keeps gc out until it
-    /// is committed or dropped.
-    pub fn writer(&self) -> Result<ObjectWriter<'_>> {
-        ObjectWriter::new(self)
-    }
-
-    fn open_lock_file(&self) -> Result<File> {
-        let path = self.layout.lock();
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .or_else(|_| File::open(&path))
-            .map_err(|e| Error::io_write("open", &path, e))
-    }
-
     /// Keeps gc out until the guard is dropped. A multi-step write (objects, then manifest,
     /// then the ref) holds this across all its steps, so gc never sees its committed objects
     /// before the ref that reaches them.
@@ -323,20 +301,12 @@ impl Store {
 
     /// Blocks until no gc runs, then holds the store open for writing.
     pub(crate) fn lock_shared(&self) -> Result<LockGuard> {
-        let file = self.open_lock_file()?;
-        file.lock_shared()
-            .map_err(|e| Error::io("lock", &self.layout.lock(), e))?;
-        Ok(LockGuard { _file: file })
+        lock::shared(&self.layout.lock())
     }
 
     /// The store to itself, or `None` if anyone else holds the lock.
     pub(crate) fn try_lock_exclusive(&self) -> Result<Option<LockGuard>> {
-        let file = self.open_lock_file()?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(LockGuard { _file: file })),
-            Err(fs::TryLockError::WouldBlock) => Ok(None),
-            Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", &self.layout.lock(), e)),
-        }
+        lock::try_exclusive(&self.layout.lock())
     }
 
     /// Removes what a crashed writer can leave behind: temp files and packs whose index was

@@ -15,8 +15,8 @@ use quilt_hash::ObjectId;
 
 use crate::hashing::StreamCheck;
 use crate::layout::persist;
+use crate::lock::LockGuard;
 use crate::pack::write::PackWriter;
-use crate::store::LockGuard;
 use crate::{Error, Result, Store};
 
 /// What a writer stored.
@@ -67,6 +67,14 @@ impl std::fmt::Debug for ObjectWriter<'_> {
 
 /// Size of the copy buffer for large objects.
 const COPY_BUF: usize = 1 << 20;
+
+impl Store {
+    /// Starts writing objects. The writer holds a shared lock, which keeps gc out until it
+    /// is committed or dropped.
+    pub fn writer(&self) -> Result<ObjectWriter<'_>> {
+        ObjectWriter::new(self)
+    }
+}
 
 impl<'a> ObjectWriter<'a> {
     pub(crate) fn new(store: &'a Store) -> Result<ObjectWriter<'a>> {
