@@ -55,12 +55,17 @@ pub struct BuildOptions {
 /// What a build did.
 #[derive(Debug, Clone)]
 pub struct BuildOutcome {
+    /// The version's top hash.
     pub top_hash: TopHash,
+    /// Files in the package.
     pub files: u64,
+    /// Their total size.
     pub bytes: u64,
     /// Files whose content was read and hashed (the rest came from the stat cache).
     pub hashed_files: u64,
+    /// Contents the store did not have before, and their bytes.
     pub new_objects: u64,
+    /// Bytes of those new contents.
     pub new_bytes: u64,
     /// The package's latest revision already had this top hash, so no revision was added.
     pub unchanged: bool,

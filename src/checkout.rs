@@ -31,10 +31,15 @@ pub struct CheckoutOptions {
 /// What a checkout or install wrote.
 #[derive(Debug, Clone, Default)]
 pub struct CheckoutOutcome {
+    /// The version written.
     pub top_hash: Option<TopHash>,
+    /// Files written (new or changed).
     pub written: u64,
+    /// Files of the previous version removed.
     pub removed: u64,
+    /// Files already as the version has them.
     pub unchanged: u64,
+    /// Bytes written.
     pub bytes: u64,
 }
 
@@ -343,7 +348,7 @@ impl Repository {
     /// target are written, files only the current version had are removed, untracked files are
     /// left alone, and local modifications stop the checkout unless `force` is set. Every
     /// check (keys, links in the way, local edits, objects present) is made before anything
-    /// is written; see [`Dest`] for how links are refused.
+    /// is written; no symbolic link inside it is ever followed.
     pub fn checkout(
         &self,
         rev: &str,

@@ -10,12 +10,16 @@ use crate::walk::WalkedFile;
 /// How a path changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeKind {
+    /// In the new version only.
     Added,
+    /// In the old version only.
     Removed,
+    /// In both, with other content.
     Modified,
 }
 
 impl ChangeKind {
+    /// `+`, `-` or `M`, as `quilt diff` prints it.
     pub fn symbol(self) -> char {
         match self {
             ChangeKind::Added => 'A',
@@ -28,9 +32,13 @@ impl ChangeKind {
 /// One changed logical key between two versions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
+    /// The logical key.
     pub key: String,
+    /// What happened to it.
     pub kind: ChangeKind,
+    /// Size and hash in the old version.
     pub old: Option<(u64, ObjectId)>,
+    /// Size and hash in the new version.
     pub new: Option<(u64, ObjectId)>,
 }
 
@@ -90,8 +98,11 @@ pub fn diff_manifests(old: &Manifest, new: &Manifest) -> Vec<Change> {
 /// between two versions; a field one side lacks is `null` there.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeaderChange {
+    /// The header field, e.g. `message` or `user_meta`.
     pub field: String,
+    /// Its old value.
     pub old: Value,
+    /// Its new value.
     pub new: Value,
 }
 
@@ -116,7 +127,9 @@ pub fn diff_headers(old: &Map<String, Value>, new: &Map<String, Value>) -> Vec<H
 /// One changed path of the working directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusEntry {
+    /// The logical key.
     pub key: String,
+    /// What happened to it.
     pub kind: ChangeKind,
 }
 

@@ -3,68 +3,136 @@ use std::path::PathBuf;
 /// Errors of the facade. Library errors from the crates are wrapped with what was being done.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A hash, name or key could not be parsed or computed.
     #[error(transparent)]
     Hash(#[from] quilt_hash::Error),
+    /// A manifest could not be read.
     #[error(transparent)]
     Manifest(#[from] quilt_hash::ManifestError),
+    /// The local object store failed.
     #[error(transparent)]
     Store(#[from] quilt_store::Error),
+    /// A remote failed.
     #[error(transparent)]
     Sync(#[from] quilt_sync::Error),
+    /// A push, fetch or registry operation failed.
     #[error(transparent)]
     Transfer(Box<quilt_sync::TransferError>),
+    /// Packaging S3 data in place failed.
     #[error(transparent)]
     Source(Box<quilt_sync::source::SourceError>),
+    /// A package source (a path, URL or entry) cannot be used; the text says why.
     #[error("invalid source: {0}")]
     BadSource(String),
+    /// The registry refused to store a manifest.
     #[error("the registry {url} refused to store the package (access denied): the credentials in use may read it but not write to it; use credentials (AWS_PROFILE) that can write there")]
-    RegistryDenied { url: String },
+    RegistryDenied {
+        /// The registry.
+        url: String,
+    },
+    /// No `.quilt/` in the directory or any parent.
     #[error("not a quilt directory (or any parent up to /): {0}\nrun `quilt init` first")]
     NotInitialised(PathBuf),
+    /// A local file operation failed.
     // The cause (the OS error) is printed by the error chain, so it is not repeated here.
     #[error("could not access {path}")]
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// The OS error.
         #[source]
         source: std::io::Error,
     },
+    /// A file changed while it was hashed or copied.
     #[error("{path} changed while it was being hashed (size or modification time moved); re-run when the file is no longer being written")]
-    FileChanged { path: PathBuf },
+    FileChanged {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A file name that is not UTF-8 cannot be a logical key.
     #[error("file name {path:?} is not valid UTF-8; rename it (logical keys must be UTF-8)")]
-    NonUtf8Path { path: PathBuf },
+    NonUtf8Path {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A `.quiltignore` line is not a valid pattern.
     #[error("invalid .quiltignore rule {rule:?} in {path}: {reason}")]
     BadIgnoreRule {
+        /// The `.quiltignore` file.
         path: PathBuf,
+        /// The line.
         rule: String,
+        /// Why it is refused.
         reason: String,
     },
+    /// Metadata that is not valid JSON or not an object.
     #[error("invalid metadata: {0}")]
     BadMeta(String),
+    /// A revision that cannot be parsed.
     #[error("invalid revision {rev:?}: {reason}")]
-    BadRev { rev: String, reason: String },
+    BadRev {
+        /// The revision as given.
+        rev: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No stored version matches the revision.
     #[error("no package or version matches {0:?}; `quilt list` shows what is stored")]
     UnknownRev(String),
+    /// A hash prefix that matches more than one version.
     #[error("hash prefix {prefix:?} is ambiguous; it matches:\n{candidates}\nuse more characters")]
-    AmbiguousPrefix { prefix: String, candidates: String },
+    AmbiguousPrefix {
+        /// The prefix.
+        prefix: String,
+        /// The versions it matches, one per line.
+        candidates: String,
+    },
+    /// A logical key that would be written outside the destination.
     #[error("manifest entry {key:?} would be written outside {dest}; refusing to write it")]
-    PathEscape { key: String, dest: PathBuf },
+    PathEscape {
+        /// The logical key.
+        key: String,
+        /// The destination.
+        dest: PathBuf,
+    },
+    /// A symbolic link inside the destination, on the way to an entry.
     #[error("{path} is a symbolic link, and quilt never writes through a link inside the destination (entry {key:?}); remove the link or choose another destination")]
-    LinkInDest { key: String, path: PathBuf },
+    LinkInDest {
+        /// The logical key.
+        key: String,
+        /// The link.
+        path: PathBuf,
+    },
+    /// Something that is not a regular file where an entry goes.
     #[error("{path} is {what}, in the way of entry {key:?}; move it away and retry")]
     InTheWay {
+        /// The logical key.
         key: String,
+        /// What is there.
         path: PathBuf,
+        /// What kind of thing it is, e.g. `a directory`.
         what: &'static str,
     },
+    /// Local modifications a checkout or install would overwrite.
     #[error("{count} modified file(s) would be overwritten, e.g. {example}; keep them (in the working directory: `quilt build`) or pass --force to replace them")]
-    WouldOverwrite { count: usize, example: String },
+    WouldOverwrite {
+        /// How many files.
+        count: usize,
+        /// One of them.
+        example: String,
+    },
+    /// `HEAD` was used where nothing was built or checked out yet.
     #[error("no package was built or checked out in {0} yet; run `quilt build NS/PKG` first")]
     NoHead(PathBuf),
+    /// A stored object does not hash to its name.
     #[error("stored object {id:?} is corrupt ({detail}); nothing was written for it. Run `quilt verify` to see which versions it breaks, then fetch them again")]
     CorruptObject {
+        /// The object.
         id: quilt_hash::ObjectId,
+        /// What was found.
         detail: String,
     },
+    /// The operation was interrupted (its [`crate::Watch`] flag was set).
     #[error("interrupted")]
     Interrupted,
 }

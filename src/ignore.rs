@@ -30,6 +30,7 @@ impl IgnoreRules {
         }
     }
 
+    /// Parses `.quiltignore` text; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &Path) -> Result<Self> {
         let mut builder = GlobSetBuilder::new();
         let mut any = false;

@@ -58,6 +58,8 @@
 //! The crates underneath are re-exported: [`hash`] (hash types, manifests, top hashes),
 //! [`store`] (the local object store) and [`sync`] (remotes and transfers).
 
+#![warn(missing_docs)]
+
 pub use quilt_hash as hash;
 pub use quilt_store as store;
 pub use quilt_sync as sync;

@@ -37,6 +37,7 @@ pub enum BuildSource {
 pub struct RegistryBuildOptions {
     /// Message, package and entry metadata (`dir` is not used: see `source`).
     pub build: BuildOptions,
+    /// Where the data lies.
     pub source: BuildSource,
     /// Parallel requests (S3) and `--rehash`.
     pub scan: ScanOptions,
@@ -49,8 +50,11 @@ pub struct RegistryBuildOptions {
 /// What a manifest-only build did.
 #[derive(Debug, Clone)]
 pub struct RegistryBuildOutcome {
+    /// The version's top hash.
     pub top_hash: TopHash,
+    /// Entries in the manifest.
     pub files: u64,
+    /// Their total size.
     pub bytes: u64,
     /// `latest` on the registry now names this version because of this build.
     pub latest_moved: bool,
@@ -62,7 +66,9 @@ pub struct RegistryBuildOutcome {
     pub directory_markers: u64,
     /// S3 objects whose hash came from S3's checksum, and those read and hashed.
     pub from_checksums: u64,
+    /// Objects read and hashed.
     pub hashed_objects: u64,
+    /// Bytes read and hashed.
     pub hashed_bytes: u64,
     /// Requests sent to an S3 source, by kind.
     pub source_requests: Option<RequestCounts>,

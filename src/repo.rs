@@ -82,10 +82,12 @@ impl Repository {
         Ok(Repository { worktree, store })
     }
 
+    /// The working directory (absolute).
     pub fn worktree(&self) -> &Path {
         &self.worktree
     }
 
+    /// The object store it builds into (inside `.quilt/`, or shared).
     pub fn store(&self) -> &Store {
         &self.store
     }

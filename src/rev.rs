@@ -32,7 +32,9 @@ pub enum RevSpec {
 /// A revision resolved to a top hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rev {
+    /// The package, when the revision named one.
     pub name: Option<PackageName>,
+    /// The version.
     pub top_hash: TopHash,
 }
 

@@ -17,13 +17,18 @@ pub use crate::diff::StatusEntry;
 /// that has none yet has no `name` and `top_hash`, and every file is new.
 #[derive(Debug, Clone)]
 pub struct Status {
+    /// The package checked out here, if any.
     pub name: Option<PackageName>,
+    /// The version checked out here, if any.
     pub top_hash: Option<TopHash>,
+    /// Files added, removed or modified since that version.
     pub changes: Vec<StatusEntry>,
+    /// Files as that version has them.
     pub unchanged: u64,
 }
 
 impl Status {
+    /// Nothing changed.
     pub fn is_clean(&self) -> bool {
         self.changes.is_empty()
     }

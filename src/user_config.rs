@@ -37,24 +37,43 @@ pub const SETTINGS: &[(&str, &str)] = &[(
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("no configuration directory: set HOME or {CONFIG_DIR_ENV}")]
+    /// Neither HOME nor the configuration variable is set.
     NoDir,
+    /// Reading or writing the file failed.
     #[error("could not {what} the quilt configuration file {}", path.display())]
     Io {
+        /// What was being done, e.g. `read`.
         what: &'static str,
+        /// The configuration file.
         path: PathBuf,
+        /// The OS error.
         #[source]
         source: std::io::Error,
     },
     #[error("{path}:{line}: {reason} (fix the line, or remove it with `quilt config --unset KEY` or an editor)")]
+    /// A line of the file is not valid TOML or not a known shape.
     Malformed {
+        /// The configuration file.
         path: String,
+        /// The line, from 1.
         line: usize,
+        /// What is wrong with it.
         reason: String,
     },
     #[error("unknown setting {key:?}; settings are: {}", known_keys())]
-    UnknownKey { key: String },
+    /// A setting quilt does not know.
+    UnknownKey {
+        /// The setting named.
+        key: String,
+    },
     #[error("invalid value for {key}: {reason}")]
-    BadValue { key: String, reason: String },
+    /// A value a setting cannot take.
+    BadValue {
+        /// The setting.
+        key: String,
+        /// Why the value is refused.
+        reason: String,
+    },
 }
 
 fn known_keys() -> String {

@@ -25,8 +25,11 @@ pub const TEMP_PREFIX: &str = ".quilt-tmp";
 pub struct WalkedFile {
     /// Path relative to the walk root, `/`-separated: the logical key.
     pub key: String,
+    /// Size in bytes.
     pub size: u64,
+    /// Modification time, nanoseconds since the epoch.
     pub mtime_ns: i64,
+    /// Inode number.
     pub ino: u64,
 }
 
