@@ -132,6 +132,14 @@ pub enum Error {
         /// What was found.
         detail: String,
     },
+    /// A version has no entry with this logical key.
+    #[error("version {top_hash} has no file {key:?}; `quilt ls {top_hash}` lists its files")]
+    NoEntry {
+        /// The logical key asked for.
+        key: String,
+        /// The version.
+        top_hash: quilt_hash::TopHash,
+    },
     /// The operation was interrupted (its [`crate::Watch`] flag was set).
     #[error("interrupted")]
     Interrupted,
@@ -255,9 +263,10 @@ impl Error {
             Error::Transfer(e) => transfer_kind(e),
             Error::RegistryDenied { .. } => ErrorKind::Auth,
             Error::Source(e) => source_kind(e),
-            Error::NotInitialised(_) | Error::UnknownRev(_) | Error::NoHead(_) => {
-                ErrorKind::NotFound
-            }
+            Error::NotInitialised(_)
+            | Error::UnknownRev(_)
+            | Error::NoHead(_)
+            | Error::NoEntry { .. } => ErrorKind::NotFound,
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 ErrorKind::NotFound
             }

@@ -72,7 +72,9 @@ mod dest;
 mod diff;
 mod error;
 mod hash_dir;
+mod history;
 mod ignore;
+mod maintenance;
 mod package;
 pub mod registry_build;
 mod repo;
@@ -92,7 +94,9 @@ pub use checkout::{
 };
 pub use diff::{diff_headers, diff_manifests, Change, ChangeKind, HeaderChange};
 pub use error::{Error, ErrorKind};
+pub use history::{delete_package, list_package_versions, list_packages, MetaView, VersionInfo};
 pub use ignore::IgnoreRules;
+pub use maintenance::Entries;
 pub use package::{Package, PackageEntry, PackageOptions, Source};
 pub use quilt_sync::{FetchOptions, FetchOutcome, PushOptions, PushOutcome};
 pub use registry_build::{

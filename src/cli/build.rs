@@ -73,17 +73,9 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     // a browsed package is edited; `--meta null` (or `{}`) clears it.
     let user_meta = match args.meta.as_deref() {
         Some(m) => Some(json_arg(m, "--meta")?),
-        None => match repo.store().latest(&name)? {
-            Some(prev) => super::meta::package_user_meta(repo.store(), &prev.top_hash)
-                .with_context(|| {
-                    format!(
-                        "could not read the metadata of {name}@{} to carry it forward; \
-                         pass --meta to set it",
-                        prev.top_hash
-                    )
-                })?,
-            None => None,
-        },
+        None => repo.latest_user_meta(&name).with_context(|| {
+            format!("could not read the metadata of {name}'s latest version to carry it forward; pass --meta to set it")
+        })?,
     };
     let entry_meta = entry_meta_arg(args.entry_meta.as_deref())?;
     let dir = args.source.map(|d| ctx.cwd.join(d));

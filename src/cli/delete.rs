@@ -1,5 +1,3 @@
-use quilt::hash::{PackageName, TopHash};
-use quilt::resolve_rev;
 use quilt::sync::Remote as _;
 
 use super::remote::open_named_remote;
@@ -26,20 +24,8 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     if let Some(r) = &args.remote {
         return run_remote(&spec, r, &repo, ctx);
     }
-    let (name, version) = match spec.split_once('@') {
-        Some((n, _)) => (
-            PackageName::parse(n)?,
-            Some(resolve_rev(repo.store(), &spec)?.top_hash),
-        ),
-        None => (PackageName::parse(&spec)?, None),
-    };
-    let removed = match &version {
-        Some(t) => usize::from(repo.store().delete_revision(&name, t)?),
-        None => repo.store().delete_package(&name)?,
-    };
-    if removed == 0 {
-        anyhow::bail!("nothing to delete: {spec} not found");
-    }
+    let removed = repo.delete(&spec)?;
+    let name = spec.split_once('@').map_or(spec.as_str(), |(n, _)| n);
     if ctx.json {
         ctx.print_json(&serde_json::json!({"deleted": spec, "revisions": removed}));
     } else {
@@ -56,15 +42,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
 /// moves to the newest remaining timestamped pointer. Manifests and data stay.
 fn run_remote(spec: &str, r: &str, repo: &quilt::Repository, ctx: &Ctx) -> anyhow::Result<()> {
     let remote = open_named_remote(repo, r)?;
-    let (name, version) = match spec.split_once('@') {
-        Some((n, h)) => {
-            let name = PackageName::parse(n)?;
-            let top: TopHash = quilt::sync::registry::resolve_prefix(&remote, h)?;
-            (name, Some(top))
-        }
-        None => (PackageName::parse(spec)?, None),
-    };
-    let done = quilt::sync::registry::delete(&remote, &name, version.as_ref())?;
+    let (name, version, done) = quilt::delete_package(&remote, spec)?;
     let versions = done
         .pointers
         .iter()

@@ -1,5 +1,5 @@
 use quilt::hash::logical_key_cmp;
-use quilt::{diff_headers, diff_manifests, HeaderChange};
+use quilt::HeaderChange;
 
 use super::Ctx;
 
@@ -19,7 +19,6 @@ pub struct Args {
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
-    let store = repo.store();
     let old_spec = args.old.as_deref().unwrap_or(quilt::HEAD);
     let Some(new) = args.new else {
         // One revision: compare the working directory with it, like `git diff REV`.
@@ -34,15 +33,12 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
             Vec::new(),
         );
     };
-    let old = repo.resolve_rev(old_spec)?;
-    let new = repo.resolve_rev(&new)?;
-    let a = store.get_manifest(&old.top_hash)?;
-    let b = store.get_manifest(&new.top_hash)?;
-    let changes: Vec<(char, String)> = diff_manifests(&a, &b)
+    let (changes, header) = repo.diff(old_spec, &new)?;
+    let changes: Vec<(char, String)> = changes
         .into_iter()
         .map(|c| (c.kind.symbol(), c.key))
         .collect();
-    print(ctx, changes, diff_headers(&a.header, &b.header))
+    print(ctx, changes, header)
 }
 
 /// Prints file changes sorted by path (manifest order, as `ls` lists), after the package

@@ -1,5 +1,5 @@
 use quilt::hash::PackageName;
-use quilt::sync::{registry, Remote};
+use quilt::VersionInfo;
 
 use super::output::format_time;
 use super::remote::{open_anywhere, Counted};
@@ -32,24 +32,14 @@ pub struct ListArgs {
     remote: Option<Option<String>>,
 }
 
-/// One line of `log`: hash, time, message, whether it is the package's `latest`.
-type LogRow = (String, i64, Option<String>, bool);
-
 pub fn run_log(args: LogArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let name = match &args.name {
         Some(n) => PackageName::parse(n.as_str())?,
         None => super::status::checked_out_name(&ctx.repo()?)?,
     };
-    let mut revs: Vec<LogRow> = match &args.remote {
-        Some(r) => remote_log(&open_remote_anywhere(ctx, r.as_deref())?, &name)?,
-        None => ctx
-            .repo()?
-            .store()
-            .revisions(&name)?
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| (r.top_hash.to_hex(), r.time, r.message, i == 0))
-            .collect(),
+    let mut revs: Vec<VersionInfo> = match &args.remote {
+        Some(r) => quilt::list_package_versions(&open_remote_anywhere(ctx, r.as_deref())?, &name)?,
+        None => ctx.repo()?.log(&name)?,
     };
     if revs.is_empty() {
         anyhow::bail!(
@@ -65,43 +55,21 @@ pub fn run_log(args: LogArgs, ctx: &Ctx) -> anyhow::Result<()> {
     if ctx.json {
         let v: Vec<_> = revs
             .iter()
-            .map(|(h, t, m, l)| serde_json::json!({"top_hash": h, "time": t, "message": m, "latest": l}))
+            .map(|r| serde_json::json!({"top_hash": r.top_hash.to_hex(), "time": r.time, "message": r.message, "latest": r.latest}))
             .collect();
         ctx.print_json(&serde_json::json!({"name": name.to_string(), "versions": v}));
         return Ok(());
     }
-    for (hash, time, message, latest) in revs {
-        let mark = if latest { "  (latest)" } else { "" };
+    for r in revs {
+        let mark = if r.latest { "  (latest)" } else { "" };
         println!(
-            "{hash}  {}{mark}  {}",
-            format_time(time),
-            message.unwrap_or_default()
+            "{}  {}{mark}  {}",
+            r.top_hash,
+            format_time(r.time),
+            r.message.unwrap_or_default()
         );
     }
     Ok(())
-}
-
-/// The remote's versions of `name`, newest first, each with its manifest's message; the one
-/// `latest` names is marked (and listed first if no timestamped pointer names it).
-fn remote_log(remote: &dyn Remote, name: &PackageName) -> anyhow::Result<Vec<LogRow>> {
-    let latest = registry::latest(remote, name)?;
-    let mut rows = Vec::new();
-    for r in registry::revisions(remote, name)? {
-        let message = registry::message(remote, &r.top_hash)?;
-        rows.push((
-            r.top_hash.to_hex(),
-            r.time,
-            message,
-            Some(r.top_hash) == latest,
-        ));
-    }
-    if let Some(top) = latest {
-        if !rows.iter().any(|r| r.3) {
-            let message = registry::message(remote, &top)?;
-            rows.insert(0, (top.to_hex(), 0, message, true));
-        }
-    }
-    Ok(rows)
 }
 
 /// Opens a remote by name (in a quilt directory), by URL (anywhere) or the default one:
@@ -112,21 +80,12 @@ fn open_remote_anywhere(ctx: &Ctx, name_or_url: Option<&str>) -> anyhow::Result<
 
 pub fn run_list(args: ListArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let rows: Vec<(String, String, i64)> = match &args.remote {
-        Some(r) => {
-            let remote = open_remote_anywhere(ctx, r.as_deref())?;
-            registry::packages(&remote)?
-                .into_iter()
-                .map(|r| (r.name.to_string(), r.top_hash.to_hex(), r.time))
-                .collect()
-        }
-        None => ctx
-            .repo()?
-            .store()
-            .packages()?
-            .into_iter()
-            .map(|r| (r.name.to_string(), r.top_hash.to_hex(), r.time))
-            .collect(),
-    };
+        Some(r) => quilt::list_packages(&open_remote_anywhere(ctx, r.as_deref())?)?,
+        None => ctx.repo()?.list()?,
+    }
+    .into_iter()
+    .map(|r| (r.name.to_string(), r.top_hash.to_hex(), r.time))
+    .collect();
     if ctx.json {
         let v: Vec<_> = rows
             .iter()

@@ -1,7 +1,6 @@
 use std::io::Write as _;
 
 use anyhow::Context as _;
-use quilt::hash::{Line, ManifestLines};
 
 use super::output::escape_name;
 use super::Ctx;
@@ -20,21 +19,18 @@ pub struct Args {
 /// a time.
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
-    let rev = repo.resolve_rev(args.rev.as_deref().unwrap_or(quilt::HEAD))?;
-    let reader = repo.store().open_manifest(&rev.top_hash)?;
-    let what = || format!("manifest {}", rev.top_hash);
-    let lines = ManifestLines::new(reader).with_context(what)?;
+    let entries = repo.entries(args.rev.as_deref().unwrap_or(quilt::HEAD))?;
+    let top_hash = entries.top_hash;
+    let what = || format!("manifest {top_hash}");
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if ctx.json {
         super::output::JSON_PRINTED.store(true, std::sync::atomic::Ordering::Relaxed);
-        write!(out, "{{\"top_hash\": \"{}\", \"entries\": [", rev.top_hash)?;
+        write!(out, "{{\"top_hash\": \"{top_hash}\", \"entries\": [")?;
     }
     let mut first = true;
-    for line in lines {
-        let Line::Entry(e) = line.with_context(what)? else {
-            continue;
-        };
+    for e in entries {
+        let e = e.with_context(what)?;
         if ctx.json {
             let v = serde_json::json!({
                 "logical_key": e.logical_key.as_str(),

@@ -20,7 +20,7 @@ pub fn run_gc(args: GcArgs, ctx: &Ctx) -> anyhow::Result<()> {
         dry_run: args.dry_run,
         ..GcOptions::default()
     };
-    let out = repo.store().gc(&opts, &bar, ctx.interrupt)?;
+    let out = repo.gc(&opts, ctx.watch(&bar))?;
     if ctx.json {
         ctx.print_json(&serde_json::json!({
             "dry_run": args.dry_run,
@@ -61,9 +61,7 @@ pub fn run_gc(args: GcArgs, ctx: &Ctx) -> anyhow::Result<()> {
 pub fn run_verify(_args: VerifyArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
     let bar = ctx.bar();
-    let report = repo
-        .store()
-        .verify(&VerifyOptions::default(), &bar, ctx.interrupt)?;
+    let report = repo.verify(&VerifyOptions::default(), ctx.watch(&bar))?;
     let (warnings, errors): (Vec<_>, Vec<_>) = report.problems.iter().partition(|p| p.is_warning());
     if ctx.json {
         let list =
