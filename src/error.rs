@@ -133,7 +133,7 @@ pub enum Error {
         detail: String,
     },
     /// A version has no entry with this logical key.
-    #[error("version {top_hash} has no file {key:?}; `quilt ls {top_hash}` lists its files")]
+    #[error("version {top_hash} has no file {}; `quilt ls {top_hash}` lists its files", shown_key(key))]
     NoEntry {
         /// The logical key asked for.
         key: String,
@@ -164,6 +164,15 @@ impl Error {
             path: path.into(),
             source,
         }
+    }
+}
+
+/// A key as it is: quoted and escaped only when it holds control characters, which a
+/// terminal would otherwise act on.
+fn shown_key(key: &str) -> String {
+    match key.chars().any(char::is_control) {
+        true => format!("{key:?}"),
+        false => key.to_owned(),
     }
 }
 
