@@ -73,7 +73,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     // a browsed package is edited; `--meta null` (or `{}`) clears it.
     let user_meta = match args.meta.as_deref() {
         Some(m) => Some(json_arg(m, "--meta")?),
-        None => match repo.store().latest(&name)? {
+        None => match repo.store().db().latest(&name)? {
             Some(prev) => super::meta::package_user_meta(repo.store(), &prev.top_hash)
                 .with_context(|| {
                     format!(

@@ -45,6 +45,7 @@ pub fn run_log(args: LogArgs, ctx: &Ctx) -> anyhow::Result<()> {
         None => ctx
             .repo()?
             .store()
+            .db()
             .revisions(&name)?
             .into_iter()
             .enumerate()
@@ -122,6 +123,7 @@ pub fn run_list(args: ListArgs, ctx: &Ctx) -> anyhow::Result<()> {
         None => ctx
             .repo()?
             .store()
+            .db()
             .packages()?
             .into_iter()
             .map(|r| (r.name.to_string(), r.top_hash.to_hex(), r.time))

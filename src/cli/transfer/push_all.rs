@@ -16,6 +16,7 @@ pub fn versions(
 ) -> anyhow::Result<Vec<TopHash>> {
     let mut history: Vec<TopHash> = repo
         .store()
+        .db()
         .revisions(name)?
         .into_iter()
         .rev()
