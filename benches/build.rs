@@ -123,7 +123,7 @@ fn bench_build(c: &mut Criterion) {
     let store = repo.store();
     let (_, top) = repo.head().expect("head").expect("tree has a head");
     group.bench_function(format!("stat_cache_load_{files}"), |b| {
-        b.iter(|| store.stat_cache_load(&tree).expect("load stat cache"))
+        b.iter(|| store.db().stat_cache_load(&tree).expect("load stat cache"))
     });
     group.bench_function(format!("get_manifest_{files}"), |b| {
         b.iter(|| store.get_manifest(&top).expect("read manifest"))

@@ -104,7 +104,7 @@ impl Repository {
         );
 
         // The previous version: the likely delta base of the new manifest.
-        let latest = store.latest(name)?;
+        let latest = store.db().latest(name)?;
         let latest = latest.as_ref();
         let made = Made {
             dir: &dir,
@@ -119,7 +119,7 @@ impl Repository {
         if !unchanged {
             record_revision(store, &dir, name, &top_hash, opts, latest)?;
         }
-        store.set_worktree_head(&dir, name, &top_hash)?;
+        store.db().set_worktree_head(&dir, name, &top_hash)?;
         tracing::info!(package = %name, top = %top_hash, unchanged, "recorded the version");
         drop(_hold);
         // Each build adds packs; when they pile up and nobody else is using the store, merge
@@ -158,7 +158,7 @@ impl Repository {
         progress.start("scanning", None, Unit::Items);
         let (files, cache) = rayon::join(
             || walk_dir(dir, &ignore, &skip),
-            || store.stat_cache_load(dir),
+            || store.db().stat_cache_load(dir),
         );
         let (files, cache) = (files?, cache?);
         progress.finish();
@@ -289,7 +289,7 @@ impl Made<'_> {
             .zip(self.ids.chunks(STAT_ROWS_AT_ONCE))
         {
             let rows: Vec<StatRow> = new_stat_rows(fs, is, self.started_ns).collect();
-            store.stat_cache_store(self.dir, &rows)?;
+            store.db().stat_cache_store(self.dir, &rows)?;
         }
         Ok(())
     }
@@ -337,6 +337,7 @@ fn record_revision(
     // The parent is what this directory had checked out: `push` moves a remote's
     // `latest` only from a version this one was built on.
     let parent = store
+        .db()
         .worktree_head(dir)?
         .filter(|(n, _)| n == name)
         .map(|(_, t)| t);

@@ -158,7 +158,7 @@ fn plan_install<'a>(
         })
         .collect();
     let files: Vec<WalkedFile> = present.iter().map(|(_, f)| f.clone()).collect();
-    let cache = store.stat_cache_load(dest)?;
+    let cache = store.db().stat_cache_load(dest)?;
     let kinds = legacy_kinds(
         present
             .iter()
@@ -403,7 +403,7 @@ impl Repository {
         }
         let ignore = IgnoreRules::load(dir)?;
         let walk = walk_tree(dir, &ignore, &[store.root().to_path_buf()])?;
-        let cache = store.stat_cache_load(dir)?;
+        let cache = store.db().stat_cache_load(dir)?;
         let kinds = compare_kinds(target, current);
         let (ids, _) = current_ids(dir, &walk.files, &cache, &kinds)?;
         drop(cache);
@@ -450,8 +450,12 @@ impl Repository {
             dest.remove_empty_parents(key);
         }
         dest.sync()?;
-        store.stat_cache_store(dir, &written_rows(dir, &changes.to_write))?;
-        store.set_worktree_head(dir, &switch.name, &switch.top_hash)?;
+        store
+            .db()
+            .stat_cache_store(dir, &written_rows(dir, &changes.to_write))?;
+        store
+            .db()
+            .set_worktree_head(dir, &switch.name, &switch.top_hash)?;
         Ok(CheckoutOutcome {
             top_hash: Some(switch.top_hash),
             written: changes.to_write.len() as u64,

@@ -133,7 +133,10 @@ pub enum Error {
         detail: String,
     },
     /// A version has no entry with this logical key.
-    #[error("version {top_hash} has no file {}; `quilt ls {top_hash}` lists its files", shown_key(key))]
+    #[error(
+        "version {top_hash} has no file {}; `quilt ls {top_hash}` lists its files",
+        shown_key(key)
+    )]
     NoEntry {
         /// The logical key asked for.
         key: String,

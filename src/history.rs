@@ -44,6 +44,7 @@ impl Repository {
     pub fn log(&self, name: &PackageName) -> Result<Vec<VersionInfo>> {
         Ok(self
             .store()
+            .db()
             .revisions(name)?
             .into_iter()
             .enumerate()
@@ -61,6 +62,7 @@ impl Repository {
     pub fn list(&self) -> Result<Vec<VersionInfo>> {
         Ok(self
             .store()
+            .db()
             .packages()?
             .into_iter()
             .map(|r| VersionInfo {
@@ -109,7 +111,7 @@ impl Repository {
     /// The package metadata (`user_meta`) of `name`'s latest version in this store; `None`
     /// when it has none (or no version): what a build without new metadata carries forward.
     pub fn latest_user_meta(&self, name: &PackageName) -> Result<Option<Value>> {
-        let Some(latest) = self.store().latest(name)? else {
+        let Some(latest) = self.store().db().latest(name)? else {
             return Ok(None);
         };
         let lines = ManifestLines::new(self.store().open_manifest(&latest.top_hash)?)?;

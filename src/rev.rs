@@ -184,6 +184,7 @@ fn resolve_spec(
         }
         RevSpec::Latest(name) => {
             let rev = store
+                .db()
                 .latest(name)?
                 .ok_or_else(|| Error::UnknownRev(s.to_owned()))?;
             Ok(Rev {
@@ -193,6 +194,7 @@ fn resolve_spec(
         }
         RevSpec::At(name, prefix) => {
             let mut found: Vec<TopHash> = store
+                .db()
                 .revisions(name)?
                 .into_iter()
                 .map(|r| r.top_hash)
@@ -223,7 +225,7 @@ fn nth_before(
     top: &TopHash,
     n: usize,
 ) -> Result<TopHash> {
-    let history = store.revisions(name)?;
+    let history = store.db().revisions(name)?;
     let Some(at) = history.iter().position(|r| r.top_hash == *top) else {
         return Err(Error::BadRev {
             rev: s.to_owned(),

@@ -37,7 +37,7 @@ impl Status {
 impl Repository {
     /// The package version this working directory is at, if any.
     pub fn head(&self) -> Result<Option<(PackageName, TopHash)>> {
-        Ok(self.store().worktree_head(self.worktree())?)
+        Ok(self.store().db().worktree_head(self.worktree())?)
     }
 
     /// Compares the working directory with its head version; with no head yet, every file is
@@ -78,7 +78,7 @@ impl Repository {
             || {
                 rayon::join(
                     || self.store().manifest_summary(top_hash),
-                    || self.store().stat_cache_load(&dir),
+                    || self.store().db().stat_cache_load(&dir),
                 )
             },
         );
@@ -92,7 +92,7 @@ impl Repository {
         );
         let (ids, rows) = current_ids(&dir, &files, &cache, &kinds)?;
         drop(cache);
-        self.store().stat_cache_store(&dir, &rows)?;
+        self.store().db().stat_cache_store(&dir, &rows)?;
         let (changes, unchanged) = compare(&manifest.entries, &files, &ids);
         tracing::info!(
             version = %top_hash,

@@ -70,6 +70,7 @@ impl Repository {
     ) -> Result<Vec<TopHash>> {
         let mut history: Vec<TopHash> = self
             .store()
+            .db()
             .revisions(name)?
             .into_iter()
             .rev()

@@ -399,6 +399,7 @@ fn a_found_region_is_listed_and_forgotten_on_change() {
     ok(root, &["remote", "add", "origin", url]);
     let store = quilt::store::Store::open(&root.join(".quilt")).expect("store");
     store
+        .db()
         .set_remote_found_region("origin", url, "eu-west-3")
         .expect("record");
     drop(store);

@@ -239,7 +239,7 @@ fn truncated_downloads_are_refused_and_nothing_is_stored() {
         "{msg}"
     );
     assert!(
-        other.store().latest(&name).expect("latest").is_none(),
+        other.store().db().latest(&name).expect("latest").is_none(),
         "no ref for a failed fetch"
     );
 

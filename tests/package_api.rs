@@ -340,7 +340,7 @@ fn building_twice_records_one_version_and_a_changed_file_is_refused() {
         .build(&repo, &name(), Some("m"), Watch::default())
         .expect("rebuild");
     assert_eq!(top, again);
-    assert_eq!(repo.store().revisions(&name()).expect("revisions").len(), 1);
+    assert_eq!(repo.log(&name()).expect("revisions").len(), 1);
     let loaded = Package::load(&repo, "team/pkg").expect("load");
     assert_eq!(
         loaded.get("f.bin").and_then(|e| e.hash()),
@@ -361,11 +361,7 @@ fn building_twice_records_one_version_and_a_changed_file_is_refused() {
         .build(&repo, &other, None, Watch::default())
         .expect_err("changed since hashed");
     assert!(matches!(err, Error::FileChanged { .. }), "{err:?}");
-    assert!(repo
-        .store()
-        .revisions(&other)
-        .expect("revisions")
-        .is_empty());
+    assert!(repo.log(&other).expect("revisions").is_empty());
 }
 
 #[path = "common/s3.rs"]

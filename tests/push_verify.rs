@@ -113,7 +113,7 @@ fn flip(path: &Path, at: usize) {
 /// Whether the local inventory of `remote_url` records `data`'s object.
 fn inventory_has(ds: &Path, remote_url: &str, data: &[u8]) -> bool {
     let store = quilt::store::Store::open(&ds.join(".quilt")).expect("open store");
-    let inv = store.inventory_load(remote_url).expect("inventory");
+    let inv = store.db().inventory_load(remote_url).expect("inventory");
     inv.contains(&quilt::hash::hash_bytes(data).digest)
 }
 

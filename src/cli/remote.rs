@@ -120,7 +120,7 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<()> {
         } => {
             validate_name(&name)?;
             let url = checked_url(&repo, &ctx.cwd, &url)?;
-            if store.remotes()?.iter().any(|(n, _)| *n == name) {
+            if store.db().remotes()?.iter().any(|(n, _)| *n == name) {
                 anyhow::bail!(
                     "a remote named {name:?} exists; change it with `quilt remote set-url {name} URL`"
                 );
@@ -128,9 +128,9 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<()> {
             let settings = settings.apply(RemoteSettings::default(), &[])?;
             only_for_s3(&url, &settings)?;
             create_missing_dir(&url, ctx)?;
-            store.add_remote(&name, &url)?;
+            store.db().add_remote(&name, &url)?;
             if settings != RemoteSettings::default() {
-                store.set_remote_settings(&name, &settings)?;
+                store.db().set_remote_settings(&name, &settings)?;
             }
             if ctx.json {
                 let mut v = serde_json::json!({"added": name, "url": url});
@@ -146,14 +146,14 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<()> {
         }
         Command::SetUrl { name, url } => {
             let url = checked_url(&repo, &ctx.cwd, &url)?;
-            let Some(rec) = store.remote_record(&name)? else {
+            let Some(rec) = store.db().remote_record(&name)? else {
                 anyhow::bail!(
                     "no remote named {name:?}; add it with `quilt remote add {name} URL`"
                 );
             };
             only_for_s3(&url, &rec.settings)?;
             create_missing_dir(&url, ctx)?;
-            store.set_remote_url(&name, &url)?;
+            store.db().set_remote_url(&name, &url)?;
             if ctx.json {
                 ctx.print_json(&serde_json::json!({"updated": name, "url": url}));
             }
@@ -164,7 +164,7 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<()> {
             settings,
             unset,
         } => {
-            let Some(rec) = store.remote_record(&name)? else {
+            let Some(rec) = store.db().remote_record(&name)? else {
                 anyhow::bail!(
                     "no remote named {name:?}; add it with `quilt remote add {name} URL --endpoint ...`"
                 );
@@ -176,7 +176,7 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<()> {
             }
             let new = settings.apply(rec.settings, &unset)?;
             only_for_s3(&rec.url, &new)?;
-            store.set_remote_settings(&name, &new)?;
+            store.db().set_remote_settings(&name, &new)?;
             if ctx.json {
                 ctx.print_json(
                     &serde_json::json!({"updated": name, "settings": settings_json(&new)}),
@@ -189,7 +189,7 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<()> {
             ));
         }
         Command::Remove { name } => {
-            store.remove_remote(&name)?;
+            store.db().remove_remote(&name)?;
             if ctx.json {
                 ctx.print_json(&serde_json::json!({ "removed": name }));
             }
@@ -197,7 +197,7 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<()> {
         }
         Command::List => list(&repo, ctx)?,
         Command::Default { name } => {
-            store.set_default_remote(&name)?;
+            store.db().set_default_remote(&name)?;
             if ctx.json {
                 ctx.print_json(&serde_json::json!({ "default": name }));
             }
@@ -245,8 +245,8 @@ fn settings_text(s: &RemoteSettings) -> String {
 
 fn list(repo: &Repository, ctx: &Ctx) -> anyhow::Result<()> {
     let store = repo.store();
-    let default = store.default_remote()?;
-    let remotes = store.remote_records()?;
+    let default = store.db().default_remote()?;
+    let remotes = store.db().remote_records()?;
     if ctx.json {
         let v: Vec<_> = remotes
             .iter()
@@ -503,7 +503,11 @@ fn remember_found_region(repo: &Repository, t: &Target) {
         return;
     };
     if t.found_region.as_deref() != Some(found.as_str()) {
-        if let Err(e) = repo.store().set_remote_found_region(name, &t.url, &found) {
+        if let Err(e) = repo
+            .store()
+            .db()
+            .set_remote_found_region(name, &t.url, &found)
+        {
             tracing::debug!("could not record the region of remote {name}: {e}");
         }
     }
@@ -514,7 +518,7 @@ fn remember_found_region(repo: &Repository, t: &Target) {
 fn target(repo: Option<&Repository>, name_or_url: Option<&str>) -> anyhow::Result<Target> {
     let record = |name: &str| -> anyhow::Result<Option<Target>> {
         let Some(repo) = repo else { return Ok(None) };
-        Ok(repo.store().remote_record(name)?.map(|r| Target {
+        Ok(repo.store().db().remote_record(name)?.map(|r| Target {
             url: r.url,
             name: Some(r.name),
             settings: r.settings,
@@ -536,7 +540,7 @@ fn target(repo: Option<&Repository>, name_or_url: Option<&str>) -> anyhow::Resul
         anyhow::bail!("no remote named {n:?}; add one with `quilt remote add {n} URL`");
     }
     if let Some(default) = repo
-        .map(|r| r.store().default_remote())
+        .map(|r| r.store().db().default_remote())
         .transpose()?
         .flatten()
     {

@@ -49,7 +49,7 @@ impl Package {
         }
         let manifest = self.manifest()?;
         let top = manifest.top_hash();
-        let latest = store.latest(name)?;
+        let latest = store.db().latest(name)?;
         if latest.as_ref().is_some_and(|r| r.top_hash == top) {
             return Ok(top);
         }

@@ -164,7 +164,14 @@ pub struct Revision {
     pub parent: Option<TopHash>,
 }
 
-pub(crate) struct Db {
+/// The store's SQLite database (`quilt.db`), reached through [`Store::db`]: package
+/// revisions (read here; recorded and deleted through [`Store`], which keeps the manifest
+/// and the quilt3 mirror in step), the stat cache, worktree heads, remotes, remote
+/// inventories and settings.
+///
+/// [`Store::db`]: crate::Store::db
+/// [`Store`]: crate::Store
+pub struct Db {
     path: PathBuf,
     conn: Mutex<Connection>,
 }
@@ -192,7 +199,7 @@ fn path_bytes(p: &Path) -> &[u8] {
 }
 
 impl Db {
-    pub fn open(path: &Path) -> Result<Db> {
+    pub(crate) fn open(path: &Path) -> Result<Db> {
         let conn = match Connection::open(path) {
             Ok(c) if !c.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) => c,
             // On read-only media SQLite can't create the WAL index (`-shm`), so a plain
@@ -312,7 +319,7 @@ impl Db {
 
     // ---- revisions ----
 
-    pub fn record_revision(
+    pub(crate) fn record_revision(
         &self,
         name: &PackageName,
         top: &TopHash,
@@ -329,6 +336,7 @@ impl Db {
         Ok(())
     }
 
+    /// All revisions of a package, newest first.
     pub fn revisions(&self, name: &PackageName) -> Result<Vec<Revision>> {
         self.query_revisions(
             "SELECT name, top_hash, time, message, parent FROM revisions WHERE name = ?1 ORDER BY time DESC, id DESC",
@@ -337,10 +345,12 @@ impl Db {
         )
     }
 
+    /// The newest revision of a package, if it has any.
     pub fn latest(&self, name: &PackageName) -> Result<Option<Revision>> {
         Ok(self.revisions(name)?.into_iter().next())
     }
 
+    /// Every revision of every package, by name then newest first.
     pub fn all_revisions(&self) -> Result<Vec<Revision>> {
         self.query_revisions(
             "SELECT name, top_hash, time, message, parent FROM revisions ORDER BY name, time DESC, id DESC",
@@ -349,6 +359,7 @@ impl Db {
         )
     }
 
+    /// The latest revision of each package, ordered by name.
     pub fn packages(&self) -> Result<Vec<Revision>> {
         self.query_revisions(
             "SELECT name, top_hash, time, message, parent FROM revisions r
@@ -359,13 +370,13 @@ impl Db {
         )
     }
 
-    pub fn delete_package(&self, name: &PackageName) -> Result<usize> {
+    pub(crate) fn delete_package(&self, name: &PackageName) -> Result<usize> {
         self.conn()
             .execute("DELETE FROM revisions WHERE name = ?1", [name.as_str()])
             .map_err(self.err("delete a package"))
     }
 
-    pub fn delete_revision(&self, name: &PackageName, top: &TopHash) -> Result<bool> {
+    pub(crate) fn delete_revision(&self, name: &PackageName, top: &TopHash) -> Result<bool> {
         let n = self
             .conn()
             .execute(
@@ -377,7 +388,7 @@ impl Db {
     }
 
     /// Distinct top hashes of revisions starting with `prefix` (lowercase hex, validated).
-    pub fn tops_with_prefix(&self, prefix: &str) -> Result<Vec<TopHash>> {
+    pub(crate) fn tops_with_prefix(&self, prefix: &str) -> Result<Vec<TopHash>> {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
@@ -396,6 +407,7 @@ impl Db {
 
     // ---- worktrees ----
 
+    /// Records that the working directory `dir` is at version `top` of `name`.
     pub fn set_worktree_head(&self, dir: &Path, name: &PackageName, top: &TopHash) -> Result<()> {
         self.conn()
             .execute(
@@ -406,6 +418,7 @@ impl Db {
         Ok(())
     }
 
+    /// The package version the working directory `dir` is at, if any.
     pub fn worktree_head(&self, dir: &Path) -> Result<Option<(PackageName, TopHash)>> {
         let raw: Option<(String, String)> = self
             .conn()
@@ -428,7 +441,7 @@ impl Db {
 
     /// Every worktree head with its directory, for gc: a checked-out version stays
     /// collectable only once no worktree points at it.
-    pub fn worktree_heads(&self) -> Result<Vec<(PathBuf, PackageName, TopHash)>> {
+    pub(crate) fn worktree_heads(&self) -> Result<Vec<(PathBuf, PackageName, TopHash)>> {
         let ctx = "list worktree heads";
         let conn = self.conn();
         let mut stmt = conn
@@ -455,7 +468,8 @@ impl Db {
             .collect()
     }
 
-    /// The parent recorded with the newest revision of `name` at `top`, if any.
+    /// The version `top` was built on, if it was built here: the parent recorded with the
+    /// newest revision of `name` at `top`.
     pub fn parent(&self, name: &PackageName, top: &TopHash) -> Result<Option<TopHash>> {
         let raw: Option<Option<String>> = self
             .conn()
@@ -474,6 +488,7 @@ impl Db {
 
     // ---- remotes ----
 
+    /// Adds a remote; the first one added becomes the default.
     pub fn add_remote(&self, name: &str, url: &str) -> Result<()> {
         let ctx = "add a remote";
         let mut conn = self.conn();
@@ -502,6 +517,7 @@ impl Db {
         tx.commit().map_err(self.err(ctx))
     }
 
+    /// Removes a remote; if it was the default, the oldest remaining one takes over.
     pub fn remove_remote(&self, name: &str) -> Result<()> {
         let ctx = "remove a remote";
         let mut conn = self.conn();
@@ -545,6 +561,7 @@ impl Db {
         tx.commit().map_err(self.err(ctx))
     }
 
+    /// Points an existing remote at another URL; its place and default status stay.
     pub fn set_remote_url(&self, name: &str, url: &str) -> Result<()> {
         let changed = self
             .conn()
@@ -559,6 +576,7 @@ impl Db {
         }
     }
 
+    /// `(name, url)` pairs in the order they were added.
     pub fn remotes(&self) -> Result<Vec<(String, String)>> {
         let ctx = "list remotes";
         let conn = self.conn();
@@ -573,7 +591,8 @@ impl Db {
         rows
     }
 
-    /// Every remote with its settings, in the order they were added.
+    /// Every remote with its settings (endpoint, region, profile) and found region, in the
+    /// order they were added.
     pub fn remote_records(&self) -> Result<Vec<RemoteRecord>> {
         let ctx = "list remotes";
         let conn = self.conn();
@@ -601,7 +620,12 @@ impl Db {
         rows
     }
 
-    /// Replaces a remote's settings (and forgets the region found for it).
+    /// The remote called `name`, with its settings.
+    pub fn remote_record(&self, name: &str) -> Result<Option<RemoteRecord>> {
+        Ok(self.remote_records()?.into_iter().find(|r| r.name == name))
+    }
+
+    /// Replaces a remote's settings; the region found for it is forgotten.
     pub fn set_remote_settings(&self, name: &str, settings: &RemoteSettings) -> Result<()> {
         let changed = self
             .conn()
@@ -617,7 +641,8 @@ impl Db {
         }
     }
 
-    /// Records the region found for a remote's bucket, if the remote still has `url`.
+    /// Keeps the region a remote's bucket named, so later runs need not ask it again. Ignored
+    /// if the remote's URL has changed meanwhile.
     pub fn set_remote_found_region(&self, name: &str, url: &str, region: &str) -> Result<()> {
         self.conn()
             .execute(
@@ -628,6 +653,7 @@ impl Db {
         Ok(())
     }
 
+    /// Makes `name` the remote used when none is named.
     pub fn set_default_remote(&self, name: &str) -> Result<()> {
         if !self.remotes()?.iter().any(|(n, _)| n == name) {
             return Err(Error::NoSuchRemote { name: name.into() });
@@ -635,12 +661,14 @@ impl Db {
         self.set_setting(DEFAULT_REMOTE_KEY, name)
     }
 
+    /// The remote used when none is named, if any.
     pub fn default_remote(&self) -> Result<Option<String>> {
         self.get_setting(DEFAULT_REMOTE_KEY)
     }
 
     // ---- inventory ----
 
+    /// Digests a remote is known to have (a cache: the remote stays the authority).
     pub fn inventory_load(&self, remote: &str) -> Result<HashSet<[u8; 32]>> {
         let ctx = "load a remote inventory";
         let conn = self.conn();
@@ -660,6 +688,7 @@ impl Db {
         Ok(out)
     }
 
+    /// Notes that the remote at `remote` has these digests.
     pub fn inventory_add(&self, remote: &str, digests: &[[u8; 32]]) -> Result<()> {
         let ctx = "update a remote inventory";
         let mut conn = self.conn();
@@ -676,6 +705,7 @@ impl Db {
         tx.commit().map_err(self.err(ctx))
     }
 
+    /// Forgets what the remote at `remote` is known to have.
     pub fn inventory_clear(&self, remote: &str) -> Result<()> {
         self.conn()
             .execute("DELETE FROM inventory WHERE remote = ?1", [remote])
@@ -685,6 +715,7 @@ impl Db {
 
     // ---- settings ----
 
+    /// The store setting `key`, if set.
     pub fn get_setting(&self, key: &str) -> Result<Option<String>> {
         self.conn()
             .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
@@ -694,6 +725,7 @@ impl Db {
             .map_err(self.err("read a setting"))
     }
 
+    /// Sets the store setting `key` to `value`.
     pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
         self.conn()
             .execute(

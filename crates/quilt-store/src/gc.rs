@@ -144,7 +144,7 @@ impl Store {
     /// package records it any more).
     fn gc_roots(&self, out: &mut GcOutcome) -> Result<Vec<(String, TopHash, bool)>> {
         let mut roots: Vec<(String, TopHash, bool)> = Vec::new();
-        for rev in self.all_revisions()? {
+        for rev in self.db().all_revisions()? {
             roots.push((rev.name.to_string(), rev.top_hash, true));
         }
         let recorded: HashSet<TopHash> = roots.iter().map(|r| r.1).collect();

@@ -44,7 +44,7 @@ mod store;
 mod verify;
 mod writer;
 
-pub use db::{RemoteRecord, RemoteSettings, Revision, StatCache, StatRow};
+pub use db::{Db, RemoteRecord, RemoteSettings, Revision, StatCache, StatRow};
 pub use error::{Error, Result};
 pub use gc::{GcOptions, GcOutcome, Held};
 pub use lock::LockGuard;

@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 
 use quilt_hash::{Manifest, ManifestSummary, ObjectId, PackageName, TopHash};
 
-use crate::db::{Db, RemoteRecord, RemoteSettings, Revision, StatCache, StatRow};
+use crate::db::Db;
 use crate::layout::{self, Layout};
 use crate::lock::{self, LockGuard};
 use crate::manifest_file::{self, ManifestKind};
@@ -480,6 +480,13 @@ impl Store {
 
     // ---- refs ----
 
+    /// The store's database: reads of package revisions, and the stat cache, worktree heads,
+    /// remotes, remote inventories and settings. Revisions are recorded and deleted through
+    /// the `Store` itself, which checks the manifest and keeps the quilt3 mirror in step.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// Records that `name` had version `top` at `time`. The manifest must already be stored
     /// (objects first, manifest next, ref last: a ref never points at nothing). The quilt3
     /// `named_packages/` mirror is written after the database commit.
@@ -540,15 +547,6 @@ impl Store {
         }
     }
 
-    pub fn latest(&self, name: &PackageName) -> Result<Option<Revision>> {
-        self.db.latest(name)
-    }
-
-    /// The version `top` was built on, if it was built here.
-    pub fn parent(&self, name: &PackageName, top: &TopHash) -> Result<Option<TopHash>> {
-        self.db.parent(name, top)
-    }
-
     /// Whether `ancestor` is `top` or reachable from it through recorded parents. A
     /// rebuild of old content can make the links loop; each version is visited once.
     pub fn is_ancestor(
@@ -569,21 +567,6 @@ impl Store {
             cur = self.db.parent(name, &t)?;
         }
         Ok(false)
-    }
-
-    /// All revisions of a package, newest first.
-    pub fn revisions(&self, name: &PackageName) -> Result<Vec<Revision>> {
-        self.db.revisions(name)
-    }
-
-    /// Every revision of every package, by name then newest first.
-    pub fn all_revisions(&self) -> Result<Vec<Revision>> {
-        self.db.all_revisions()
-    }
-
-    /// The latest revision of each package, ordered by name.
-    pub fn packages(&self) -> Result<Vec<Revision>> {
-        self.db.packages()
     }
 
     /// Forgets every revision of a package; returns how many there were. Objects stay until gc.
@@ -641,112 +624,5 @@ impl Store {
         let mut out: Vec<TopHash> = found.into_iter().collect();
         out.sort();
         Ok(out)
-    }
-
-    // ---- stat cache ----
-
-    /// The stat cache rows of the files under `root`, in manifest order.
-    pub fn stat_cache_load(&self, root: &Path) -> Result<StatCache> {
-        self.db.stat_cache_load(root)
-    }
-
-    /// Inserts or replaces rows of files under `root`, in one transaction.
-    pub fn stat_cache_store(&self, root: &Path, rows: &[StatRow]) -> Result<()> {
-        self.db.stat_cache_store(root, rows)
-    }
-
-    /// Forgets the rows of these logical keys under `root` (files that were deleted).
-    pub fn stat_cache_remove(&self, root: &Path, keys: &[String]) -> Result<()> {
-        self.db.stat_cache_remove(root, keys)
-    }
-
-    // ---- worktrees ----
-
-    pub fn set_worktree_head(&self, dir: &Path, name: &PackageName, top: &TopHash) -> Result<()> {
-        self.db.set_worktree_head(dir, name, top)
-    }
-
-    pub fn worktree_head(&self, dir: &Path) -> Result<Option<(PackageName, TopHash)>> {
-        self.db.worktree_head(dir)
-    }
-
-    // ---- remotes ----
-
-    /// Adds a remote; the first one added becomes the default.
-    pub fn add_remote(&self, name: &str, url: &str) -> Result<()> {
-        self.db.add_remote(name, url)
-    }
-
-    /// Removes a remote; if it was the default, the oldest remaining one takes over.
-    pub fn remove_remote(&self, name: &str) -> Result<()> {
-        self.db.remove_remote(name)
-    }
-
-    /// Points an existing remote at another URL; its place and default status stay.
-    pub fn set_remote_url(&self, name: &str, url: &str) -> Result<()> {
-        self.db.set_remote_url(name, url)
-    }
-
-    /// `(name, url)` pairs in the order they were added.
-    pub fn remotes(&self) -> Result<Vec<(String, String)>> {
-        self.db.remotes()
-    }
-
-    /// Every remote with its settings (endpoint, region, profile) and found region.
-    pub fn remote_records(&self) -> Result<Vec<RemoteRecord>> {
-        self.db.remote_records()
-    }
-
-    /// The remote called `name`, with its settings.
-    pub fn remote_record(&self, name: &str) -> Result<Option<RemoteRecord>> {
-        Ok(self
-            .db
-            .remote_records()?
-            .into_iter()
-            .find(|r| r.name == name))
-    }
-
-    /// Replaces a remote's settings; the region found for it is forgotten.
-    pub fn set_remote_settings(&self, name: &str, settings: &RemoteSettings) -> Result<()> {
-        self.db.set_remote_settings(name, settings)
-    }
-
-    /// Keeps the region a remote's bucket named, so later runs need not ask it again. Ignored
-    /// if the remote's URL has changed meanwhile.
-    pub fn set_remote_found_region(&self, name: &str, url: &str, region: &str) -> Result<()> {
-        self.db.set_remote_found_region(name, url, region)
-    }
-
-    pub fn set_default_remote(&self, name: &str) -> Result<()> {
-        self.db.set_default_remote(name)
-    }
-
-    pub fn default_remote(&self) -> Result<Option<String>> {
-        self.db.default_remote()
-    }
-
-    // ---- remote inventory ----
-
-    /// Digests a remote is known to have (a cache: the remote stays the authority).
-    pub fn inventory_load(&self, remote_url: &str) -> Result<HashSet<[u8; 32]>> {
-        self.db.inventory_load(remote_url)
-    }
-
-    pub fn inventory_add(&self, remote_url: &str, digests: &[[u8; 32]]) -> Result<()> {
-        self.db.inventory_add(remote_url, digests)
-    }
-
-    pub fn inventory_clear(&self, remote_url: &str) -> Result<()> {
-        self.db.inventory_clear(remote_url)
-    }
-
-    // ---- settings ----
-
-    pub fn get_setting(&self, key: &str) -> Result<Option<String>> {
-        self.db.get_setting(key)
-    }
-
-    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
-        self.db.set_setting(key, value)
     }
 }

@@ -390,7 +390,7 @@ impl Store {
             })
             .collect();
         let mut breaks: Vec<(usize, (PackageName, TopHash))> = Vec::new();
-        let revisions = self.all_revisions()?;
+        let revisions = self.db().all_revisions()?;
         let mut seen: HashSet<(PackageName, TopHash)> = HashSet::new();
         let mut checked: HashSet<TopHash> = HashSet::new();
         progress.start(

@@ -102,7 +102,7 @@ impl Db {
             .map_err(self.err("read the stat cache"))
     }
 
-    /// The cached rows of every file under `root`, in manifest order.
+    /// The stat cache rows of the files under `root`, in manifest order.
     pub fn stat_cache_load(&self, root: &Path) -> Result<StatCache> {
         let ctx = "load the stat cache";
         let conn = self.conn();
@@ -148,7 +148,7 @@ impl Db {
         Ok(StatCache { rows })
     }
 
-    /// Adds or replaces rows under `root`.
+    /// Inserts or replaces rows of files under `root`, in one transaction.
     pub fn stat_cache_store(&self, root: &Path, rows: &[StatRow]) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
@@ -187,7 +187,7 @@ impl Db {
         tx.commit().map_err(self.err(ctx))
     }
 
-    /// Forgets the rows of these keys under `root`.
+    /// Forgets the rows of these logical keys under `root` (files that were deleted).
     pub fn stat_cache_remove(&self, root: &Path, keys: &[String]) -> Result<()> {
         let ctx = "update the stat cache";
         let mut conn = self.conn();

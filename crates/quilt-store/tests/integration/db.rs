@@ -12,7 +12,7 @@ fn revisions_crud_and_mirror() {
     let a2 = commit_package(&store, "team/a", &[("x", b"2")], 200);
     let b1 = commit_package(&store, "team/b", &[("y", b"3")], 150);
 
-    let revs = store.revisions(&name("team/a")).expect("revisions");
+    let revs = store.db().revisions(&name("team/a")).expect("revisions");
     assert_eq!(
         revs.iter().map(|r| r.top_hash).collect::<Vec<_>>(),
         vec![a2, a1]
@@ -21,13 +21,14 @@ fn revisions_crud_and_mirror() {
     assert_eq!(revs[0].message.as_deref(), Some("test"));
     assert_eq!(
         store
+            .db()
             .latest(&name("team/a"))
             .expect("latest")
             .map(|r| r.top_hash),
         Some(a2)
     );
-    assert_eq!(store.latest(&name("team/zzz")).expect("latest"), None);
-    let pkgs = store.packages().expect("packages");
+    assert_eq!(store.db().latest(&name("team/zzz")).expect("latest"), None);
+    let pkgs = store.db().packages().expect("packages");
     assert_eq!(
         pkgs.iter()
             .map(|r| (r.name.to_string(), r.top_hash))
@@ -56,8 +57,12 @@ fn revisions_crud_and_mirror() {
 
     assert_eq!(store.delete_package(&name("team/a")).expect("delete"), 1);
     assert!(!np.exists());
-    assert!(store.revisions(&name("team/a")).expect("revs").is_empty());
-    assert_eq!(store.packages().expect("packages").len(), 1);
+    assert!(store
+        .db()
+        .revisions(&name("team/a"))
+        .expect("revs")
+        .is_empty());
+    assert_eq!(store.db().packages().expect("packages").len(), 1);
 }
 
 #[test]
@@ -68,7 +73,7 @@ fn revision_refused_without_manifest() {
         .record_revision(&name("team/a"), &top, None, 1)
         .expect_err("no manifest");
     assert!(matches!(err, Error::ManifestMissing { .. }), "{err}");
-    assert!(store.packages().expect("packages").is_empty());
+    assert!(store.db().packages().expect("packages").is_empty());
 }
 
 #[test]
@@ -128,12 +133,13 @@ fn stat_cache_round_trip() {
         id: hash_bytes(p.as_bytes()),
     };
     let rows = vec![row("sub/b.txt", 2), row("a.txt", 1), row("sub/deep/c", 3)];
-    store.stat_cache_store(&base, &rows).expect("store");
+    store.db().stat_cache_store(&base, &rows).expect("store");
     store
+        .db()
         .stat_cache_store(&other, &[row("x", 9)])
         .expect("store");
 
-    let cache = store.stat_cache_load(&base).expect("load");
+    let cache = store.db().stat_cache_load(&base).expect("load");
     assert_eq!(cache.len(), 3);
     for r in &rows {
         assert_eq!(cache.get(&r.key), Some(r));
@@ -143,20 +149,22 @@ fn stat_cache_round_trip() {
     let keys: Vec<&str> = cache.iter().map(|r| r.key.as_str()).collect();
     assert_eq!(keys, ["a.txt", "sub/b.txt", "sub/deep/c"]);
     assert!(cache.get("x").is_none(), "another root's row");
-    assert_eq!(store.stat_cache_load(&other).expect("load").len(), 1);
+    assert_eq!(store.db().stat_cache_load(&other).expect("load").len(), 1);
 
     // Upsert.
     let mut changed = rows[1].clone();
     changed.size = 42;
     store
+        .db()
         .stat_cache_store(&base, std::slice::from_ref(&changed))
         .expect("store");
-    let cache = store.stat_cache_load(&base).expect("load");
+    let cache = store.db().stat_cache_load(&base).expect("load");
     assert_eq!(cache.get(&changed.key).map(|r| r.size), Some(42));
     store
+        .db()
         .stat_cache_remove(&base, &[changed.key.clone()])
         .expect("remove");
-    assert_eq!(store.stat_cache_load(&base).expect("load").len(), 2);
+    assert_eq!(store.db().stat_cache_load(&base).expect("load").len(), 2);
 }
 
 #[test]
@@ -164,16 +172,18 @@ fn worktree_heads() {
     let (dir, store) = new_store();
     let top = commit_package(&store, "team/w", &[("f", b"w")], 1);
     let wt = dir.path().join("data");
-    assert_eq!(store.worktree_head(&wt).expect("none"), None);
+    assert_eq!(store.db().worktree_head(&wt).expect("none"), None);
     store
+        .db()
         .set_worktree_head(&wt, &name("team/w"), &top)
         .expect("set");
     assert_eq!(
-        store.worktree_head(&wt).expect("get"),
+        store.db().worktree_head(&wt).expect("get"),
         Some((name("team/w"), top))
     );
     assert_eq!(
         store
+            .db()
             .worktree_head(&PathBuf::from("/elsewhere"))
             .expect("none"),
         None
@@ -183,63 +193,89 @@ fn worktree_heads() {
 #[test]
 fn remotes_and_default() {
     let (_dir, store) = new_store();
-    assert_eq!(store.default_remote().expect("none"), None);
-    store.add_remote("origin", "s3://bucket/a").expect("add");
-    store.add_remote("backup", "file:///backup").expect("add");
+    assert_eq!(store.db().default_remote().expect("none"), None);
+    store
+        .db()
+        .add_remote("origin", "s3://bucket/a")
+        .expect("add");
+    store
+        .db()
+        .add_remote("backup", "file:///backup")
+        .expect("add");
     assert!(matches!(
-        store.add_remote("origin", "x"),
+        store.db().add_remote("origin", "x"),
         Err(Error::RemoteExists { .. })
     ));
     assert_eq!(
-        store.default_remote().expect("default").as_deref(),
+        store.db().default_remote().expect("default").as_deref(),
         Some("origin")
     );
     assert_eq!(
-        store.remotes().expect("list"),
+        store.db().remotes().expect("list"),
         vec![
             ("origin".to_string(), "s3://bucket/a".to_string()),
             ("backup".to_string(), "file:///backup".to_string())
         ]
     );
-    store.set_default_remote("backup").expect("set");
+    store.db().set_default_remote("backup").expect("set");
     assert_eq!(
-        store.default_remote().expect("default").as_deref(),
+        store.db().default_remote().expect("default").as_deref(),
         Some("backup")
     );
     assert!(store
+        .db()
         .set_default_remote("nope")
         .expect_err("unknown")
         .is_not_found());
-    store.remove_remote("backup").expect("remove");
+    store.db().remove_remote("backup").expect("remove");
     assert_eq!(
-        store.default_remote().expect("default").as_deref(),
+        store.db().default_remote().expect("default").as_deref(),
         Some("origin")
     );
-    store.remove_remote("origin").expect("remove");
-    assert_eq!(store.default_remote().expect("default"), None);
-    assert!(store.remove_remote("origin").is_err());
+    store.db().remove_remote("origin").expect("remove");
+    assert_eq!(store.db().default_remote().expect("default"), None);
+    assert!(store.db().remove_remote("origin").is_err());
 }
 
 #[test]
 fn inventory_and_settings() {
     let (_dir, store) = new_store();
     let url = "s3://bucket/prefix";
-    store.inventory_add(url, &[[1; 32], [2; 32]]).expect("add");
-    store.inventory_add(url, &[[2; 32], [3; 32]]).expect("add");
-    store.inventory_add("s3://other", &[[9; 32]]).expect("add");
-    let inv = store.inventory_load(url).expect("load");
+    store
+        .db()
+        .inventory_add(url, &[[1; 32], [2; 32]])
+        .expect("add");
+    store
+        .db()
+        .inventory_add(url, &[[2; 32], [3; 32]])
+        .expect("add");
+    store
+        .db()
+        .inventory_add("s3://other", &[[9; 32]])
+        .expect("add");
+    let inv = store.db().inventory_load(url).expect("load");
     assert_eq!(inv.len(), 3);
     assert!(inv.contains(&[3; 32]));
-    store.inventory_clear(url).expect("clear");
-    assert!(store.inventory_load(url).expect("load").is_empty());
-    assert_eq!(store.inventory_load("s3://other").expect("load").len(), 1);
-
-    assert_eq!(store.get_setting("k").expect("get"), None);
-    store.set_setting("k", "v1").expect("set");
-    store.set_setting("k", "v2").expect("set");
-    assert_eq!(store.get_setting("k").expect("get").as_deref(), Some("v2"));
+    store.db().inventory_clear(url).expect("clear");
+    assert!(store.db().inventory_load(url).expect("load").is_empty());
     assert_eq!(
-        reopen(&store).get_setting("k").expect("get").as_deref(),
+        store.db().inventory_load("s3://other").expect("load").len(),
+        1
+    );
+
+    assert_eq!(store.db().get_setting("k").expect("get"), None);
+    store.db().set_setting("k", "v1").expect("set");
+    store.db().set_setting("k", "v2").expect("set");
+    assert_eq!(
+        store.db().get_setting("k").expect("get").as_deref(),
+        Some("v2")
+    );
+    assert_eq!(
+        reopen(&store)
+            .db()
+            .get_setting("k")
+            .expect("get")
+            .as_deref(),
         Some("v2")
     );
 }
@@ -259,7 +295,7 @@ fn schema_2_database_gains_parents() {
             .expect("downgrade to schema 2");
     }
     let store = quilt_store::Store::open(&root).expect("reopen a schema-2 store");
-    let revs = store.revisions(&name("team/a")).expect("revisions");
+    let revs = store.db().revisions(&name("team/a")).expect("revisions");
     assert_eq!(revs.len(), 1);
     assert_eq!((revs[0].top_hash, revs[0].parent), (old, None));
 
@@ -277,7 +313,7 @@ fn schema_2_database_gains_parents() {
     store
         .record_revision_with_parent(&a, &new, None, 300, Some(&mid))
         .expect("record");
-    assert_eq!(store.parent(&a, &new).expect("parent"), Some(mid));
+    assert_eq!(store.db().parent(&a, &new).expect("parent"), Some(mid));
     assert!(store.is_ancestor(&a, &old, &new).expect("walk"));
     assert!(store.is_ancestor(&a, &new, &new).expect("walk"));
     assert!(!store.is_ancestor(&a, &new, &old).expect("walk"));
@@ -300,8 +336,15 @@ fn schema_2_database_gains_parents() {
 fn remote_settings() {
     use quilt_store::RemoteSettings;
     let (_dir, store) = new_store();
-    store.add_remote("origin", "s3://bucket/a").expect("add");
-    let rec = store.remote_record("origin").expect("read").expect("there");
+    store
+        .db()
+        .add_remote("origin", "s3://bucket/a")
+        .expect("add");
+    let rec = store
+        .db()
+        .remote_record("origin")
+        .expect("read")
+        .expect("there");
     assert_eq!(rec.settings, RemoteSettings::default());
     assert_eq!(rec.found_region, None);
     let settings = RemoteSettings {
@@ -310,32 +353,45 @@ fn remote_settings() {
         profile: Some("dev".into()),
     };
     store
+        .db()
         .set_remote_settings("origin", &settings)
         .expect("settings");
     store
+        .db()
         .set_remote_found_region("origin", "s3://bucket/a", "eu-west-1")
         .expect("found");
     // A stale URL records nothing.
     store
+        .db()
         .set_remote_found_region("origin", "s3://other/", "us-west-2")
         .expect("found");
-    let rec = store.remote_record("origin").expect("read").expect("there");
+    let rec = store
+        .db()
+        .remote_record("origin")
+        .expect("read")
+        .expect("there");
     assert_eq!(rec.settings, settings);
     assert_eq!(rec.found_region.as_deref(), Some("eu-west-1"));
     store
+        .db()
         .set_remote_url("origin", "s3://bucket/b")
         .expect("set url");
-    let rec = store.remote_record("origin").expect("read").expect("there");
+    let rec = store
+        .db()
+        .remote_record("origin")
+        .expect("read")
+        .expect("there");
     assert_eq!(
         (rec.url.as_str(), rec.found_region),
         ("s3://bucket/b", None)
     );
     assert_eq!(rec.settings, settings);
     assert!(store
+        .db()
         .set_remote_settings("nope", &settings)
         .expect_err("unknown")
         .is_not_found());
-    assert_eq!(store.remote_records().expect("list").len(), 1);
+    assert_eq!(store.db().remote_records().expect("list").len(), 1);
 }
 
 /// A schema-3 database (remotes without settings) opens, keeps its remotes, and takes
@@ -343,7 +399,10 @@ fn remote_settings() {
 #[test]
 fn schema_3_database_gains_remote_settings() {
     let (dir, store) = new_store();
-    store.add_remote("origin", "s3://bucket/a").expect("add");
+    store
+        .db()
+        .add_remote("origin", "s3://bucket/a")
+        .expect("add");
     drop(store);
     let root = dir.path().join(".quilt");
     let db = root.join("quilt.db");
@@ -357,17 +416,26 @@ fn schema_3_database_gains_remote_settings() {
         .expect("downgrade to schema 3");
     }
     let store = quilt_store::Store::open(&root).expect("reopen a schema-3 store");
-    let rec = store.remote_record("origin").expect("read").expect("kept");
+    let rec = store
+        .db()
+        .remote_record("origin")
+        .expect("read")
+        .expect("kept");
     assert_eq!(rec.url, "s3://bucket/a");
     let settings = quilt_store::RemoteSettings {
         region: Some("eu-north-1".into()),
         ..Default::default()
     };
     store
+        .db()
         .set_remote_settings("origin", &settings)
         .expect("settings");
     drop(store);
     let store = quilt_store::Store::open(&root).expect("reopen");
-    let rec = store.remote_record("origin").expect("read").expect("kept");
+    let rec = store
+        .db()
+        .remote_record("origin")
+        .expect("read")
+        .expect("kept");
     assert_eq!(rec.settings, settings);
 }

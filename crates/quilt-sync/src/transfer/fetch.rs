@@ -158,13 +158,17 @@ pub fn fetch(
     if let Some(bytes) = bytes {
         // Kept as a delta against the package's latest local version when that pays.
         let base = match name {
-            Some(n) => store.latest(n)?.map(|r| r.top_hash),
+            Some(n) => store.db().latest(n)?.map(|r| r.top_hash),
             None => None,
         };
         store.put_manifest_bytes_with_base(&bytes, base.as_ref())?;
     }
     if let Some(name) = name {
-        let known = store.revisions(name)?.iter().any(|r| r.top_hash == top);
+        let known = store
+            .db()
+            .revisions(name)?
+            .iter()
+            .any(|r| r.top_hash == top);
         if !known {
             let message = manifest
                 .header

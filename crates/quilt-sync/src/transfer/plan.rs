@@ -29,7 +29,7 @@ pub fn missing_objects(
     wanted: &[(ObjectId, u64)],
     pool: &rayon::ThreadPool,
 ) -> TResult<Vec<(ObjectId, u64)>> {
-    let known = store.inventory_load(inventory_key)?;
+    let known = store.db().inventory_load(inventory_key)?;
     let unknown: Vec<(ObjectId, u64)> = wanted
         .iter()
         .copied()
@@ -58,7 +58,7 @@ pub fn missing_objects(
                 })
                 .collect::<Result<_, _>>()
         })?;
-        store.inventory_add(
+        store.db().inventory_add(
             inventory_key,
             &present.into_inner().expect("inventory list lock"),
         )?;
@@ -73,7 +73,7 @@ pub fn missing_objects(
         }
         Ok(())
     })?;
-    store.inventory_add(inventory_key, &sizes)?;
+    store.db().inventory_add(inventory_key, &sizes)?;
     Ok(unknown
         .into_iter()
         .filter(|(id, size)| !listed.contains(&(id.digest, *size)))

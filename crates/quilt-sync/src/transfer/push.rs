@@ -230,7 +230,7 @@ fn push_objects(
             std::mem::take(&mut *d)
         };
         if !batch.is_empty() {
-            store.inventory_add(&inventory_key, &batch)?;
+            store.db().inventory_add(&inventory_key, &batch)?;
         }
         Ok(())
     };
