@@ -13,7 +13,12 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RemoteUrl {
     /// `s3://bucket` or `s3://bucket/prefix/`. `prefix` is empty or ends with `/`.
-    S3 { bucket: String, prefix: String },
+    S3 {
+        /// The bucket's name.
+        bucket: String,
+        /// The key prefix of the registry in the bucket.
+        prefix: String,
+    },
     /// A directory, from `file:///abs/path` or a plain path (absolute or relative).
     Dir(PathBuf),
 }

@@ -14,6 +14,7 @@ pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 
 /// What the signature covers.
 pub struct Request<'a> {
+    /// `GET`, `PUT`, `POST`, ...
     pub method: &'a str,
     /// `host[:port]`, exactly as sent in the Host header.
     pub host: &'a str,
@@ -29,9 +30,13 @@ pub struct Request<'a> {
 
 /// Credentials and scope.
 pub struct Signer<'a> {
+    /// The access key id, named in the `authorization` header.
     pub access_key: &'a str,
+    /// The secret access key the signing key is derived from.
     pub secret_key: &'a str,
+    /// Sent as `x-amz-security-token` when the keys are temporary.
     pub session_token: Option<&'a str>,
+    /// The signing region.
     pub region: &'a str,
 }
 
