@@ -348,7 +348,7 @@ impl Repository {
     /// target are written, files only the current version had are removed, untracked files are
     /// left alone, and local modifications stop the checkout unless `force` is set. Every
     /// check (keys, links in the way, local edits, objects present) is made before anything
-    /// is written; no symbolic link inside it is ever followed.
+    /// is written; links in the way are refused, never followed.
     pub fn checkout(
         &self,
         rev: &str,

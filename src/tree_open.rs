@@ -37,13 +37,13 @@ impl TreeOpener {
     /// Opens `root/key` for reading, following a symbolic link as `File::open` does.
     #[cfg(unix)]
     pub(crate) fn open(&self, key: &str) -> io::Result<File> {
-        use std::ffi::CString;
-        use std::os::fd::{AsRawFd as _, FromRawFd as _};
+        use rustix::fs::{Mode, OFlags};
 
         let (parent, name) = key.rsplit_once('/').unwrap_or(("", key));
-        let Ok(name) = CString::new(name) else {
+        if name.contains('\0') {
+            // No system call takes such a name; `File::open` gives the usual error for it.
             return File::open(self.root.join(key));
-        };
+        }
         LAST_DIR.with_borrow_mut(|last| {
             let dir = match last {
                 Some((id, p, dir)) if *id == self.id && p == parent => dir,
@@ -52,19 +52,9 @@ impl TreeOpener {
                     &mut last.insert((self.id, parent.to_owned(), dir)).2
                 }
             };
-            // SAFETY: `openat` reads the NUL-terminated name and returns a new descriptor
-            // (or -1), which is owned by the `File` made from it and by nothing else.
-            let fd = unsafe {
-                libc::openat(
-                    dir.as_raw_fd(),
-                    name.as_ptr(),
-                    libc::O_RDONLY | libc::O_CLOEXEC,
-                )
-            };
-            if fd < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(unsafe { File::from_raw_fd(fd) })
+            let fd =
+                rustix::fs::openat(&*dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+            Ok(File::from(fd))
         })
     }
 

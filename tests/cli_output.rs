@@ -264,3 +264,31 @@ fn interrupt_exits_130_with_kind_interrupted() {
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("error document");
     assert_eq!(v["kind"], "interrupted");
 }
+
+/// `quilt ls ... | head -1`: a reader that goes away ends quilt quietly, by SIGPIPE's default
+/// action, not with a "Broken pipe" panic (exit 101) on stderr.
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_pipe_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt as _;
+
+    let t = tempfile::tempdir().expect("tempdir");
+    let root = t.path();
+    init_with(root, &[("a.csv", b"a"), ("b.csv", b"b")]);
+    ok(root, &["build", "t/ds"]);
+    // The reading end is closed before quilt starts, so its first write finds no reader.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("quilt"))
+        .current_dir(root)
+        .env("NO_COLOR", "1")
+        .env("QUILT_CACHE_DIR", root.join(".test-cache"))
+        .env("QUILT_CONFIG_DIR", root.join(".test-config"))
+        .args(["--no-progress", "ls", "t/ds"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run quilt");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{:?}", out.status);
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}", out.status);
+}

@@ -14,35 +14,10 @@ fn env_of(server: &s3_server::Server) -> Vec<(&'static str, String)> {
     server.env()
 }
 
-fn q(dir: &Path, env: &[(&'static str, String)], args: &[&str]) -> String {
-    let mut cmd = quilt(dir);
-    cmd.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
-    let out = cmd.args(args).output().expect("run quilt");
-    assert!(
-        out.status.success(),
-        "quilt {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
-}
-
-fn q_err(dir: &Path, env: &[(&'static str, String)], args: &[&str]) -> String {
-    let mut cmd = quilt(dir);
-    cmd.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
-    let out = cmd.args(args).output().expect("run quilt");
-    assert!(!out.status.success(), "quilt {args:?} succeeded");
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 fn py(env: &[(&'static str, String)], args: &[&str]) -> Option<String> {
     let python = python()?;
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     Some(run_py(&python, "dest_versions.py", args, &env))
-}
-
-fn json(s: &str) -> serde_json::Value {
-    serde_json::from_str(s.lines().last().expect("a json line")).expect("json output")
 }
 
 /// Physical keys of a version as quilt3 reads them: logical key -> physical key.
@@ -69,19 +44,20 @@ fn dest_on_a_versioned_bucket_records_version_ids_that_quilt3_installs() {
     let env = env_of(server);
     let reg = server.bucket("reg");
     let data = server.bucket("data");
-    if py(&env, &["versioning", &data]).is_none() {
+    let Some(python) = python() else {
         return;
-    }
+    };
+    server.enable_versioning(&python, &data);
     let t = tempfile::tempdir().expect("tempdir");
     let ws = t.path().join("ws");
     write(&ws, "a.txt", b"first\n");
     write(&ws, "dir/big.bin", &bytes(1, BIG));
     write(&ws, "with space.csv", b"x,y\n");
-    q(&ws, &env, &["init"]);
-    let v1 = top_hash(&q(&ws, &env, &["build", "team/pkg", "-m", "v1"]));
+    ok_env(&ws, &env, &["init"]);
+    let v1 = top_hash(&ok_env(&ws, &env, &["build", "team/pkg", "-m", "v1"]));
     let reg_url = format!("s3://{reg}");
     let dest = format!("s3://{data}/team/pkg");
-    let out = json(&q(
+    let out = last_json(&ok_env(
         &ws,
         &env,
         &["--json", "push", "team/pkg", &reg_url, "--dest", &dest],
@@ -99,8 +75,8 @@ fn dest_on_a_versioned_bucket_records_version_ids_that_quilt3_installs() {
 
     // v2 overwrites a.txt; on a versioned bucket that needs no --force, and v1 stays whole.
     write(&ws, "a.txt", b"second\n");
-    let v2 = top_hash(&q(&ws, &env, &["build", "team/pkg", "-m", "v2"]));
-    let out = json(&q(
+    let v2 = top_hash(&ok_env(&ws, &env, &["build", "team/pkg", "-m", "v2"]));
+    let out = last_json(&ok_env(
         &ws,
         &env,
         &["--json", "push", "team/pkg", &reg_url, "--dest", &dest],
@@ -145,8 +121,8 @@ fn dest_skips_what_is_there_and_refuses_other_content_on_an_unversioned_bucket()
     let ws = t.path().join("ws");
     write(&ws, "same.txt", b"same bytes\n");
     write(&ws, "other.txt", b"ours\n");
-    q(&ws, &env, &["init"]);
-    let v1 = top_hash(&q(&ws, &env, &["build", "team/pkg"]));
+    ok_env(&ws, &env, &["init"]);
+    let v1 = top_hash(&ok_env(&ws, &env, &["build", "team/pkg"]));
     // Put there by another tool without a checksum: one the same, one different.
     let same = t.path().join("same");
     std::fs::write(&same, b"same bytes\n").expect("write");
@@ -174,12 +150,12 @@ fn dest_skips_what_is_there_and_refuses_other_content_on_an_unversioned_bucket()
     );
     let reg_url = format!("s3://{reg}");
     let dest = format!("s3://{data}/p");
-    let err = q_err(&ws, &env, &["push", "team/pkg", &reg_url, "--dest", &dest]);
+    let err = fails_env(&ws, &env, &["push", "team/pkg", &reg_url, "--dest", &dest]);
     assert!(
         err.contains("other.txt") && err.contains("--force"),
         "names the file and the way out: {err}"
     );
-    let out = json(&q(
+    let out = last_json(&ok_env(
         &ws,
         &env,
         &[
@@ -197,7 +173,7 @@ fn dest_skips_what_is_there_and_refuses_other_content_on_an_unversioned_bucket()
         "no version ids on an unversioned bucket: {keys:?}"
     );
     // Pushed again: everything is recognised by its stored checksum or content.
-    let again = json(&q(
+    let again = last_json(&ok_env(
         &ws,
         &env,
         &["--json", "push", "team/pkg", &reg_url, "--dest", &dest],
@@ -218,13 +194,17 @@ fn dest_push_of_a_version_the_registry_has_rewrites_its_manifest() {
     let t = tempfile::tempdir().expect("tempdir");
     let ws = t.path().join("ws");
     write(&ws, "a.txt", b"a\n");
-    q(&ws, &env, &["init"]);
-    let v1 = top_hash(&q(&ws, &env, &["build", "team/pkg"]));
+    ok_env(&ws, &env, &["init"]);
+    let v1 = top_hash(&ok_env(&ws, &env, &["build", "team/pkg"]));
     let reg_url = format!("s3://{reg}");
-    let first = json(&q(&ws, &env, &["--json", "push", "team/pkg", &reg_url]));
+    let first = last_json(&ok_env(
+        &ws,
+        &env,
+        &["--json", "push", "team/pkg", &reg_url],
+    ));
     assert_eq!(first["manifest"], "written", "{first}");
     let dest = format!("s3://{data}/files");
-    let out = json(&q(
+    let out = last_json(&ok_env(
         &ws,
         &env,
         &["--json", "push", "team/pkg", &reg_url, "--dest", &dest],
@@ -301,7 +281,7 @@ fn delete_remote_by_hash_prefix_does_what_quilt3_does() {
 
     let theirs = t.path().join("theirs");
     copy_dir(&reg, &theirs);
-    let out = json(&ok(
+    let out = last_json(&ok(
         &ws,
         &[
             "--json",

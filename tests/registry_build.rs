@@ -27,22 +27,6 @@ fn json(s: &str) -> serde_json::Value {
     serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
 }
 
-/// quilt's output with the S3 test server's environment.
-fn q_env(dir: &Path, env: &[(&'static str, String)], args: &[&str]) -> String {
-    let mut cmd = quilt(dir);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.args(args).output().expect("run quilt");
-    assert!(
-        out.status.success(),
-        "quilt {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
-}
-
 #[test]
 fn local_directory_manifest_equals_quilt3s_and_is_read_back() {
     let Some(py) = python() else { return };
@@ -160,13 +144,13 @@ fn s3_registry_build_records_nothing_locally_and_replaces_a_pushed_manifest() {
     let t = tempfile::tempdir().expect("tempdir");
     let ws = t.path().join("ws");
     dataset(&ws);
-    q_env(&ws, &env, &["init"]);
-    let top = top_hash(&q_env(&ws, &env, &["build", "team/ds"]));
-    q_env(&ws, &env, &["push", "team/ds", &registry]);
+    ok_env(&ws, &env, &["init"]);
+    let top = top_hash(&ok_env(&ws, &env, &["build", "team/ds"]));
+    ok_env(&ws, &env, &["push", "team/ds", &registry]);
 
     // The same content built to the registry: the version exists there with its objects, and
     // now its manifest points at the working directory instead, as quilt3's build would do.
-    let out = json(&q_env(
+    let out = json(&ok_env(
         &ws,
         &env,
         &["--json", "build", "team/ds", "--registry", &registry],
@@ -181,7 +165,7 @@ fn s3_registry_build_records_nothing_locally_and_replaces_a_pushed_manifest() {
 
     // A change, built to the registry only: a new latest there, nothing new here.
     write(&ws, "a.txt", b"alpha, edited\n");
-    let out = json(&q_env(
+    let out = json(&ok_env(
         &ws,
         &env,
         &["--json", "build", "--registry", &registry, "-m", "edited"],
@@ -190,7 +174,7 @@ fn s3_registry_build_records_nothing_locally_and_replaces_a_pushed_manifest() {
     assert_ne!(new_top, top);
     assert_eq!(out["latest_moved"], true, "{out}");
     assert_eq!(out["manifest_replaced"], false, "{out}");
-    let log = json(&q_env(
+    let log = json(&ok_env(
         &ws,
         &env,
         &["--json", "log", "team/ds", "--remote", &registry],
@@ -199,10 +183,10 @@ fn s3_registry_build_records_nothing_locally_and_replaces_a_pushed_manifest() {
     assert_eq!(versions.len(), 2, "{log}");
     assert_eq!(versions[0]["top_hash"], new_top.as_str());
     assert_eq!(versions[0]["latest"], true);
-    let local = json(&q_env(&ws, &env, &["--json", "log", "team/ds"]));
+    let local = json(&ok_env(&ws, &env, &["--json", "log", "team/ds"]));
     assert_eq!(local["versions"].as_array().expect("versions").len(), 1);
     // The working directory still has the version it built checked out.
-    let status = q_env(&ws, &env, &["status"]);
+    let status = ok_env(&ws, &env, &["status"]);
     assert!(status.contains("a.txt"), "{status}");
 }
 

@@ -57,35 +57,11 @@ fn s3_backend(tag: &str) -> Option<Backend> {
 }
 
 fn q(dir: &Path, b: &Backend, args: &[&str]) -> String {
-    let mut cmd = quilt(dir);
-    for (k, v) in &b.env {
-        cmd.env(k, v);
-    }
-    let out = cmd.args(args).output().expect("run quilt");
-    assert!(
-        out.status.success(),
-        "quilt {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
+    ok_env(dir, &b.env, args)
 }
 
 fn q_fail(dir: &Path, b: &Backend, args: &[&str]) -> String {
-    let mut cmd = quilt(dir);
-    for (k, v) in &b.env {
-        cmd.env(k, v);
-    }
-    let out = cmd.args(args).output().expect("run quilt");
-    assert!(
-        !out.status.success(),
-        "quilt {args:?} unexpectedly succeeded"
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn json(s: &str) -> serde_json::Value {
-    serde_json::from_str(s.lines().last().expect("json line")).expect("json output")
+    fails_env(dir, &b.env, args)
 }
 
 const SMALL_FILES: usize = 100;
@@ -145,7 +121,7 @@ fn roundtrip(b: &Backend) {
     q(&ws, b, &["init"]);
     let v1 = top_hash(&q(&ws, b, &["build", "team/ds", "-m", "v1"]));
     q(&ws, b, &["remote", "add", "origin", &b.url]);
-    let first = json(&q(&ws, b, &["--json", "push", "team/ds"]));
+    let first = last_json(&q(&ws, b, &["--json", "push", "team/ds"]));
     assert_eq!(first["top_hash"], v1.as_str());
     assert_eq!(
         first["objects_uploaded"],
@@ -154,7 +130,7 @@ fn roundtrip(b: &Backend) {
     );
 
     // Nothing new: no objects, at most 5 requests.
-    let again = json(&q(&ws, b, &["--json", "push", "team/ds"]));
+    let again = last_json(&q(&ws, b, &["--json", "push", "team/ds"]));
     assert_eq!(again["objects_uploaded"], 0, "{again}");
     assert!(
         again["requests"].as_u64().expect("requests") <= 5,
@@ -164,7 +140,7 @@ fn roundtrip(b: &Backend) {
     // A version sharing 99% of its objects uploads only the new one.
     write(&ws, "part/042.csv", b"id,v\n42,changed\n");
     let v2 = top_hash(&q(&ws, b, &["build", "team/ds", "-m", "v2"]));
-    let second = json(&q(&ws, b, &["--json", "push", "team/ds"]));
+    let second = last_json(&q(&ws, b, &["--json", "push", "team/ds"]));
     assert_eq!(second["objects_uploaded"], 1, "{second}");
     assert_eq!(second["top_hash"], v2.as_str());
 
@@ -279,7 +255,7 @@ fn corrupt_object_is_refused(b: &Backend) {
     q(&ws, b, &["init"]);
     q(&ws, b, &["build", "team/c"]);
     q(&ws, b, &["push", "team/c", &b.url]);
-    let ls: serde_json::Value = json(&q(&ws, b, &["--json", "ls", "team/c"]));
+    let ls: serde_json::Value = last_json(&q(&ws, b, &["--json", "ls", "team/c"]));
     let entry = ls["entries"]
         .as_array()
         .expect("entries")
@@ -340,7 +316,7 @@ fn concurrent_pushes_keep_both(b: &Backend) {
     for top in &tops {
         assert!(log.contains(top.as_str()), "version {top} was lost:\n{log}");
     }
-    let latest = json(&q(&dirs[0], b, &["--json", "list", "--remote", &b.url]));
+    let latest = last_json(&q(&dirs[0], b, &["--json", "list", "--remote", &b.url]));
     let latest = latest["packages"][0]["top_hash"]
         .as_str()
         .expect("latest")

@@ -68,14 +68,7 @@ fn run(dir: &Path, b: &Bucket, args: &[&str]) -> std::process::Output {
 }
 
 fn q(dir: &Path, b: &Bucket, args: &[&str]) -> String {
-    let out = run(dir, b, args);
-    assert!(
-        out.status.success(),
-        "quilt {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
+    expect_ok(args, run(dir, b, args))
 }
 
 fn q_fail(dir: &Path, b: &Bucket, args: &[&str]) -> String {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, LazyLock};
 
-use signal_hook::consts::SIGINT;
+use signal_hook::consts::{SIGINT, SIGPIPE};
 
 use clap::{Parser, Subcommand};
 
@@ -106,11 +106,11 @@ enum Command {
 static INTERRUPTED: LazyLock<Arc<AtomicBool>> = LazyLock::new(|| Arc::new(AtomicBool::new(false)));
 
 fn install_signal_handlers() {
-    // A closed pipe (`quilt ls | head`) ends the process quietly instead of erroring.
-    // SAFETY: SIG_DFL installs no handler, so no code of ours runs in signal context; this
-    // runs first thing in main, before any thread is started.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    // A closed pipe (`quilt ls | head`) ends the process quietly, by SIGPIPE's default action,
+    // instead of a "Broken pipe" panic from `println!` (Rust starts with SIGPIPE ignored).
+    let always = Arc::new(AtomicBool::new(true));
+    if let Err(e) = signal_hook::flag::register_conditional_default(SIGPIPE, always) {
+        tracing::warn!("SIGPIPE handling not installed: {e}");
     }
     let flag = Arc::clone(&INTERRUPTED);
     // The shutdown hook runs before the flag is set, so it fires on the second Ctrl-C only.

@@ -211,31 +211,21 @@ pub fn short(h: &quilt::hash::TopHash) -> String {
     h.to_hex()[..12].to_owned()
 }
 
-/// Local time formatting without a timezone database: UTC, ISO-8601.
+/// Time formatting without a timezone database: UTC, ISO-8601. A timestamp outside years
+/// -9999..=9999 (only a malformed remote pointer name gives one) prints as its raw seconds.
 pub fn format_time(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    match time::OffsetDateTime::from_unix_timestamp(unix) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        Err(_) => format!("@{unix}"),
+    }
 }
 
 #[cfg(test)]
@@ -254,5 +244,11 @@ mod tests {
     fn formats_unix_time() {
         assert_eq!(super::format_time(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(super::format_time(1_795_457_360), "2026-11-23 18:09:20 UTC");
+        assert_eq!(
+            super::format_time(951_782_400 + 3661),
+            "2000-02-29 01:01:01 UTC"
+        );
+        assert_eq!(super::format_time(-1), "1969-12-31 23:59:59 UTC");
+        assert_eq!(super::format_time(i64::MAX), format!("@{}", i64::MAX));
     }
 }

@@ -20,7 +20,36 @@ pub fn quilt(dir: &Path) -> assert_cmd::Command {
 
 /// Runs quilt and returns stdout, failing the test with stderr on a non-zero exit.
 pub fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = quilt(dir).args(args).output().expect("run quilt");
+    expect_ok(args, quilt(dir).args(args).output().expect("run quilt"))
+}
+
+/// Runs quilt with `env` added to its environment (the S3 test server's, say).
+pub fn run_env(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Output {
+    quilt(dir)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .args(args)
+        .output()
+        .expect("run quilt")
+}
+
+/// [`ok`] with `env` added to quilt's environment.
+pub fn ok_env(dir: &Path, env: &[(&str, String)], args: &[&str]) -> String {
+    expect_ok(args, run_env(dir, env, args))
+}
+
+/// Runs quilt with `env` added, expecting failure; returns stderr.
+pub fn fails_env(dir: &Path, env: &[(&str, String)], args: &[&str]) -> String {
+    let out = run_env(dir, env, args);
+    assert!(
+        !out.status.success(),
+        "quilt {args:?} unexpectedly succeeded:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The stdout of quilt run with `args`, failing the test with both outputs on a non-zero exit.
+pub fn expect_ok(args: &[&str], out: Output) -> String {
     assert!(
         out.status.success(),
         "quilt {args:?} failed:\nstdout: {}\nstderr: {}",
@@ -28,6 +57,11 @@ pub fn ok(dir: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// The JSON document on the last line of `--json` output.
+pub fn last_json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s.lines().last().expect("a JSON line")).expect("JSON output")
 }
 
 /// Runs quilt expecting failure; returns (exit code, stderr).

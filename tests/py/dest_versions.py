@@ -1,7 +1,6 @@
 """quilt3 and boto3 for the push --dest and delete --remote tests.
 
 usage:
-  dest_versions.py versioning BUCKET               turn on versioning (PutBucketVersioning)
   dest_versions.py put-plain BUCKET KEY FILE       PUT without a checksum
   dest_versions.py keys NAME REGISTRY TOP          print each entry's physical key, one per line
   dest_versions.py install NAME REGISTRY TOP DEST  install that version by top hash
@@ -19,11 +18,7 @@ def s3():
 
 
 cmd = sys.argv[1]
-if cmd == "versioning":
-    s3().put_bucket_versioning(
-        Bucket=sys.argv[2], VersioningConfiguration={"Status": "Enabled"}
-    )
-elif cmd == "put-plain":
+if cmd == "put-plain":
     bucket, key, path = sys.argv[2:5]
     with open(path, "rb") as f:
         s3().put_object(Bucket=bucket, Key=key, Body=f.read())

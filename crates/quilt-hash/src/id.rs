@@ -74,11 +74,14 @@ impl FromStr for HashType {
 /// The address of one content in the store: which algorithm, and its 32-byte digest.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectId {
+    /// The algorithm.
     pub kind: HashType,
+    /// The digest; shorter digests (CRC-64/NVME) are padded with zeros.
     pub digest: [u8; 32],
 }
 
 impl ObjectId {
+    /// The id of `digest` under `kind`.
     pub fn new(kind: HashType, digest: [u8; 32]) -> Self {
         ObjectId { kind, digest }
     }
@@ -169,6 +172,7 @@ impl fmt::Display for ObjectId {
 pub struct TopHash(pub [u8; 32]);
 
 impl TopHash {
+    /// The 64 lowercase hex characters quilt3 shows.
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
     }

@@ -42,10 +42,12 @@ impl LogicalKey {
         }
     }
 
+    /// The key as a `/`-separated string.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
+    /// The key's string, without copying it.
     pub fn into_string(self) -> String {
         self.0
     }

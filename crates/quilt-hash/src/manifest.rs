@@ -61,7 +61,9 @@ impl ExactSizeIterator for InOrder<'_> {}
 /// Metadata attached to a directory (a logical key ending in `/`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DirMeta {
+    /// The directory's key, as written (ending in `/`).
     pub logical_key: String,
+    /// The metadata value as written.
     pub meta: Value,
     /// Keys other than `logical_key` and `meta`, in their original order.
     pub extra: Map<String, Value>,
@@ -70,11 +72,14 @@ pub struct DirMeta {
 /// One file of a package.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
+    /// The file's path within the package.
     pub logical_key: LogicalKey,
     /// Where the bytes can be fetched from (`file:///…`, `s3://bucket/key?versionId=…`).
     /// Not part of the top hash.
     pub physical_keys: Vec<String>,
+    /// The file's length in bytes.
     pub size: u64,
+    /// The hash of the file's bytes.
     pub hash: ObjectId,
     /// The entry's `meta` object. `None` when the line had no `meta` key; the writer and the top
     /// hash then use `{}` as quilt3 does (also for `null` and other false values).

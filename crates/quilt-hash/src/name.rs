@@ -23,6 +23,7 @@ fn is_name_char(c: char) -> bool {
 }
 
 impl PackageName {
+    /// Checks `NAMESPACE/NAME`: two non-empty parts of letters, digits, `_` or `-`.
     pub fn parse(s: impl Into<String>) -> Result<Self, Error> {
         let full = s.into();
         let valid = full.split_once('/').is_some_and(|(ns, name)| {
@@ -47,6 +48,7 @@ impl PackageName {
         &self.full[self.slash + 1..]
     }
 
+    /// The whole name, `NAMESPACE/NAME`.
     pub fn as_str(&self) -> &str {
         &self.full
     }

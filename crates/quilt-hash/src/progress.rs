@@ -18,7 +18,9 @@ pub trait Progress: Sync {
 /// What a phase counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
+    /// Amounts are bytes.
     Bytes,
+    /// Amounts are files, objects or other things.
     Items,
 }
 

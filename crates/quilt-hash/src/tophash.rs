@@ -69,6 +69,7 @@ impl TopHasher {
         self.sha.update(&*buf);
     }
 
+    /// The top hash of the header and every entry fed so far.
     pub fn finish(self) -> TopHash {
         TopHash(self.sha.finalize().into())
     }

@@ -9,19 +9,30 @@ use crate::{CasOutcome, Condition, ListEntry, ObjectMeta, Remote, Result, Stored
 /// One method of [`Remote`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Op {
+    /// [`Remote::list`].
     List,
+    /// [`Remote::head`].
     Head,
+    /// [`Remote::get`].
     Get,
+    /// [`Remote::get_to`].
     GetTo,
+    /// [`Remote::get_range`].
     GetRange,
+    /// [`Remote::put`].
     Put,
+    /// [`Remote::put_file`].
     PutFile,
+    /// [`Remote::delete`].
     Delete,
+    /// [`Remote::put_if`].
     PutIf,
+    /// [`Remote::get_version_to`].
     GetVersion,
 }
 
 impl Op {
+    /// Every method, in declaration order.
     pub const ALL: [Op; 10] = [
         Op::List,
         Op::Head,
@@ -102,6 +113,7 @@ pub struct Counting<R> {
 }
 
 impl<R: Remote> Counting<R> {
+    /// Counts the calls made to `inner`, from zero.
     pub fn new(inner: R) -> Self {
         Counting {
             inner,
@@ -123,6 +135,7 @@ impl<R: Remote> Counting<R> {
         }
     }
 
+    /// The wrapped remote.
     pub fn inner(&self) -> &R {
         &self.inner
     }

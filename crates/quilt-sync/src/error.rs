@@ -19,7 +19,12 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub enum Error {
     /// The key does not exist.
     #[error("{key} not found at {url}")]
-    NotFound { url: String, key: String },
+    NotFound {
+        /// The remote, as [`crate::Remote::describe`] gives it.
+        url: String,
+        /// The key on the remote.
+        key: String,
+    },
 
     /// The server did not accept the credentials (bad key id, bad secret, expired token).
     #[error(
@@ -27,18 +32,31 @@ pub enum Error {
          or AWS_PROFILE ({code}: {message})"
     )]
     Auth {
+        /// The remote, as [`crate::Remote::describe`] gives it.
         url: String,
+        /// The error code the server sent.
         code: String,
+        /// The error message the server sent.
         message: String,
     },
 
     /// The credentials are valid but a policy forbids this request.
     #[error("access to {key} denied by policy at {url}")]
-    AccessDenied { url: String, key: String },
+    AccessDenied {
+        /// The remote, as [`crate::Remote::describe`] gives it.
+        url: String,
+        /// The key on the remote.
+        key: String,
+    },
 
     /// The bucket named in the remote URL does not exist.
     #[error("bucket {bucket} does not exist at {endpoint}")]
-    NoSuchBucket { bucket: String, endpoint: String },
+    NoSuchBucket {
+        /// The bucket.
+        bucket: String,
+        /// The endpoint URL.
+        endpoint: String,
+    },
 
     /// No TCP connection could be made. Transient: the server may be starting.
     #[error(
@@ -47,8 +65,11 @@ pub enum Error {
         s = if *.attempts == 1 { "" } else { "s" }
     )]
     Unreachable {
+        /// The endpoint URL.
         endpoint: String,
+        /// How many attempts were made.
         attempts: u32,
+        /// The transport's error.
         #[source]
         source: BoxError,
     },
@@ -60,11 +81,17 @@ pub enum Error {
         after = if *.attempts > 1 { format!(" after {} attempts", .attempts) } else { String::new() }
     )]
     Transient {
+        /// The remote, as [`crate::Remote::describe`] gives it.
         url: String,
+        /// The key on the remote.
         key: String,
+        /// The operation: `get`, `put`, `list`, ...
         op: &'static str,
+        /// What went wrong, as far as it is known.
         detail: String,
+        /// How many attempts were made.
         attempts: u32,
+        /// The transport's error, if there was one.
         #[source]
         source: Option<BoxError>,
     },
@@ -79,11 +106,17 @@ pub enum Error {
         after = if *.attempts > 1 { format!(", {} attempts", .attempts) } else { String::new() }
     )]
     TimedOut {
+        /// The remote, as [`crate::Remote::describe`] gives it.
         url: String,
+        /// The key on the remote.
         key: String,
+        /// The operation: `get`, `put`, `list`, ...
         op: &'static str,
+        /// The read timeout that ran out.
         after: Duration,
+        /// Whether part of the answer had arrived.
         mid_answer: bool,
+        /// How many attempts were made.
         attempts: u32,
     },
 
@@ -93,11 +126,17 @@ pub enum Error {
         after = if *.attempts > 1 { format!(" and still did after {} attempts", .attempts) } else { String::new() }
     )]
     Throttled {
+        /// The remote, as [`crate::Remote::describe`] gives it.
         url: String,
+        /// The key on the remote.
         key: String,
+        /// The operation: `get`, `put`, `list`, ...
         op: &'static str,
+        /// What went wrong, as far as it is known.
         detail: String,
+        /// When the server said to come back, if it did.
         retry_after: Option<Duration>,
+        /// How many attempts were made.
         attempts: u32,
     },
 
@@ -105,10 +144,15 @@ pub enum Error {
     /// asked for): refused before it fills memory or disk.
     #[error("{op} {key} at {url}: the answer is larger than {limit} bytes{hint}")]
     TooLarge {
+        /// The remote, as [`crate::Remote::describe`] gives it.
         url: String,
+        /// The key on the remote.
         key: String,
+        /// The operation: `get`, `put`, `list`, ...
         op: &'static str,
+        /// The limit in bytes.
         limit: u64,
+        /// How to raise the limit, if it can be raised.
         hint: &'static str,
     },
 
@@ -119,28 +163,41 @@ pub enum Error {
     /// The server refused the request for a reason retrying won't fix (e.g. a bad checksum).
     #[error("{op} {key} at {url}: the server answered {status} {code}: {message}")]
     Rejected {
+        /// The remote, as [`crate::Remote::describe`] gives it.
         url: String,
+        /// The key on the remote.
         key: String,
+        /// The operation: `get`, `put`, `list`, ...
         op: &'static str,
+        /// The HTTP status.
         status: u16,
+        /// The error code the server sent.
         code: String,
+        /// The error message the server sent.
         message: String,
     },
 
     /// The server's answer could not be understood.
     #[error("{op} {key} at {url}: unexpected response: {detail}")]
     Protocol {
+        /// The remote, as [`crate::Remote::describe`] gives it.
         url: String,
+        /// The key on the remote.
         key: String,
+        /// The operation: `get`, `put`, `list`, ...
         op: &'static str,
+        /// What went wrong, as far as it is known.
         detail: String,
     },
 
     /// A local file or directory could not be read or written.
     #[error("{what} {}", path.display())]
     Io {
+        /// What was being done: `read`, `create`, ...
         what: &'static str,
+        /// The local file or directory.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
@@ -148,27 +205,48 @@ pub enum Error {
     /// Writing to the caller's sink failed during [`crate::Remote::get_to`].
     #[error("writing {key} from {url} to the destination failed")]
     Sink {
+        /// The remote, as [`crate::Remote::describe`] gives it.
         url: String,
+        /// The key on the remote.
         key: String,
+        /// The sink's error.
         #[source]
         source: std::io::Error,
     },
 
     /// The key is not a valid relative object name.
     #[error("invalid key {key:?}: {reason}")]
-    InvalidKey { key: String, reason: &'static str },
+    InvalidKey {
+        /// The key as given.
+        key: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
 
     /// An argument is inconsistent (e.g. part checksums that don't match the part count).
     #[error("invalid argument for {key}: {reason}")]
-    InvalidArgument { key: String, reason: String },
+    InvalidArgument {
+        /// The key the argument is for.
+        key: String,
+        /// What is wrong with the argument.
+        reason: String,
+    },
 
     /// The remote URL could not be parsed.
     #[error("invalid remote URL {url:?}: {reason}")]
-    InvalidUrl { url: String, reason: String },
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 
     /// A directory remote does not exist and the caller did not ask for it to be created.
     #[error("remote directory {} does not exist (nothing was created there); check the path, or create the remote with `quilt remote add NAME PATH` or `--create-remote`", path.display())]
-    NoRemoteDir { path: PathBuf },
+    NoRemoteDir {
+        /// The directory that does not exist.
+        path: PathBuf,
+    },
 
     /// Configuration is missing or unusable (no credentials, a bad endpoint).
     #[error("{0}")]

@@ -87,6 +87,7 @@ impl<R: Remote> FaultInjecting<R> {
         self.calls.load(Ordering::SeqCst)
     }
 
+    /// The wrapped remote.
     pub fn inner(&self) -> &R {
         &self.inner
     }

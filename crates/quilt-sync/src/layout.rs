@@ -12,22 +12,27 @@ pub const PACKAGES_PREFIX: &str = ".quilt/packages/";
 /// Prefix of named pointers: `.quilt/named_packages/<ns>/<pkg>/{<unix_ts>,latest}`.
 pub const NAMED_PREFIX: &str = ".quilt/named_packages/";
 
+/// The key of a data object.
 pub fn object_key(id: &ObjectId) -> String {
     format!("{OBJECTS_PREFIX}{}", id.to_hex())
 }
 
+/// The key of the manifest with top hash `top`.
 pub fn manifest_key(top: &TopHash) -> String {
     format!("{PACKAGES_PREFIX}{}", top.to_hex())
 }
 
+/// The prefix (ending in `/`) holding the pointers of package `name`.
 pub fn pointer_dir(name: &PackageName) -> String {
     format!("{NAMED_PREFIX}{}/{}/", name.namespace(), name.name())
 }
 
+/// The key of the `latest` pointer of package `name`.
 pub fn latest_key(name: &PackageName) -> String {
     format!("{}latest", pointer_dir(name))
 }
 
+/// The key of the pointer recording a version of `name` pushed at `unix` seconds.
 pub fn timestamp_key(name: &PackageName, unix: i64) -> String {
     format!("{}{unix}", pointer_dir(name))
 }

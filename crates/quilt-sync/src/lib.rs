@@ -17,14 +17,28 @@
 //! be started or hidden, and timeouts and size limits bound what any server can cost. See
 //! [`s3`].
 //!
+//! Open a directory remote, store an object under its content-addressed key, read it back and
+//! list it; then move a `latest` pointer the way two writers would:
+//!
 //! ```
-//! use quilt_sync::{open_remote, CasOutcome, Condition, Remote, RemoteOptions};
+//! use quilt_hash::hash_bytes;
+//! use quilt_sync::{layout, open_remote, CasOutcome, Condition, Counting, Op, Remote, RemoteOptions};
 //!
 //! # fn main() -> quilt_sync::Result<()> {
 //! let dir = tempfile::tempdir().expect("temp dir");
-//! let remote = open_remote(dir.path().to_str().expect("utf-8"), &RemoteOptions::default())?;
-//! remote.put(".quilt/objects/abc", b"data")?;
-//! assert_eq!(remote.get(".quilt/objects/abc")?, b"data");
+//! let url = dir.path().to_str().expect("utf-8");
+//! let remote = Counting::new(open_remote(url, &RemoteOptions::default())?);
+//!
+//! let key = layout::object_key(&hash_bytes(b"data"));
+//! remote.put(&key, b"data")?;
+//! assert_eq!(remote.get(&key)?, b"data");
+//! let mut listed = Vec::new();
+//! remote.list(layout::OBJECTS_PREFIX, &mut |e| {
+//!     listed.push(e.key);
+//!     Ok(())
+//! })?;
+//! assert_eq!(listed, [key]);
+//! assert_eq!(remote.counts().get(Op::Put), 1);
 //!
 //! let latest = ".quilt/named_packages/team/pkg/latest";
 //! let CasOutcome::Written { etag } = remote.put_if(latest, b"1111", Condition::IfAbsent)? else {
@@ -38,6 +52,7 @@
 //! ```
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod counting;
 pub mod dir;

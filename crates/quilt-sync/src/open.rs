@@ -7,7 +7,9 @@ use crate::{
 /// Everything [`open_remote`] needs besides the URL.
 #[derive(Debug, Clone, Default)]
 pub struct RemoteOptions {
+    /// For `s3://` remotes.
     pub s3: S3Options,
+    /// How transient failures are retried, for every kind of remote.
     pub retry: RetryOptions,
 }
 

@@ -58,10 +58,16 @@ pub enum Condition {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CasOutcome {
     /// The data was written; `etag` is the new version tag.
-    Written { etag: String },
+    Written {
+        /// The new version tag.
+        etag: String,
+    },
     /// The precondition did not hold, nothing was written. `current` is the etag the key has now,
     /// or `None` if it does not exist.
-    PreconditionFailed { current: Option<String> },
+    PreconditionFailed {
+        /// The etag the key has now, or `None` if it does not exist.
+        current: Option<String>,
+    },
 }
 
 impl CasOutcome {

@@ -80,6 +80,7 @@ pub struct Retry<R> {
 }
 
 impl<R: Remote> Retry<R> {
+    /// Retries the transient failures of `inner` as `opts` says.
     pub fn new(inner: R, opts: RetryOptions) -> Self {
         Retry {
             inner,

@@ -1,8 +1,11 @@
 //! Parsing of remote locations: `s3://bucket[/prefix]`, `file:///path` and plain paths.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+
+use percent_encoding::{percent_decode_str, percent_encode_byte};
 
 use crate::{Error, Result};
 
@@ -10,7 +13,12 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RemoteUrl {
     /// `s3://bucket` or `s3://bucket/prefix/`. `prefix` is empty or ends with `/`.
-    S3 { bucket: String, prefix: String },
+    S3 {
+        /// The bucket's name.
+        bucket: String,
+        /// The key prefix of the registry in the bucket.
+        prefix: String,
+    },
     /// A directory, from `file:///abs/path` or a plain path (absolute or relative).
     Dir(PathBuf),
 }
@@ -144,36 +152,38 @@ fn check_bucket(b: &str) -> std::result::Result<(), String> {
 }
 
 /// Escapes what [`RemoteUrl::parse`] (`%`) and quilt3's URL parser (`?`, `#`) would read as
-/// syntax, so a printed directory parses back to the same directory.
+/// syntax, so a printed directory parses back to the same directory. Every other character,
+/// non-ASCII ones included, is printed as it is (the `percent-encoding` encoders always escape
+/// non-ASCII bytes, so they serve only for the escapes themselves).
 fn percent_encode_path(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for c in path.chars() {
         match c {
-            '%' => out.push_str("%25"),
-            '?' => out.push_str("%3F"),
-            '#' => out.push_str("%23"),
+            '%' | '?' | '#' => out.push_str(percent_encode_byte(c as u8)),
             c => out.push(c),
         }
     }
     out
 }
 
-/// Undoes `%XX` escapes; `None` for a bad escape or bytes that are not UTF-8.
+/// Undoes `%XX` escapes; `None` for a bad escape (a `%` not followed by two hex digits) or
+/// bytes that are not UTF-8. `percent-encoding` itself leaves bad escapes as they are, so they
+/// are refused here first.
 pub(crate) fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let well_formed = bytes.iter().enumerate().all(|(i, &b)| {
+        b != b'%'
+            || bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return None;
     }
-    String::from_utf8(out).ok()
+    percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(Cow::into_owned)
 }
 
 #[cfg(test)]
@@ -236,6 +246,22 @@ mod tests {
             RemoteUrl::Dir("/a%b?c".into()).to_string(),
             "file:///a%25b%3Fc"
         );
+    }
+
+    #[test]
+    fn decodes_escapes_strictly() {
+        assert_eq!(percent_decode("a%20b%2fc").as_deref(), Some("a b/c"));
+        assert_eq!(percent_decode("%C3%A9+").as_deref(), Some("é+"));
+        assert_eq!(percent_decode("plain").as_deref(), Some("plain"));
+        assert_eq!(percent_decode("").as_deref(), Some(""));
+        for bad in ["%", "a%2", "%zz", "%%41", "%41%", "%+1", "%é", "%C3"] {
+            assert_eq!(percent_decode(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn encodes_only_url_syntax() {
+        assert_eq!(percent_encode_path("/a b/é%?#"), "/a b/é%25%3F%23");
     }
 
     #[test]

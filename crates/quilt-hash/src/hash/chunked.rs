@@ -76,6 +76,7 @@ pub struct ChunkedHasher {
 }
 
 impl ChunkedHasher {
+    /// A hasher for a file of `total_size` bytes (the chunk size depends on it).
     pub fn new(total_size: u64) -> Self {
         ChunkedHasher {
             total: total_size,
@@ -87,6 +88,7 @@ impl ChunkedHasher {
         }
     }
 
+    /// Feeds the next bytes of the file.
     pub fn update(&mut self, mut data: &[u8]) {
         while !data.is_empty() {
             let room = self.chunk - self.in_chunk;

@@ -65,6 +65,7 @@ impl StreamHasher {
         }
     }
 
+    /// Feeds the next bytes of the data.
     pub fn update(&mut self, data: &[u8]) {
         self.fed += data.len() as u64;
         match &mut self.state {

@@ -25,6 +25,7 @@ impl Verifier {
         }
     }
 
+    /// Feeds the next bytes of the data being verified.
     pub fn update(&mut self, data: &[u8]) {
         self.hasher.update(data);
     }

@@ -12,7 +12,9 @@ use crate::{LogicalKey, ObjectId};
 /// One line after the header.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Line {
+    /// Metadata of a directory.
     Dir(DirMeta),
+    /// A file.
     Entry(Entry),
 }
 
@@ -56,10 +58,12 @@ impl<R: BufRead> ManifestLines<R> {
         Ok(lines)
     }
 
+    /// The header object (line 1).
     pub fn header(&self) -> &Map<String, Value> {
         &self.header
     }
 
+    /// The header object, without copying it.
     pub fn into_header(self) -> Map<String, Value> {
         self.header
     }

@@ -2,7 +2,7 @@
 //!
 //! `status` and `checkout` compare a working directory with a version. They need neither the
 //! metadata nor the physical keys, and a million-entry manifest held whole as JSON values takes
-//! gigabytes. This reader checks every line exactly as [`Manifest::read`] does, a batch of
+//! gigabytes. This reader checks every line exactly as [`Manifest::read`](crate::Manifest::read) does, a batch of
 //! lines at a time on all cores, and keeps three fields of each entry.
 
 use std::io::BufRead;
@@ -20,8 +20,11 @@ const BATCH_LINES: usize = 16 * 1024;
 /// The key, size and content id of one entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntrySummary {
+    /// The file's path within the package.
     pub logical_key: LogicalKey,
+    /// The file's length in bytes.
     pub size: u64,
+    /// The hash of the file's bytes.
     pub hash: ObjectId,
 }
 
@@ -38,7 +41,9 @@ impl From<&Entry> for EntrySummary {
 /// A manifest's header and its entries' summaries, in the manifest's order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ManifestSummary {
+    /// The header object (line 1).
     pub header: Map<String, Value>,
+    /// One summary per entry line; directory metadata lines are left out.
     pub entries: Vec<EntrySummary>,
 }
 

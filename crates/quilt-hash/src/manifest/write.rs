@@ -122,11 +122,13 @@ impl<W: Write> ManifestWriter<W> {
         Ok(writer)
     }
 
+    /// Writes a directory metadata line.
     pub fn dir(&mut self, dir: &DirMeta) -> io::Result<()> {
         dir.write_line(&mut self.buf);
         self.maybe_flush()
     }
 
+    /// Writes an entry line.
     pub fn entry(&mut self, entry: &Entry) -> io::Result<()> {
         entry.write_line(&mut self.buf);
         self.maybe_flush()

@@ -30,19 +30,24 @@ type Section = BTreeMap<String, String>;
 /// Static keys found in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaticKeys {
+    /// `aws_access_key_id`.
     pub access_key: String,
+    /// `aws_secret_access_key`.
     pub secret_key: String,
+    /// `aws_session_token`, for temporary keys.
     pub session_token: Option<String>,
 }
 
 /// What one profile says, both files merged.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Profile {
+    /// `region`.
     pub region: Option<String>,
     /// `endpoint_url` of the profile itself (every service).
     pub endpoint_url: Option<String>,
     /// `endpoint_url` under `s3 =` in the `[services NAME]` section the profile names.
     pub s3_endpoint_url: Option<String>,
+    /// `credential_process`: a command line that prints keys.
     pub credential_process: Option<String>,
     /// Keys from the credentials file.
     pub credentials_file_keys: Option<StaticKeys>,
@@ -61,19 +66,25 @@ pub struct AwsConfig {
 /// Where the settings of a request come from, once resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
+    /// The endpoint URL, or `None` for AWS itself.
     pub endpoint: Option<String>,
+    /// The signing region, if anything configures one.
     pub region: Option<String>,
+    /// Where the keys come from.
     pub credentials: CredentialSource,
 }
 
 /// How to get the keys a request is signed with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CredentialSource {
+    /// Keys given in the options, the environment or a file.
     Static(StaticKeys),
     /// A `credential_process` command line, run when keys are needed and again when the keys
     /// it gave expire.
     Process {
+        /// The command line, as written in the config file.
         command: String,
+        /// The profile that names it (for error messages).
         profile: String,
     },
 }

@@ -17,8 +17,11 @@ const REFRESH_AHEAD_SECS: i64 = 5 * 60;
 /// Keys ready to sign with.
 #[derive(Debug, Clone)]
 pub struct Keys {
+    /// The access key id.
     pub access_key: String,
+    /// The secret access key.
     pub secret_key: String,
+    /// The session token of temporary keys.
     pub session_token: Option<String>,
     /// Unix seconds after which the keys are no longer valid.
     pub expires: Option<i64>,

@@ -42,7 +42,7 @@ use crate::{Error, Result};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
-/// A [`Remote`] in an S3 bucket, below an optional prefix.
+/// A [`Remote`](crate::Remote) in an S3 bucket, below an optional prefix.
 pub struct S3Remote {
     /// Addressing.
     bucket: Box<Bucket>,

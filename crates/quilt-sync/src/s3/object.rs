@@ -17,6 +17,7 @@ use crate::{Error, Result};
 /// What a HEAD (with `x-amz-checksum-mode: ENABLED`) tells about one object version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectHead {
+    /// The object's length in bytes.
     pub size: u64,
     /// The ETag without quotes; only ever used to pin the version, never as a checksum.
     pub etag: String,
@@ -205,6 +206,7 @@ impl S3Remote {
 /// One page of `GetObjectAttributes` parts.
 #[derive(Debug, PartialEq, Eq)]
 pub struct PartsPage {
+    /// The size of each part on this page, in part order.
     pub sizes: Vec<u64>,
     /// The marker of the next page when the answer is truncated.
     pub next_marker: Option<String>,

@@ -15,7 +15,7 @@ pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_GET_BYTES: u64 = 2 << 30;
 
 /// How to reach and authenticate to an S3 endpoint. Unset fields fall back as documented on
-/// [`S3Remote::new`].
+/// [`S3Remote::new`](super::S3Remote::new).
 #[derive(Debug, Clone, Default)]
 pub struct S3Options {
     /// `http(s)://host[:port]` of an S3-compatible server (a remote's `--endpoint`, or
@@ -36,8 +36,11 @@ pub struct S3Options {
     /// A region learned earlier for this bucket (kept with a named remote), used for AWS when
     /// nothing configures one, instead of asking the bucket again.
     pub known_region: Option<String>,
+    /// The access key id (`AWS_ACCESS_KEY_ID`); with `secret_key`, it wins over every profile.
     pub access_key: Option<String>,
+    /// The secret access key (`AWS_SECRET_ACCESS_KEY`).
     pub secret_key: Option<String>,
+    /// The session token of temporary keys (`AWS_SESSION_TOKEN`).
     pub session_token: Option<String>,
     /// The AWS profile (`AWS_PROFILE`, or a remote's `--profile`); default `default`.
     pub profile: Option<String>,

@@ -7,12 +7,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use hmac::{Hmac, Mac};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
 
 /// The payload hash sent when the body is covered by `x-amz-checksum-sha256` instead.
 pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 
 /// What the signature covers.
 pub struct Request<'a> {
+    /// `GET`, `PUT`, `POST`, ...
     pub method: &'a str,
     /// `host[:port]`, exactly as sent in the Host header.
     pub host: &'a str,
@@ -28,9 +30,13 @@ pub struct Request<'a> {
 
 /// Credentials and scope.
 pub struct Signer<'a> {
+    /// The access key id, named in the `authorization` header.
     pub access_key: &'a str,
+    /// The secret access key the signing key is derived from.
     pub secret_key: &'a str,
+    /// Sent as `x-amz-security-token` when the keys are temporary.
     pub session_token: Option<&'a str>,
+    /// The signing region.
     pub region: &'a str,
 }
 
@@ -139,36 +145,17 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-/// `("YYYYMMDD", "YYYYMMDDTHHMMSSZ")` in UTC.
+/// `("YYYYMMDD", "YYYYMMDDTHHMMSSZ")` in UTC; a clock before 1970 signs as 1970-01-01.
 fn amz_dates(now: SystemTime) -> (String, String) {
-    let secs = now
+    let t = now
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    let date = format!("{y:04}{m:02}{d:02}");
-    let stamp = format!(
-        "{date}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    );
+        .ok()
+        .and_then(|d| i64::try_from(d.as_secs()).ok())
+        .and_then(|secs| OffsetDateTime::from_unix_timestamp(secs).ok())
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let date = format!("{:04}{:02}{:02}", t.year(), u8::from(t.month()), t.day());
+    let stamp = format!("{date}T{:02}{:02}{:02}Z", t.hour(), t.minute(), t.second());
     (date, stamp)
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 #[cfg(test)]
@@ -197,6 +184,13 @@ mod tests {
         assert_eq!(amz_dates(t), ("20130524".into(), "20130524T000000Z".into()));
         let t = UNIX_EPOCH + Duration::from_secs(951_782_400 + 3661); // 2000-02-29T01:01:01Z
         assert_eq!(amz_dates(t).1, "20000229T010101Z");
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_457_360); // 2026-11-23T18:09:20Z
+        assert_eq!(amz_dates(t), ("20261123".into(), "20261123T180920Z".into()));
+        let t = UNIX_EPOCH + Duration::from_secs(4_107_542_399); // 2100-02-28T23:59:59Z
+        assert_eq!(amz_dates(t).1, "21000228T235959Z");
+        assert_eq!(amz_dates(UNIX_EPOCH).1, "19700101T000000Z");
+        let before = UNIX_EPOCH - Duration::from_secs(1);
+        assert_eq!(amz_dates(before).1, "19700101T000000Z");
     }
 
     /// The GET example of the AWS SigV4 documentation for S3 ("Example: GET Object").

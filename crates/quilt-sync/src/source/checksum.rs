@@ -23,7 +23,12 @@ pub enum Known {
     /// The hash, from the checksum alone.
     Hash(ObjectId),
     /// The hash is `digest` if the object's `parts` parts are its chunks; ask for the sizes.
-    IfPartsAreChunks { digest: [u8; 32], parts: u64 },
+    IfPartsAreChunks {
+        /// The hash's digest, if the parts are the chunks.
+        digest: [u8; 32],
+        /// How many parts the object was uploaded in.
+        parts: u64,
+    },
     /// Nothing: no checksum, or one that does not map onto the chunked hash.
     Nothing,
 }

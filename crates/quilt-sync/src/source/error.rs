@@ -2,20 +2,44 @@
 /// any of these happens: the manifest is only written once every object is hashed.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
+    /// Talking to S3 failed.
     #[error(transparent)]
     Remote(#[from] crate::Error),
+    /// The credentials may not list or read the bucket.
     #[error("access to bucket {bucket} was denied while reading {url}: the credentials in use may not list or read it; check the bucket policy, or use a profile (AWS_PROFILE) that can")]
-    AccessDenied { bucket: String, url: String },
+    AccessDenied {
+        /// The bucket.
+        bucket: String,
+        /// The S3 prefix being packaged, `s3://bucket/prefix/`.
+        url: String,
+    },
+    /// The prefix holds no object to package.
     #[error("{url} holds no objects to package{skipped}; check the bucket and the prefix (it is read as a folder)")]
-    Empty { url: String, skipped: String },
+    Empty {
+        /// The S3 prefix being packaged, `s3://bucket/prefix/`.
+        url: String,
+        /// A note on objects that were skipped, or empty.
+        skipped: String,
+    },
+    /// An object was deleted between the listing and its read.
     #[error("{url}{key} was deleted after it was listed, so it cannot be packaged; nothing was written. Build again once the prefix has stopped changing")]
-    Vanished { url: String, key: String },
+    Vanished {
+        /// The S3 prefix being packaged, `s3://bucket/prefix/`.
+        url: String,
+        /// The object's key relative to the prefix.
+        key: String,
+    },
+    /// An object was replaced while it was read.
     #[error("{url}{key} changed while it was being hashed ({detail}); nothing was written. Build again once the prefix has stopped changing")]
     Changed {
+        /// The S3 prefix being packaged, `s3://bucket/prefix/`.
         url: String,
+        /// The object's key relative to the prefix.
         key: String,
+        /// How it changed.
         detail: String,
     },
+    /// The scan was interrupted (Ctrl-C).
     #[error("interrupted")]
     Interrupted,
 }

@@ -4,7 +4,7 @@
 //! [`scan_s3`] lists every page of the prefix, HEADs each object with its stored checksum and
 //! derives quilt3's `sha2-256-chunked` hash from it when S3 computed one that maps onto it
 //! ([`checksum`]); only the rest is read, streamed and hashed with parallel chunk-aligned
-//! ranged GETs ([`read`]). An ETag is never taken for a checksum. The entries, keys and hashes
+//! ranged GETs (`read`). An ETag is never taken for a checksum. The entries, keys and hashes
 //! equal what quilt3's `Package().set_dir('/', 's3://bucket/prefix/')` and `build` produce on
 //! the same objects (see `docs/format.md`, "Packages built in place").
 

@@ -19,6 +19,7 @@ pub struct ScanOptions {
     pub jobs: usize,
     /// Read and hash every byte, even of objects whose hash S3's checksum already gives.
     pub rehash: bool,
+    /// How transient S3 failures are retried.
     pub retry: RetryOptions,
 }
 
@@ -39,7 +40,9 @@ pub struct SourceEntry {
     pub logical_key: LogicalKey,
     /// `s3://bucket/key`, with `?versionId=` on versioned buckets.
     pub physical_key: String,
+    /// The object's length in bytes.
     pub size: u64,
+    /// The object's quilt3 hash.
     pub hash: ObjectId,
 }
 
@@ -48,6 +51,7 @@ pub struct SourceEntry {
 pub struct Skipped {
     /// The key relative to the prefix.
     pub key: String,
+    /// Why it was left out, for the user.
     pub reason: String,
 }
 
@@ -56,6 +60,7 @@ pub struct Skipped {
 pub struct RequestCounts {
     /// ListObjectsV2 pages.
     pub list: u64,
+    /// HEADs.
     pub head: u64,
     /// GetObjectAttributes pages (part layouts of multipart objects).
     pub attributes: u64,
@@ -70,6 +75,7 @@ pub struct RequestCounts {
 pub struct ScanOutcome {
     /// In quilt3's manifest order.
     pub entries: Vec<SourceEntry>,
+    /// Objects left out, with the reason.
     pub skipped: Vec<Skipped>,
     /// Empty objects whose key ends in `/` ("folders"), left out silently as quilt3 does.
     pub directory_markers: u64,
@@ -77,7 +83,9 @@ pub struct ScanOutcome {
     pub from_checksums: u64,
     /// Objects read and hashed, and their bytes.
     pub hashed_objects: u64,
+    /// The bytes of the objects read and hashed.
     pub hashed_bytes: u64,
+    /// Requests sent, by kind.
     pub requests: RequestCounts,
 }
 

@@ -38,9 +38,13 @@ pub struct FetchOptions {
 /// What a fetch did.
 #[derive(Debug, Clone)]
 pub struct FetchOutcome {
+    /// The version fetched.
     pub top_hash: TopHash,
+    /// Objects downloaded into the store.
     pub objects_downloaded: u64,
+    /// The bytes of those objects.
     pub bytes_downloaded: u64,
+    /// Objects the store had already.
     pub objects_present: u64,
 }
 
@@ -125,6 +129,10 @@ pub fn get_manifest_capped(
     Ok((manifest, bytes))
 }
 
+/// Fetches a version from `remote` into `store`: its manifest and every object the store lacks,
+/// then, with `name`, records the version under that name at the time the remote gives it.
+/// The version is `name`'s `latest`, or the one whose top hash starts with `hash`. Stops with
+/// [`TransferError::Interrupted`] once `interrupt` is set, before the manifest is recorded.
 pub fn fetch(
     store: &Store,
     remote: &dyn Remote,

@@ -299,8 +299,11 @@ fn not_regular_reason(kind: &str) -> String {
 pub enum PhysicalKey {
     /// `s3://bucket/key`, with the `?versionId=` of a versioned bucket when there is one.
     S3 {
+        /// The bucket.
         bucket: String,
+        /// The object key, percent-decoded.
         key: String,
+        /// The object version, if the key names one.
         version_id: Option<String>,
     },
     /// `file:///path`, percent-decoded.

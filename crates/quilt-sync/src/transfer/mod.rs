@@ -2,6 +2,7 @@
 //! store.
 
 mod dest;
+/// The error of push, fetch and registry operations.
 pub mod error;
 pub mod fetch;
 mod locate;

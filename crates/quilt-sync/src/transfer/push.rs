@@ -43,9 +43,13 @@ pub struct PushOptions<'a> {
 /// What a push did.
 #[derive(Debug, Clone)]
 pub struct PushOutcome {
+    /// The version pushed; it differs from the one asked for when a message was added.
     pub top_hash: TopHash,
+    /// Objects uploaded.
     pub objects_uploaded: u64,
+    /// The bytes of those objects.
     pub bytes_uploaded: u64,
+    /// Objects the remote had already.
     pub objects_present: u64,
     /// Whether `latest` now names this version because of this push.
     pub latest_moved: bool,
@@ -68,6 +72,7 @@ pub enum ManifestWrite {
 }
 
 impl ManifestWrite {
+    /// `present`, `written` or `rewritten`, as the CLI's JSON output names it.
     pub fn as_str(self) -> &'static str {
         match self {
             ManifestWrite::Present => "present",
@@ -80,6 +85,11 @@ impl ManifestWrite {
 /// Objects recorded in the inventory per batch while uploading, so a killed push loses little.
 const INVENTORY_BATCH: usize = 256;
 
+/// Pushes the version `top` of `name` from `store` to `remote`: every object the remote lacks
+/// (or, with a `dest`, every file written under it by logical key), then the manifest, then the
+/// pointers, `latest` last. With a message in `opts`, the version is first re-recorded under
+/// that message, which gives it a new top hash. Stops with [`TransferError::Interrupted`] once
+/// `interrupt` is set, before the manifest is written.
 pub fn push(
     store: &Store,
     remote: &dyn Remote,

@@ -13,7 +13,9 @@ use crate::{Condition, Remote};
 /// A version as a remote records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteRevision {
+    /// The package.
     pub name: PackageName,
+    /// The version a pointer names.
     pub top_hash: TopHash,
     /// The pointer's unix timestamp; for `latest` alone, the newest timestamp seen.
     pub time: i64,
