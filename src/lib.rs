@@ -59,6 +59,7 @@
 //! [`store`] (the local object store) and [`sync`] (remotes and transfers).
 
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub use quilt_hash as hash;
 pub use quilt_store as store;
