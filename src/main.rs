@@ -1,6 +1,8 @@
 //! The `quilt` command line. All printing and argument parsing lives here; the work is done
 //! by the `quilt` library.
 
+#![forbid(unsafe_code)]
+
 mod cli;
 
 // Building and checking a tree allocates many small strings on several threads at once;
