@@ -15,20 +15,13 @@ use common::*;
 use quilt::hash::{NoProgress, PackageName, TopHash};
 use quilt::sync::{
     fetch, push, registry, FaultInjecting, FetchOptions, PushOptions, Remote, Retry, RetryOptions,
-    S3Options, S3Remote,
+    S3Remote,
 };
 use quilt::{BuildOptions, Repository};
 
 fn s3(bucket: &str) -> Option<S3Remote> {
     let server = s3_server::server()?;
-    let opts = S3Options {
-        endpoint: Some(server.endpoint.clone()),
-        region: Some("us-east-1".into()),
-        access_key: Some(server.access_key.clone()),
-        secret_key: Some(server.secret_key.clone()),
-        ..S3Options::default()
-    };
-    Some(S3Remote::new(bucket, "", &opts).expect("s3 remote"))
+    Some(S3Remote::new(bucket, "", &server.s3_options()).expect("s3 remote"))
 }
 
 fn fast_retry() -> RetryOptions {

@@ -162,7 +162,7 @@ fn text(path: &Path) -> String {
 }
 
 /// Every file below `root` with its bytes, by relative path.
-fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
+fn all_files(root: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -289,7 +289,7 @@ fn versioned_prefix_matches_quilt3_and_both_read_each_other() {
         text(&dest.join("dir with space/ünïcødé файл.txt")),
         "unicode ✓\n"
     );
-    assert_eq!(tree(&dest), tree(&mine));
+    assert_eq!(all_files(&dest), all_files(&mine));
 }
 
 #[test]

@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use common::*;
 use quilt::hash::{HashType, Manifest};
@@ -46,38 +46,6 @@ fn legacy() -> Option<Legacy> {
         data,
         top,
     })
-}
-
-/// Every file below `root` (relative path, bytes), sorted; `.quilt*` names are skipped.
-fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("read_dir") {
-            let e = e.expect("entry");
-            if e.file_name().to_string_lossy().starts_with(".quilt")
-                || e.file_name() == ".test-cache"
-            {
-                continue;
-            }
-            if e.file_type().expect("type").is_dir() {
-                stack.push(e.path());
-            } else {
-                let rel = e.path().strip_prefix(root).expect("rel").to_owned();
-                let rel = rel.to_str().expect("utf-8").to_owned();
-                out.push((rel, std::fs::read(e.path()).expect("read")));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-fn assert_same_tree(expected: &Path, actual: &Path) {
-    let (a, b) = (tree(expected), tree(actual));
-    let names = |t: &[(String, Vec<u8>)]| t.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&a), names(&b), "file lists differ");
-    assert!(a == b, "file contents differ");
 }
 
 #[test]

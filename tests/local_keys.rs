@@ -75,18 +75,8 @@ struct S3 {
 
 fn s3(tag: &str) -> Option<S3> {
     let server = s3_server::server()?;
-    let opts = quilt::sync::RemoteOptions {
-        s3: quilt::sync::S3Options {
-            endpoint: Some(server.endpoint.clone()),
-            region: Some("us-east-1".into()),
-            access_key: Some(server.access_key.clone()),
-            secret_key: Some(server.secret_key.clone()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
     let bucket = server.bucket(tag);
-    let remote = quilt::sync::open_remote(&format!("s3://{bucket}"), &opts).expect("s3 remote");
+    let remote = server.open_remote(&bucket);
     Some(S3 {
         remote,
         bucket,

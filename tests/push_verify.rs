@@ -216,18 +216,8 @@ type Env = Vec<(&'static str, String)>;
 
 fn s3_remote(bucket: &str) -> Option<(Box<dyn Remote>, Env)> {
     let server = s3_server::server()?;
-    let opts = quilt::sync::RemoteOptions {
-        s3: quilt::sync::S3Options {
-            endpoint: Some(server.endpoint.clone()),
-            region: Some("us-east-1".into()),
-            access_key: Some(server.access_key.clone()),
-            secret_key: Some(server.secret_key.clone()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
     let name = server.bucket(bucket);
-    let remote = quilt::sync::open_remote(&format!("s3://{name}"), &opts).expect("s3 remote");
+    let remote = server.open_remote(&name);
     Some((remote, server.env()))
 }
 

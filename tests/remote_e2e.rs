@@ -78,42 +78,6 @@ fn dataset(root: &Path) {
     write(root, "ünï/cödé.txt", "ok".as_bytes());
 }
 
-fn same_tree(a: &Path, b: &Path) {
-    let list = |root: &Path| -> Vec<(String, Vec<u8>)> {
-        let mut out = Vec::new();
-        let mut stack = vec![root.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).expect("read_dir") {
-                let e = e.expect("entry");
-                let name = e.file_name().to_string_lossy().into_owned();
-                if name.starts_with(".quilt") || name == ".test-cache" {
-                    continue;
-                }
-                if e.file_type().expect("type").is_dir() {
-                    stack.push(e.path());
-                } else {
-                    let rel = e
-                        .path()
-                        .strip_prefix(root)
-                        .expect("rel")
-                        .to_string_lossy()
-                        .into_owned();
-                    out.push((rel, std::fs::read(e.path()).expect("read")));
-                }
-            }
-        }
-        out.sort();
-        out
-    };
-    let (la, lb) = (list(a), list(b));
-    assert_eq!(
-        la.iter().map(|x| &x.0).collect::<Vec<_>>(),
-        lb.iter().map(|x| &x.0).collect::<Vec<_>>(),
-        "file lists differ"
-    );
-    assert!(la == lb, "file contents differ");
-}
-
 fn roundtrip(b: &Backend) {
     let t = tempfile::tempdir().expect("tempdir");
     let ws = t.path().join("ws");
@@ -151,7 +115,7 @@ fn roundtrip(b: &Backend) {
     q(&other, b, &["remote", "add", "origin", &b.url]);
     let pulled = q(&other, b, &["pull", "team/ds"]);
     assert!(pulled.contains(&v2), "{pulled}");
-    same_tree(&ws, &other);
+    assert_same_tree(&ws, &other);
     assert!(q(&other, b, &["status"]).contains("nothing changed"));
     // An older version by hash prefix, and the remote's log.
     q(&other, b, &["pull", &format!("team/ds@{}", &v1[..10])]);
@@ -173,7 +137,7 @@ fn roundtrip(b: &Backend) {
         &["install", "team/ds", "--from", &b.url, "--dest", "out"],
     );
     write(&ws, "part/042.csv", b"id,v\n42,changed\n");
-    same_tree(&ws, &bare.join("out"));
+    assert_same_tree(&ws, &bare.join("out"));
 }
 
 fn quilt3_reads_our_push(b: &Backend) {
@@ -202,7 +166,7 @@ fn quilt3_reads_our_push(b: &Backend) {
         top,
         "quilt3 sees another top hash"
     );
-    same_tree(&ws, &dest);
+    assert_same_tree(&ws, &dest);
 }
 
 fn we_read_quilt3_push(b: &Backend) {
@@ -230,7 +194,7 @@ fn we_read_quilt3_push(b: &Backend) {
     q(&ws, b, &["remote", "add", "origin", &b.url]);
     let pulled = q(&ws, b, &["pull", "team/theirs"]);
     assert!(pulled.contains(top), "{pulled}");
-    same_tree(&src, &ws);
+    assert_same_tree(&src, &ws);
     let dest = t.path().join("installed");
     q(
         &ws,
@@ -244,7 +208,7 @@ fn we_read_quilt3_push(b: &Backend) {
             dest.to_str().expect("utf-8"),
         ],
     );
-    same_tree(&src, &dest);
+    assert_same_tree(&src, &dest);
 }
 
 fn corrupt_object_is_refused(b: &Backend) {

@@ -39,17 +39,7 @@ fn versioned_bucket(tag: &str) -> Option<Bucket> {
     let server = s3_server::server()?;
     let name = server.bucket(tag);
     server.enable_versioning(&python, &name);
-    let opts = quilt::sync::RemoteOptions {
-        s3: quilt::sync::S3Options {
-            endpoint: Some(server.endpoint.clone()),
-            region: Some("us-east-1".into()),
-            access_key: Some(server.access_key.clone()),
-            secret_key: Some(server.secret_key.clone()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let remote = quilt::sync::open_remote(&format!("s3://{name}"), &opts).expect("s3 remote");
+    let remote = server.open_remote(&name);
     Some(Bucket {
         server,
         python,
@@ -93,37 +83,6 @@ fn quilt3_push(b: &Bucket, dir: &Path, name: &str) -> String {
         &env,
     );
     out.lines().last().expect("top hash").trim().to_owned()
-}
-
-/// Every file below `root` (relative path, bytes), sorted; `.quilt*` names are skipped.
-fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("read_dir") {
-            let e = e.expect("entry");
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with(".quilt") || name == ".test-cache" {
-                continue;
-            }
-            if e.file_type().expect("type").is_dir() {
-                stack.push(e.path());
-            } else {
-                let rel = e.path().strip_prefix(root).expect("rel").to_owned();
-                let rel = rel.to_str().expect("utf-8").to_owned();
-                out.push((rel, std::fs::read(e.path()).expect("read")));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-fn assert_same_tree(expected: &Path, actual: &Path) {
-    let (a, b) = (tree(expected), tree(actual));
-    let names = |t: &[(String, Vec<u8>)]| t.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&a), names(&b), "file lists differ");
-    assert!(a == b, "file contents differ");
 }
 
 /// v1 and v2 of team/pkg, pushed by quilt3 into a versioned bucket; v2 overwrites every

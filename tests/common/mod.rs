@@ -201,3 +201,36 @@ pub fn local_manifest(dir: &Path, top: &str) -> Vec<u8> {
 pub fn registry_manifest(registry: &Path, top: &str) -> Vec<u8> {
     std::fs::read(registry.join(".quilt/packages").join(top)).expect("manifest in registry")
 }
+
+/// Every file below `root` (relative path, bytes), sorted; `.quilt*` names and the tests'
+/// `.test-cache` are skipped.
+pub fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir") {
+            let e = e.expect("entry");
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with(".quilt") || name == ".test-cache" {
+                continue;
+            }
+            if e.file_type().expect("type").is_dir() {
+                stack.push(e.path());
+            } else {
+                let rel = e.path().strip_prefix(root).expect("rel").to_owned();
+                let rel = rel.to_str().expect("utf-8").to_owned();
+                out.push((rel, std::fs::read(e.path()).expect("read")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The two trees hold the same files with the same bytes ([`tree`]'s view of them).
+pub fn assert_same_tree(expected: &Path, actual: &Path) {
+    let (a, b) = (tree(expected), tree(actual));
+    let names = |t: &[(String, Vec<u8>)]| t.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&a), names(&b), "file lists differ");
+    assert!(a == b, "file contents differ");
+}

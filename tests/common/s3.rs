@@ -85,6 +85,26 @@ impl Server {
         ]
     }
 
+    /// Options that reach this server from inside a test, with no AWS configuration read.
+    pub fn s3_options(&self) -> quilt::sync::S3Options {
+        quilt::sync::S3Options {
+            endpoint: Some(self.endpoint.clone()),
+            region: Some("us-east-1".into()),
+            access_key: Some(self.access_key.clone()),
+            secret_key: Some(self.secret_key.clone()),
+            ..Default::default()
+        }
+    }
+
+    /// A quilt remote on `s3://bucket`, retrying as `open_remote` does.
+    pub fn open_remote(&self, bucket: &str) -> Box<dyn quilt::sync::Remote> {
+        let opts = quilt::sync::RemoteOptions {
+            s3: self.s3_options(),
+            ..Default::default()
+        };
+        quilt::sync::open_remote(&format!("s3://{bucket}"), &opts).expect("s3 remote")
+    }
+
     /// A SigV4-signed `PUT` of `path` (`bucket` or `bucket/key`) with curl, the body read
     /// from `body` when given; returns the HTTP status code. Used to act behind quilt's back.
     pub fn signed_put(&self, path: &str, body: Option<&std::path::Path>) -> String {
