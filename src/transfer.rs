@@ -104,18 +104,12 @@ impl Repository {
         let mut outcomes = Vec::new();
         for (i, top) in versions.iter().enumerate() {
             let last = i + 1 == versions.len();
-            match quilt_sync::push(
-                self.store(),
-                remote,
-                name,
-                top,
-                opts,
-                watch.progress,
-                watch.interrupt,
-            ) {
+            match self.push(remote, name, top, opts, watch) {
                 Ok(out) => outcomes.push(out),
-                Err(quilt_sync::TransferError::LatestMoved { .. }) if !last => {}
-                Err(e) => return Err(e.into()),
+                // An older version arriving after a newer one: stored, but latest stays put.
+                Err(Error::Transfer(e))
+                    if !last && matches!(*e, quilt_sync::TransferError::LatestMoved { .. }) => {}
+                Err(e) => return Err(e),
             }
         }
         Ok(outcomes)

@@ -56,6 +56,39 @@ fn sample_package(root: &Path) -> Package {
     pkg
 }
 
+/// The sample files as the quilt3 driver's `files` object.
+fn files_spec(root: &Path) -> Value {
+    sample_files(root)
+        .into_iter()
+        .map(|(k, p)| (k.to_owned(), Value::String(p.display().to_string())))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// Builds `spec` with quilt3 into `registry` (a directory, created, or an s3:// URL);
+/// returns quilt3's top hash.
+fn quilt3_build(
+    py: &Path,
+    work: &Path,
+    spec: &Value,
+    registry: &Path,
+    env: &[(&str, &str)],
+) -> String {
+    let spec_path = work.join("spec.json");
+    std::fs::write(&spec_path, spec.to_string()).expect("write spec");
+    let registry = registry.to_str().expect("utf-8");
+    if !registry.contains("://") {
+        std::fs::create_dir_all(registry).expect("mkdir registry");
+    }
+    let args = [
+        "build",
+        spec_path.to_str().expect("utf-8"),
+        "team/pkg",
+        registry,
+    ];
+    run_py(py, "package.py", &args, env).trim().to_owned()
+}
+
 fn name() -> PackageName {
     PackageName::parse("team/pkg").expect("name")
 }
@@ -75,29 +108,14 @@ fn top_hash_and_manifest_bytes_match_quilt3() {
         )
         .expect("build to registry");
 
+    let theirs_reg = tmp.path().join("theirs");
     let spec = json!({
-        "files": sample_files(tmp.path()).into_iter()
-            .map(|(k, p)| (k.to_owned(), Value::String(p.display().to_string())))
-            .collect::<serde_json::Map<_, _>>(),
+        "files": files_spec(tmp.path()),
         "meta": {"owner": "team", "n": [1, 2.5, null], "ü": "✓"},
         "entry_meta": {"train.csv": {"columns": ["x", "y"]}},
         "message": "v1",
     });
-    let spec_path = tmp.path().join("spec.json");
-    std::fs::write(&spec_path, spec.to_string()).expect("write spec");
-    let theirs_reg = tmp.path().join("theirs");
-    std::fs::create_dir_all(&theirs_reg).expect("mkdir");
-    let theirs = run_py(
-        &py,
-        "package.py",
-        &[
-            "build",
-            spec_path.to_str().expect("utf-8"),
-            "team/pkg",
-            theirs_reg.to_str().expect("utf-8"),
-        ],
-        &[],
-    );
+    let theirs = quilt3_build(&py, tmp.path(), &spec, &theirs_reg, &[]);
     assert_eq!(
         ours.to_hex(),
         theirs.trim(),
@@ -174,30 +192,15 @@ fn quilt3_browses_and_installs_what_package_pushes() {
 fn browses_builds_and_installs_what_quilt3_built() {
     let Some(py) = python() else { return };
     let tmp = tempfile::tempdir().expect("tempdir");
+    let reg = tmp.path().join("registry");
     let spec = json!({
-        "files": sample_files(tmp.path()).into_iter()
-            .map(|(k, p)| (k.to_owned(), Value::String(p.display().to_string())))
-            .collect::<serde_json::Map<_, _>>(),
+        "files": files_spec(tmp.path()),
         "meta": {"by": "quilt3"},
         "entry_meta": {"a/b": {"k": 1}},
         "message": "from python",
     });
-    let spec_path = tmp.path().join("spec.json");
-    std::fs::write(&spec_path, spec.to_string()).expect("write spec");
-    let reg = tmp.path().join("registry");
-    std::fs::create_dir_all(&reg).expect("mkdir");
-    let theirs = run_py(
-        &py,
-        "package.py",
-        &[
-            "build",
-            spec_path.to_str().expect("utf-8"),
-            "team/pkg",
-            reg.to_str().expect("utf-8"),
-        ],
-        &[],
-    );
-    let theirs = theirs.trim();
+    let theirs = quilt3_build(&py, tmp.path(), &spec, &reg, &[]);
+    let theirs = theirs.as_str();
 
     let registry = dir_remote(&reg);
     let mut browsed =
@@ -437,24 +440,13 @@ fn s3_objects_folders_and_local_files_in_one_package() {
         "meta": {"mixed": true},
         "message": "mixed",
     });
-    let spec_path = tmp.path().join("spec.json");
-    std::fs::write(&spec_path, spec.to_string()).expect("write spec");
     let env = server.env();
     let home = tmp.path().join("py-home");
     std::fs::create_dir_all(&home).expect("mkdir");
     let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     env.push(("HOME", home.to_str().expect("utf-8")));
-    let theirs = run_py(
-        &py,
-        "package.py",
-        &[
-            "build",
-            spec_path.to_str().expect("utf-8"),
-            "team/pkg",
-            &format!("s3://{bucket}/reg-theirs"),
-        ],
-        &env,
-    );
+    let theirs_reg = format!("s3://{bucket}/reg-theirs");
+    let theirs = quilt3_build(&py, tmp.path(), &spec, Path::new(&theirs_reg), &env);
     assert_eq!(
         ours.to_hex(),
         theirs.trim(),

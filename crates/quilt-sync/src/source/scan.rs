@@ -116,19 +116,8 @@ pub fn scan_s3(
         .build()
         .map_err(|e| SourceError::Remote(crate::Error::Config(format!("thread pool: {e}"))))?;
     let counters = Counters::default();
-    let reader = Reader {
-        s3,
-        retry: &retry,
-        gets: &counters.get,
-        get_bytes: &counters.get_bytes,
-    };
-    let job = Job {
-        s3,
-        retry: &retry,
-        reader: &reader,
-        counters: &counters,
-        rehash: opts.rehash,
-    };
+    let reader = Reader::new(s3, &retry, &counters);
+    let job = Job::new(s3, &retry, &reader, &counters, opts.rehash);
     let total = listing.objects.iter().map(|(_, size)| size).sum();
     progress.start("hashing", Some(total), Unit::Bytes);
     let mut entries = pool.install(|| {
@@ -175,20 +164,8 @@ pub fn hash_object(
 ) -> Result<SourceEntry, SourceError> {
     let retry = Retry::new(s3, opts.retry.clone());
     let counters = Counters::default();
-    let reader = Reader {
-        s3,
-        retry: &retry,
-        gets: &counters.get,
-        get_bytes: &counters.get_bytes,
-    };
-    let job = Job {
-        s3,
-        retry: &retry,
-        reader: &reader,
-        counters: &counters,
-        rehash: opts.rehash,
-    };
-    job.entry_version(key, version_id)
+    let reader = Reader::new(s3, &retry, &counters);
+    Job::new(s3, &retry, &reader, &counters, opts.rehash).entry_version(key, version_id)
 }
 
 #[derive(Default)]
@@ -299,6 +276,35 @@ struct Job<'a> {
     reader: &'a Reader<'a>,
     counters: &'a Counters,
     rehash: bool,
+}
+
+impl<'a> Reader<'a> {
+    fn new(s3: &'a S3Remote, retry: &'a Retry<&'a S3Remote>, counters: &'a Counters) -> Self {
+        Reader {
+            s3,
+            retry,
+            gets: &counters.get,
+            get_bytes: &counters.get_bytes,
+        }
+    }
+}
+
+impl<'a> Job<'a> {
+    fn new(
+        s3: &'a S3Remote,
+        retry: &'a Retry<&'a S3Remote>,
+        reader: &'a Reader<'a>,
+        counters: &'a Counters,
+        rehash: bool,
+    ) -> Self {
+        Job {
+            s3,
+            retry,
+            reader,
+            counters,
+            rehash,
+        }
+    }
 }
 
 impl Job<'_> {
