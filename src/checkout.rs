@@ -29,10 +29,10 @@ pub struct CheckoutOptions {
 }
 
 /// What a checkout or install wrote.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct CheckoutOutcome {
     /// The version written.
-    pub top_hash: Option<TopHash>,
+    pub top_hash: TopHash,
     /// Files written (new or changed).
     pub written: u64,
     /// Files of the previous version removed.
@@ -109,7 +109,7 @@ pub fn install_with(
     interrupt: &AtomicBool,
 ) -> Result<CheckoutOutcome> {
     let plan = plan_install(store, manifest, dest, opts)?;
-    apply_install(store, plan, progress, interrupt)
+    apply_install(store, plan, manifest.top_hash(), progress, interrupt)
 }
 
 /// What an install will do, worked out by reading only.
@@ -195,6 +195,7 @@ fn plan_install<'a>(
 fn apply_install(
     store: &Store,
     plan: InstallPlan<'_>,
+    top_hash: TopHash,
     progress: &dyn Progress,
     interrupt: &AtomicBool,
 ) -> Result<CheckoutOutcome> {
@@ -207,7 +208,7 @@ fn apply_install(
     let bytes = write_entries(store, &out, &to_write, progress, interrupt)?;
     out.sync()?;
     Ok(CheckoutOutcome {
-        top_hash: None,
+        top_hash,
         written: to_write.len() as u64,
         removed: 0,
         unchanged,
@@ -457,7 +458,7 @@ impl Repository {
             .db()
             .set_worktree_head(dir, &switch.name, &switch.top_hash)?;
         Ok(CheckoutOutcome {
-            top_hash: Some(switch.top_hash),
+            top_hash: switch.top_hash,
             written: changes.to_write.len() as u64,
             removed: changes.to_remove.len() as u64,
             unchanged: changes.unchanged,

@@ -179,16 +179,14 @@ impl Repository {
     ) -> Result<CheckoutOutcome> {
         let rev = self.resolve_rev(rev)?;
         let manifest = self.store().get_manifest(&rev.top_hash)?;
-        let mut out = install_with(
+        install_with(
             self.store(),
             &manifest,
             dest,
             opts,
             watch.progress,
             watch.interrupt,
-        )?;
-        out.top_hash = Some(rev.top_hash);
-        Ok(out)
+        )
     }
 
     /// [`Repository::fetch`] from `remote`, then [`Repository::install`] of that version

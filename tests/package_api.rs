@@ -244,7 +244,7 @@ fn browses_builds_and_installs_what_quilt3_built() {
             Watch::default(),
         )
         .expect("install");
-    assert_eq!(out.top_hash, Some(top));
+    assert_eq!(out.top_hash, top);
     assert_eq!(out.written, 7);
     for (key, path) in sample_files(tmp.path()) {
         assert_eq!(

@@ -9,16 +9,14 @@ use super::Ctx;
 pub fn report(ctx: &Ctx, out: &CheckoutOutcome) {
     if ctx.json {
         ctx.print_json(&serde_json::json!({
-            "top_hash": out.top_hash.map(|t| t.to_hex()),
+            "top_hash": out.top_hash.to_hex(),
             "written": out.written,
             "removed": out.removed,
             "unchanged": out.unchanged,
             "bytes": out.bytes,
         }));
     } else {
-        if let Some(t) = out.top_hash {
-            println!("{t}");
-        }
+        println!("{}", out.top_hash);
         ctx.note(format!(
             "{} written, {} removed, {} unchanged",
             out.written, out.removed, out.unchanged
