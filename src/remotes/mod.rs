@@ -118,3 +118,6 @@ impl Repository {
         Ok(self.store().db().set_default_remote(name)?)
     }
 }
+
+#[cfg(test)]
+mod tests;
