@@ -181,6 +181,9 @@ pub enum Error {
     /// A directory remote whose path is not UTF-8 (remote URLs are stored as text).
     #[error("remote directory {} is not valid UTF-8; rename it", .0.display())]
     NonUtf8RemoteDir(PathBuf),
+    /// A directory (a default remote) whose path is not UTF-8.
+    #[error("directory {} is not valid UTF-8; rename it", .0.display())]
+    NonUtf8Dir(PathBuf),
     /// A missing remote directory could not be created.
     // The cause (the OS error) is printed by the error chain, so it is not repeated here.
     #[error("could not create the remote directory {}", path.display())]
@@ -378,7 +381,9 @@ impl Error {
             | Error::NoDefaultRemote
             | Error::NothingCheckedOut => ErrorKind::NotFound,
             Error::RemoteNameTaken(_) => ErrorKind::Conflict,
-            Error::CreateRemoteDir { .. } | Error::NonUtf8RemoteDir(_) => ErrorKind::Io,
+            Error::CreateRemoteDir { .. } | Error::NonUtf8RemoteDir(_) | Error::NonUtf8Dir(_) => {
+                ErrorKind::Io
+            }
             // Refused arguments, kept at exit code 1 (ErrorKind::Usage would make it 2).
             Error::InvalidRemoteName(_) | Error::RemoteDirInWorktree { .. } => ErrorKind::Other,
             // Variants added later are classified when they are added.

@@ -104,8 +104,8 @@ pub use registry_build::{
     build_to_registry, BuildSource, RegistryBuildOptions, RegistryBuildOutcome,
 };
 pub use remotes::{
-    create_remote_dir, open_remote_anywhere, open_remote_to_read, OpenedRemote, RemoteSetting,
-    RemoteUpdate, SettingsChange,
+    create_remote_dir, open_remote_anywhere, open_remote_to_read, user_default_remote_url,
+    OpenedRemote, RemoteSetting, RemoteUpdate, SettingsChange,
 };
 pub use repo::{Repository, DOT_QUILT};
 pub use rev::{resolve_rev, Rev, RevSpec, HEAD};

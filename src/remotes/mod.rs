@@ -12,7 +12,10 @@ use crate::error::{Error, Result};
 use crate::Repository;
 
 pub use settings::{RemoteSetting, SettingsChange};
-pub use target::{create_remote_dir, open_remote_anywhere, open_remote_to_read, OpenedRemote};
+pub use target::{
+    create_remote_dir, open_remote_anywhere, open_remote_to_read, user_default_remote_url,
+    OpenedRemote,
+};
 
 /// A remote as [`Repository::add_remote`], [`Repository::set_remote_url`] or
 /// [`Repository::set_remote_settings`] left it.

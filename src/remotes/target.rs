@@ -140,6 +140,23 @@ pub fn create_remote_dir(url: &str) -> Result<Option<PathBuf>> {
     }
 }
 
+/// The value `quilt config default-remote` stores: an S3 URL as it is, a directory made
+/// absolute from `cwd` (it is used from every directory) and created if missing. Returns the
+/// value and the directory created, if any.
+pub fn user_default_remote_url(value: &str, cwd: &Path) -> Result<(String, Option<PathBuf>)> {
+    let RemoteUrl::Dir(d) = RemoteUrl::parse(value)? else {
+        return Ok((value.to_owned(), None));
+    };
+    let joined = cwd.join(d);
+    let abs = std::path::absolute(&joined).map_err(|e| Error::io(&joined, e))?;
+    let url = match abs.to_str() {
+        Some(s) => s.to_owned(),
+        None => return Err(Error::NonUtf8Dir(abs)),
+    };
+    let created = create_remote_dir(&url)?;
+    Ok((url, created))
+}
+
 fn utf8(dir: PathBuf) -> Result<String> {
     match dir.to_str() {
         Some(s) => Ok(s.to_owned()),
