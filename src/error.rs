@@ -143,6 +143,90 @@ pub enum Error {
         /// The version.
         top_hash: quilt_hash::TopHash,
     },
+    /// The user's configuration file could not be read or changed.
+    #[error(transparent)]
+    Config(#[from] crate::user_config::ConfigError),
+    /// A remote name that could be mistaken for a URL or path.
+    #[error("invalid remote name {0:?}: use letters, digits, '-', '_' or '.'")]
+    InvalidRemoteName(String),
+    /// `add_remote` with a name already in use.
+    #[error("a remote named {0:?} exists; change it with `quilt remote set-url {0} URL`")]
+    RemoteNameTaken(String),
+    /// No remote has this name; `fix` says how to add one.
+    #[error("no remote named {name:?}; {fix}")]
+    UnknownRemote {
+        /// The name.
+        name: String,
+        /// What to do, e.g. add it with `quilt remote add NAME URL`.
+        fix: String,
+    },
+    /// A remote name given outside any working directory, where no names are known.
+    #[error("{0:?} is a remote name, and names are only known inside a quilt directory; give the remote's URL or path instead")]
+    RemoteNameOutsideWorkdir(String),
+    /// The working directory's default remote was removed.
+    #[error("the default remote {0:?} no longer exists; set one with `quilt remote default NAME`")]
+    DefaultRemoteGone(String),
+    /// No remote was named and none is the default.
+    #[error("no remote given and no default remote; add one with `quilt remote add origin URL`, or set one for every directory with `quilt config default-remote URL`")]
+    NoDefaultRemote,
+    /// A directory remote inside the working directory, whose pushed files would become part
+    /// of the package.
+    #[error("remote directory {} is inside the working directory {}, so pushed files would become part of the package; use a directory outside it", dir.display(), worktree.display())]
+    RemoteDirInWorktree {
+        /// The remote directory.
+        dir: PathBuf,
+        /// The working directory.
+        worktree: PathBuf,
+    },
+    /// A directory remote whose path is not UTF-8 (remote URLs are stored as text).
+    #[error("remote directory {} is not valid UTF-8; rename it", .0.display())]
+    NonUtf8RemoteDir(PathBuf),
+    /// A directory (a default remote) whose path is not UTF-8.
+    #[error("directory {} is not valid UTF-8; rename it", .0.display())]
+    NonUtf8Dir(PathBuf),
+    /// A missing remote directory could not be created.
+    // The cause (the OS error) is printed by the error chain, so it is not repeated here.
+    #[error("could not create the remote directory {}", path.display())]
+    CreateRemoteDir {
+        /// The directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A remote to read from could not be opened.
+    #[error("could not open remote {url}")]
+    OpenRemote {
+        /// The URL or directory.
+        url: String,
+        /// Why (boxed, so every `Result` of the facade stays small).
+        #[source]
+        source: Box<quilt_sync::Error>,
+    },
+    /// An S3 setting of a remote that is not valid.
+    #[error("invalid --{setting} {value:?}: {fix}")]
+    BadRemoteSetting {
+        /// `endpoint`, `region` or `profile`.
+        setting: &'static str,
+        /// The value given.
+        value: String,
+        /// What to give instead.
+        fix: &'static str,
+    },
+    /// A settings change that changes nothing.
+    #[error("nothing to change: give --endpoint, --region, --profile or --unset SETTING")]
+    NothingToChange,
+    /// S3 settings for a directory remote.
+    #[error(
+        "--endpoint, --region and --profile apply to s3:// remotes only, and {url} is a directory"
+    )]
+    SettingsNeedS3 {
+        /// The remote's URL.
+        url: String,
+    },
+    /// A command that needs the checked-out package's name where nothing is checked out.
+    #[error("nothing is checked out here yet, so name the package as NS/PKG (`quilt status` prints the checked-out one)")]
+    NothingCheckedOut,
     /// The operation was interrupted (its [`crate::Watch`] flag was set).
     #[error("interrupted")]
     Interrupted,
@@ -243,12 +327,7 @@ impl ErrorKind {
             return Some(hash_kind(e));
         }
         if let Some(e) = e.downcast_ref::<crate::user_config::ConfigError>() {
-            use crate::user_config::ConfigError as C;
-            return Some(match e {
-                C::UnknownKey { .. } | C::BadValue { .. } => ErrorKind::Usage,
-                C::Io { .. } | C::NoDir => ErrorKind::Io,
-                C::Malformed { .. } => ErrorKind::Other,
-            });
+            return Some(config_kind(e));
         }
         if e.downcast_ref::<quilt_hash::ManifestError>().is_some() {
             return Some(ErrorKind::Corrupt);
@@ -291,10 +370,35 @@ impl Error {
             | Error::BadSource(_) => ErrorKind::Usage,
             Error::PathEscape { .. } => ErrorKind::Corrupt,
             Error::Interrupted => ErrorKind::Interrupted,
+            Error::Config(e) => config_kind(e),
+            Error::OpenRemote { source, .. } => remote_kind(source),
+            Error::BadRemoteSetting { .. }
+            | Error::NothingToChange
+            | Error::SettingsNeedS3 { .. } => ErrorKind::Usage,
+            Error::UnknownRemote { .. }
+            | Error::RemoteNameOutsideWorkdir(_)
+            | Error::DefaultRemoteGone(_)
+            | Error::NoDefaultRemote
+            | Error::NothingCheckedOut => ErrorKind::NotFound,
+            Error::RemoteNameTaken(_) => ErrorKind::Conflict,
+            Error::CreateRemoteDir { .. } | Error::NonUtf8RemoteDir(_) | Error::NonUtf8Dir(_) => {
+                ErrorKind::Io
+            }
+            // Refused arguments, kept at exit code 1 (ErrorKind::Usage would make it 2).
+            Error::InvalidRemoteName(_) | Error::RemoteDirInWorktree { .. } => ErrorKind::Other,
             // Variants added later are classified when they are added.
             #[allow(unreachable_patterns)]
             _ => ErrorKind::Other,
         }
+    }
+}
+
+fn config_kind(e: &crate::user_config::ConfigError) -> ErrorKind {
+    use crate::user_config::ConfigError as C;
+    match e {
+        C::UnknownKey { .. } | C::BadValue { .. } => ErrorKind::Usage,
+        C::Io { .. } | C::NoDir => ErrorKind::Io,
+        C::Malformed { .. } => ErrorKind::Other,
     }
 }
 

@@ -78,6 +78,7 @@ mod ignore;
 mod maintenance;
 mod package;
 pub mod registry_build;
+mod remotes;
 mod repo;
 mod rev;
 mod scan;
@@ -102,6 +103,10 @@ pub use package::{Package, PackageEntry, PackageOptions, Source};
 pub use quilt_sync::{FetchOptions, FetchOutcome, PushOptions, PushOutcome};
 pub use registry_build::{
     build_to_registry, BuildSource, RegistryBuildOptions, RegistryBuildOutcome,
+};
+pub use remotes::{
+    create_remote_dir, open_remote_anywhere, open_remote_to_read, user_default_remote_url,
+    OpenedRemote, RemoteSetting, RemoteUpdate, SettingsChange,
 };
 pub use repo::{Repository, DOT_QUILT};
 pub use rev::{resolve_rev, Rev, RevSpec, HEAD};

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use quilt_hash::{PackageName, TopHash};
 
 use crate::diff::{compare, ChangeKind};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ignore::IgnoreRules;
 use crate::repo::Repository;
 use crate::scan::{current_ids, legacy_kinds};
@@ -38,6 +38,15 @@ impl Repository {
     /// The package version this working directory is at, if any.
     pub fn head(&self) -> Result<Option<(PackageName, TopHash)>> {
         Ok(self.store().db().worktree_head(self.worktree())?)
+    }
+
+    /// The package checked out here, for commands whose package is optional; fails when
+    /// nothing is checked out yet.
+    pub fn checked_out_name(&self) -> Result<PackageName> {
+        match self.head()? {
+            Some((name, _)) => Ok(name),
+            None => Err(Error::NothingCheckedOut),
+        }
     }
 
     /// Compares the working directory with its head version; with no head yet, every file is

@@ -67,7 +67,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
     let name = match &args.name {
         Some(n) => PackageName::parse(n.as_str())?,
-        None => super::status::checked_out_name(&repo)?,
+        None => repo.checked_out_name()?,
     };
     // Without --meta the package keeps its metadata, as quilt3 carries `meta` forward when
     // a browsed package is edited; `--meta null` (or `{}`) clears it.

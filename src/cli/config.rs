@@ -1,4 +1,3 @@
-use quilt::sync::RemoteUrl;
 use quilt::user_config::{UserConfig, DEFAULT_REMOTE, SETTINGS};
 
 use quilt::ErrorKind;
@@ -69,7 +68,16 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         }
         return Ok(());
     };
-    let value = normalized(&key, &value, ctx)?;
+    // A default remote that is a directory is made absolute and created if missing, as
+    // `quilt remote add` does.
+    let value = match key == DEFAULT_REMOTE {
+        true => {
+            let (url, created) = quilt::user_default_remote_url(&value, &ctx.cwd)?;
+            super::remote::note_created(ctx, created.as_deref());
+            url
+        }
+        false => value,
+    };
     config.set(&key, &value)?;
     config.save()?;
     if ctx.json {
@@ -99,23 +107,4 @@ fn list(config: &UserConfig, ctx: &Ctx) -> anyhow::Result<()> {
         println!("{k} = {v}");
     }
     Ok(())
-}
-
-/// The value to store: a default remote that is a directory is made absolute (it is used
-/// from every directory) and created if missing, as `quilt remote add` does.
-fn normalized(key: &str, value: &str, ctx: &Ctx) -> anyhow::Result<String> {
-    if key != DEFAULT_REMOTE {
-        return Ok(value.to_owned());
-    }
-    match RemoteUrl::parse(value)? {
-        RemoteUrl::S3 { .. } => Ok(value.to_owned()),
-        RemoteUrl::Dir(d) => {
-            let abs = std::path::absolute(ctx.cwd.join(d))?;
-            let url = abs.to_str().map(str::to_owned).ok_or_else(|| {
-                anyhow::anyhow!("directory {} is not valid UTF-8; rename it", abs.display())
-            })?;
-            super::remote::create_missing_dir(&url, ctx)?;
-            Ok(url)
-        }
-    }
 }

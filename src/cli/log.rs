@@ -35,7 +35,7 @@ pub struct ListArgs {
 pub fn run_log(args: LogArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let name = match &args.name {
         Some(n) => PackageName::parse(n.as_str())?,
-        None => super::status::checked_out_name(&ctx.repo()?)?,
+        None => ctx.repo()?.checked_out_name()?,
     };
     let mut revs: Vec<VersionInfo> = match &args.remote {
         Some(r) => quilt::list_package_versions(&open_remote_anywhere(ctx, r.as_deref())?, &name)?,

@@ -49,14 +49,3 @@ pub fn run(_args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     }
     Ok(())
 }
-
-/// The package checked out in this working directory, for commands whose package is optional.
-pub fn checked_out_name(repo: &quilt::Repository) -> anyhow::Result<quilt::hash::PackageName> {
-    match repo.head()? {
-        Some((name, _)) => Ok(name),
-        None => anyhow::bail!(
-            "nothing is checked out here yet, so name the package as NS/PKG (`quilt status` \
-             prints the checked-out one)"
-        ),
-    }
-}

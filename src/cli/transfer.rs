@@ -3,7 +3,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use quilt::{CheckoutOptions, FetchOptions, PushOptions, Repository, RevSpec};
 
-use super::remote::{checked_url, create_missing_dir, open_to_read, resolve_remote_in};
+use super::remote::{create_missing_dir, open_to_read, resolve_remote_in};
 use super::written::{report_fetch, report_installed};
 use super::Ctx;
 
@@ -93,7 +93,7 @@ pub fn run_push(args: PushArgs, ctx: &Ctx) -> anyhow::Result<()> {
     };
     let dest = match &args.dest {
         Some(d) => {
-            let d = checked_url(&repo, &ctx.cwd, d)?;
+            let d = repo.checked_remote_url(&ctx.cwd, d)?;
             if args.create_remote {
                 create_missing_dir(&d, ctx)?;
             }
@@ -165,7 +165,7 @@ fn push_targets(
     rev: Option<&str>,
     remote: Option<&str>,
 ) -> anyhow::Result<(String, Option<String>)> {
-    let checked_out = || super::status::checked_out_name(repo).map(|n| n.to_string());
+    let checked_out = || repo.checked_out_name().map(|n| n.to_string());
     match (rev, remote) {
         (None, _) => Ok((checked_out()?, remote.map(str::to_owned))),
         (Some(r), None) if RevSpec::parse(r).is_err() => Ok((checked_out()?, Some(r.to_owned()))),

@@ -20,7 +20,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo().ok();
     let name = match (&args.name, &repo) {
         (Some(n), _) => PackageName::parse(n.as_str())?,
-        (None, Some(repo)) => super::super::status::checked_out_name(repo)?,
+        (None, Some(repo)) => repo.checked_out_name()?,
         (None, None) => {
             return Err(fail(
                 quilt::ErrorKind::Usage,
