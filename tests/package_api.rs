@@ -314,6 +314,12 @@ fn edits_behave_like_quilt3_and_bad_ones_are_refused() {
     assert!(err.to_string().contains("not an S3 object URL"), "{err}");
     assert_eq!(pkg.len(), 1, "refused edits change nothing");
 
+    // A `file://` URL names a local file, as in quilt3's `set`.
+    let url = format!("file://{}", src.join("keep/b.csv").display());
+    pkg.set("by-url.csv", &url).expect("set by file:// URL");
+    assert_eq!(pkg.get("by-url.csv").and_then(|e| e.size()), Some(2));
+    pkg.delete("by-url.csv").expect("delete");
+
     // The manifest needs hashes; it round-trips byte for byte once they are there.
     assert!(pkg.manifest().is_err());
     pkg.set("x.txt", src.join("keep/a.csv")).expect("set");

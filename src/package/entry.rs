@@ -41,6 +41,12 @@ impl From<String> for Source {
     }
 }
 
+impl From<&String> for Source {
+    fn from(s: &String) -> Source {
+        Source::from(s.as_str())
+    }
+}
+
 impl From<&Path> for Source {
     fn from(p: &Path) -> Source {
         Source::File(p.to_path_buf())
