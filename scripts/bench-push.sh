@@ -13,6 +13,10 @@ bash scripts/test-setup.sh
 cargo build --release --quiet
 QUILT="${CARGO_TARGET_DIR:-$PWD/target}/release/quilt"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/quilt-bench-push.XXXXXX")
+# Stop the server before its directory goes: the watcher finds the server through that
+# directory, so removing it first would leave the server running.
+ROOT=$PWD
+trap 'cd /; bash "$ROOT/scripts/s3-server.sh" stop "$WORK/s3" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 eval "export $(WEED="$VENV/bin/weed" S3_SERVER_WATCH_PID=$$ bash scripts/s3-server.sh start "$WORK/s3" "$PORT")"
 export AWS_REGION=us-east-1 QUILT_DISABLE_USAGE_METRICS=true
@@ -61,4 +65,3 @@ mkdir -p "$WORK/pull" && cd "$WORK/pull" && "$QUILT" -q --no-progress init
 t0=$(secs); "$QUILT" -q --no-progress fetch bench/large s3://bench-large >/dev/null; t1=$(secs)
 echo "pull: 1 GiB in $(python3 -c "print(round($t1-$t0,2))")s = $(python3 -c "print(round(1073741824/($t1-$t0)/1e6))") MB/s; raw single GET ${RAW} MB/s"
 echo "load: $(cat /proc/loadavg)"
-rm -rf "$WORK"
