@@ -345,9 +345,7 @@ fn record_revision(
         name,
         top_hash,
         opts.message.as_deref(),
-        // A new build is the package's newest version, even when a version fetched
-        // just before carries a remote time a second ahead of this clock.
-        latest.map_or(now_secs(), |r| r.time.max(now_secs())),
+        new_version_time(latest),
         parent.as_ref(),
     )?;
     Ok(())
@@ -530,7 +528,14 @@ pub(crate) fn changed(file: &File, path: &Path, size: u64, mtime: i64, ino: u64)
     Ok(after.len() != size || mtime_ns(&after) != mtime || after.ino() != ino)
 }
 
-pub(crate) fn now_secs() -> i64 {
+/// The time a newly built version is recorded at: now, or the package's latest time when
+/// that is ahead (a version fetched just before can carry a remote time a second ahead of this
+/// clock), so a new build is always the package's newest version.
+pub(crate) fn new_version_time(latest: Option<&Revision>) -> i64 {
+    latest.map_or(now_secs(), |r| r.time.max(now_secs()))
+}
+
+fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)

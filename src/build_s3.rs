@@ -18,11 +18,7 @@ pub(crate) fn s3_entries(
     progress: &dyn Progress,
     interrupt: &AtomicBool,
 ) -> Result<(Vec<Entry>, ScanOutcome)> {
-    let RemoteUrl::S3 { bucket, prefix } = RemoteUrl::parse(url)? else {
-        return Err(Error::BadSource(format!("{url} is not an s3:// URL")));
-    };
-    let s3 = S3Remote::new(&bucket, &prefix, &remote.s3)?;
-    let mut outcome = scan_s3(&s3, scan, progress, interrupt)?;
+    let mut outcome = scan_url(url, scan, remote, progress, interrupt)?;
     let entries = std::mem::take(&mut outcome.entries)
         .into_iter()
         .map(|e| Entry {
@@ -35,4 +31,20 @@ pub(crate) fn s3_entries(
         })
         .collect();
     Ok((entries, outcome))
+}
+
+/// Lists and hashes every object below `url` (`s3://bucket/prefix/`); see
+/// [`quilt_sync::source::scan_s3`].
+pub(crate) fn scan_url(
+    url: &str,
+    scan: &ScanOptions,
+    remote: &RemoteOptions,
+    progress: &dyn Progress,
+    interrupt: &AtomicBool,
+) -> Result<ScanOutcome> {
+    let RemoteUrl::S3 { bucket, prefix } = RemoteUrl::parse(url)? else {
+        return Err(Error::BadSource(format!("{url} is not an s3:// URL")));
+    };
+    let s3 = S3Remote::new(&bucket, &prefix, &remote.s3)?;
+    Ok(scan_s3(&s3, scan, progress, interrupt)?)
 }

@@ -2,6 +2,7 @@
 //! local-directory source of a manifest-only build (`quilt build --registry`). Physical keys
 //! are the files' `file://` URLs, as quilt3's `set_dir` writes them.
 
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -61,21 +62,28 @@ pub(crate) fn hashed_entries(
     Ok(entries)
 }
 
-/// Hashes one file, again when it changed while it was read; returns its stat as hashed.
+/// Hashes one walked file, again when it changed while it was read; returns its stat as hashed.
 fn hash_unchanged(dir: &Path, walked: &WalkedFile) -> Result<(WalkedFile, quilt_hash::ObjectId)> {
-    let path = dir.join(&walked.key);
+    let (md, id) = hash_stable(&dir.join(&walked.key))?;
+    Ok((WalkedFile::from_metadata(walked.key.clone(), &md), id))
+}
+
+/// Hashes the file at `path`, again when it changed while it was read (size, modification
+/// time or inode moved), up to [`CHANGE_RETRIES`] times; returns its metadata as hashed.
+pub(crate) fn hash_stable(path: &Path) -> Result<(std::fs::Metadata, quilt_hash::ObjectId)> {
     for _ in 0..CHANGE_RETRIES {
-        let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
-        let md = file.metadata().map_err(|e| Error::io(&path, e))?;
-        let stat = WalkedFile::from_metadata(walked.key.clone(), &md);
-        match hash_file(&file, stat.size) {
-            Ok(id) if !changed(&file, &path, stat.size, mtime_ns(&md), stat.ino)? => {
-                return Ok((stat, id));
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let md = file.metadata().map_err(|e| Error::io(path, e))?;
+        match hash_file(&file, md.len()) {
+            Ok(id) if !changed(&file, path, md.len(), mtime_ns(&md), md.ino())? => {
+                return Ok((md, id));
             }
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
-            Err(e) => return Err(Error::io(&path, e)),
+            Err(e) => return Err(Error::io(path, e)),
         }
     }
-    Err(Error::FileChanged { path })
+    Err(Error::FileChanged {
+        path: path.to_path_buf(),
+    })
 }

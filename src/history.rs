@@ -2,7 +2,7 @@
 //! `meta` and `delete` show and do. The registry functions are named after quilt3's
 //! (`list_packages`, `list_package_versions`, `delete_package`).
 
-use quilt_hash::{Line, ManifestLines, PackageName, TopHash};
+use quilt_hash::{PackageName, TopHash};
 use quilt_sync::registry;
 use quilt_sync::Remote;
 use serde_json::Value;
@@ -78,10 +78,10 @@ impl Repository {
     /// The package metadata of version `rev`, or with `key` that file's metadata. The
     /// manifest is streamed, so a huge one costs no memory.
     pub fn meta(&self, rev: &str, key: Option<&str>) -> Result<MetaView> {
-        let top = resolve_rev(self.store(), rev)?.top_hash;
-        let mut lines = ManifestLines::new(self.store().open_manifest(&top)?)?;
+        let mut entries = self.entries_of(resolve_rev(self.store(), rev)?.top_hash)?;
+        let top = entries.top_hash;
         let Some(key) = key else {
-            let header = lines.header();
+            let header = entries.header();
             return Ok(MetaView {
                 top_hash: top,
                 message: header.get("message").cloned().unwrap_or(Value::Null),
@@ -89,17 +89,16 @@ impl Repository {
                 meta: Value::Null,
             });
         };
-        for line in lines.by_ref() {
-            if let Line::Entry(e) = line? {
-                if e.logical_key.as_str() == key {
-                    let meta = e.meta.unwrap_or(Value::Null);
-                    return Ok(MetaView {
-                        top_hash: top,
-                        message: Value::Null,
-                        user_meta: meta.get("user_meta").cloned().unwrap_or(Value::Null),
-                        meta,
-                    });
-                }
+        for e in entries.by_ref() {
+            let e = e?;
+            if e.logical_key.as_str() == key {
+                let meta = e.meta.unwrap_or(Value::Null);
+                return Ok(MetaView {
+                    top_hash: top,
+                    message: Value::Null,
+                    user_meta: meta.get("user_meta").cloned().unwrap_or(Value::Null),
+                    meta,
+                });
             }
         }
         Err(Error::NoEntry {
@@ -114,11 +113,12 @@ impl Repository {
         let Some(latest) = self.store().db().latest(name)? else {
             return Ok(None);
         };
-        let lines = ManifestLines::new(self.store().open_manifest(&latest.top_hash)?)?;
-        Ok(match lines.header().get("user_meta") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(v.clone()),
-        })
+        let entries = self.entries_of(latest.top_hash)?;
+        Ok(entries
+            .header()
+            .get("user_meta")
+            .filter(|v| !v.is_null())
+            .cloned())
     }
 
     /// Removes a package (`NS/PKG`: every version) or one version (`NS/PKG@HASH`) from this

@@ -18,6 +18,13 @@ pub struct Entries {
     lines: ManifestLines<Box<dyn BufRead + Send>>,
 }
 
+impl Entries {
+    /// The manifest's header: `message`, `user_meta` and whatever else it carries.
+    pub fn header(&self) -> &serde_json::Map<String, serde_json::Value> {
+        self.lines.header()
+    }
+}
+
 impl Iterator for Entries {
     type Item = Result<Entry>;
 
@@ -36,7 +43,11 @@ impl Repository {
     /// The entries of version `rev` (as [`Repository::resolve_rev`] reads it), in manifest
     /// order.
     pub fn entries(&self, rev: &str) -> Result<Entries> {
-        let top_hash = self.resolve_rev(rev)?.top_hash;
+        self.entries_of(self.resolve_rev(rev)?.top_hash)
+    }
+
+    /// The entries of the stored version `top_hash`.
+    pub(crate) fn entries_of(&self, top_hash: TopHash) -> Result<Entries> {
         let lines = ManifestLines::new(self.store().open_manifest(&top_hash)?)?;
         Ok(Entries { top_hash, lines })
     }

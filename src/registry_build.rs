@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use quilt_hash::{logical_key_cmp, Manifest, PackageName, Progress, TopHash};
 use quilt_sync::source::{RequestCounts, ScanOptions, Skipped};
-use quilt_sync::{publish_manifest, registry, Remote, RemoteOptions};
+use quilt_sync::{publish_manifest, registry, Published, Remote, RemoteOptions};
 
 use crate::build::{header, BuildOptions};
 use crate::build_s3::s3_entries;
@@ -117,13 +117,7 @@ pub fn build_to_registry(
     if interrupt.load(Ordering::Relaxed) {
         return Err(Error::Interrupted);
     }
-    let published =
-        publish_manifest(registry, name, &top_hash, &manifest.to_bytes()).map_err(|e| match e {
-            quilt_sync::TransferError::Remote(r) if r.is_access_denied() => Error::RegistryDenied {
-                url: registry.describe(),
-            },
-            e => e.into(),
-        })?;
+    let published = publish(registry, name, &top_hash, &manifest.to_bytes())?;
     tracing::info!(package = %name, top = %top_hash, registry = %registry.describe(), "published the manifest");
     let scan = scan.as_ref();
     Ok(RegistryBuildOutcome {
@@ -138,5 +132,21 @@ pub fn build_to_registry(
         hashed_objects: scan.map_or(manifest.entries.len() as u64, |s| s.hashed_objects),
         hashed_bytes: scan.map_or(manifest.total_size(), |s| s.hashed_bytes),
         source_requests: scan.map(|s| s.requests),
+    })
+}
+
+/// Writes a manifest and its pointers to `registry` ([`publish_manifest`]); a registry that
+/// refuses the write is [`Error::RegistryDenied`], which says what to do.
+pub(crate) fn publish(
+    registry: &dyn Remote,
+    name: &PackageName,
+    top_hash: &TopHash,
+    manifest: &[u8],
+) -> Result<Published> {
+    publish_manifest(registry, name, top_hash, manifest).map_err(|e| match e {
+        quilt_sync::TransferError::Remote(r) if r.is_access_denied() => Error::RegistryDenied {
+            url: registry.describe(),
+        },
+        e => e.into(),
     })
 }

@@ -9,16 +9,16 @@ use quilt_store::Store;
 use quilt_sync::transfer::fetch::{get_manifest_capped, resolve};
 use quilt_sync::transfer::{parse_physical_key, PhysicalKey};
 use quilt_sync::{
-    fetch_objects, publish_manifest, registry, FetchOptions, PushOptions, PushOutcome, Remote,
-    S3Remote,
+    fetch_objects, registry, FetchOptions, PushOptions, PushOutcome, Remote, S3Remote,
 };
 use rayon::prelude::*;
 
 use super::hash::{jobs, pool};
 use super::{Package, PackageOptions, Source};
-use crate::build::now_secs;
+use crate::build::new_version_time;
 use crate::checkout::InstallOptions;
 use crate::error::{Error, Result};
+use crate::registry_build::publish;
 use crate::repo::Repository;
 use crate::rev::RevSpec;
 use crate::transfer::{remote_rev, Installed};
@@ -55,7 +55,7 @@ impl Package {
         }
         let base = latest.as_ref().map(|r| r.top_hash);
         store.put_manifest_with_base(&manifest, base.as_ref())?;
-        let time = latest.map_or(now_secs(), |r| r.time.max(now_secs()));
+        let time = new_version_time(latest.as_ref());
         store.record_revision_with_parent(name, &top, message, time, base.as_ref())?;
         tracing::info!(package = %name, top = %top, "recorded the version");
         Ok(top)
@@ -81,12 +81,7 @@ impl Package {
         if watch.interrupt.load(Ordering::Relaxed) {
             return Err(Error::Interrupted);
         }
-        publish_manifest(registry, name, &top, &manifest.to_bytes()).map_err(|e| match e {
-            quilt_sync::TransferError::Remote(r) if r.is_access_denied() => Error::RegistryDenied {
-                url: registry.describe(),
-            },
-            e => e.into(),
-        })?;
+        publish(registry, name, &top, &manifest.to_bytes())?;
         Ok(top)
     }
 

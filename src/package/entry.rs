@@ -79,7 +79,11 @@ impl Source {
                     "{url:?} is not an S3 object URL; use s3://bucket/key[?versionId=…]"
                 ))),
             },
-            keys => Ok(keys),
+            Source::Keys(_) => Err(Error::BadSource(
+                "a source is a local path or an s3:// URL; physical keys come only from a \
+                 manifest"
+                    .into(),
+            )),
         }
     }
 

@@ -47,6 +47,7 @@ use serde_json::{Map, Value};
 
 pub use entry::{PackageEntry, Source};
 
+use crate::build::{header, BuildOptions};
 use crate::error::{Error, Result};
 use crate::ignore::IgnoreRules;
 use crate::walk::walk_dir;
@@ -96,12 +97,8 @@ impl std::fmt::Debug for Package {
 impl Package {
     /// An empty package: no entries, `null` metadata and message, as `quilt3.Package()`.
     pub fn new() -> Package {
-        let mut header = Map::new();
-        header.insert("version".into(), Value::String("v0".into()));
-        header.insert("user_meta".into(), Value::Null);
-        header.insert("message".into(), Value::Null);
         Package {
-            header,
+            header: header(&BuildOptions::default()),
             dirs: Vec::new(),
             entries: BTreeMap::new(),
             origin: None,
@@ -156,11 +153,8 @@ impl Package {
                     self.entries.insert(entry.logical_key().to_owned(), entry);
                 }
             }
-            Source::Keys(_) => {
-                return Err(Error::BadSource(
-                    "set_dir takes a local directory or an s3:// prefix".into(),
-                ))
-            }
+            // `checked` refuses physical keys.
+            Source::Keys(_) => {}
         }
         Ok(self)
     }
