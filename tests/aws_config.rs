@@ -57,15 +57,8 @@ fn run(
     env: &[(&str, &str)],
     args: &[&str],
 ) -> Result<String, (i32, String)> {
-    let mut cmd =
-        assert_cmd::Command::cargo_bin("quilt").expect("the quilt binary is built by cargo test");
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("NO_COLOR", "1")
-        .env("QUILT_CONFIG_DIR", home.join("quilt-config"))
-        .current_dir(dir)
-        .arg("--no-progress");
+    let mut cmd = fresh(dir, home);
+    cmd.env("QUILT_CONFIG_DIR", home.join("quilt-config"));
     for (k, v) in env {
         cmd.env(k, v);
     }

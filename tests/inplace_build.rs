@@ -64,22 +64,11 @@ impl World {
     fn quilt(&self, env: &[(&'static str, String)], args: &[&str]) -> std::process::Output {
         let dir = self.tmp.path().join("cwd");
         std::fs::create_dir_all(&dir).expect("mkdir");
-        let mut cmd = quilt(&dir);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.args(args).output().expect("run quilt")
+        run_env(&dir, env, args)
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.quilt(&self.env(), args);
-        assert!(
-            out.status.success(),
-            "quilt {args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8")
+        expect_ok(args, self.quilt(&self.env(), args))
     }
 
     fn json(&self, args: &[&str]) -> serde_json::Value {
@@ -90,16 +79,7 @@ impl World {
 
     /// `quilt …` expected to fail: (exit code, stderr).
     fn fails(&self, env: &[(&'static str, String)], args: &[&str]) -> (i32, String) {
-        let out = self.quilt(env, args);
-        assert!(
-            !out.status.success(),
-            "quilt {args:?} unexpectedly succeeded:\n{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        expect_failure(args, self.quilt(env, args))
     }
 
     /// Every key in `bucket`.

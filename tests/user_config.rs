@@ -12,30 +12,8 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 
-/// The binary in a fresh environment: nothing inherited but PATH, HOME set to `home`, so the
-/// platform's configuration directory (`~/.config/quilt`) and cache (`~/.cache/quilt`) are
-/// under it.
-fn fresh(dir: &Path, home: &Path) -> assert_cmd::Command {
-    let mut cmd =
-        assert_cmd::Command::cargo_bin("quilt").expect("the quilt binary is built by cargo test");
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("NO_COLOR", "1")
-        .current_dir(dir)
-        .arg("--no-progress");
-    cmd
-}
-
 fn run_ok(mut cmd: assert_cmd::Command, args: &[&str]) -> String {
-    let out = cmd.args(args).output().expect("run quilt");
-    assert!(
-        out.status.success(),
-        "quilt {args:?} failed:\nstdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
+    expect_ok(args, cmd.args(args).output().expect("run quilt"))
 }
 
 fn run_fails(mut cmd: assert_cmd::Command, args: &[&str]) -> (i32, String, String) {

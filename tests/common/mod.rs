@@ -39,13 +39,20 @@ pub fn ok_env(dir: &Path, env: &[(&str, String)], args: &[&str]) -> String {
 
 /// Runs quilt with `env` added, expecting failure; returns stderr.
 pub fn fails_env(dir: &Path, env: &[(&str, String)], args: &[&str]) -> String {
-    let out = run_env(dir, env, args);
+    expect_failure(args, run_env(dir, env, args)).1
+}
+
+/// The exit code and stderr of quilt run with `args`, failing the test if it succeeded.
+pub fn expect_failure(args: &[&str], out: Output) -> (i32, String) {
     assert!(
         !out.status.success(),
         "quilt {args:?} unexpectedly succeeded:\n{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// The stdout of quilt run with `args`, failing the test with both outputs on a non-zero exit.
@@ -66,16 +73,7 @@ pub fn last_json(s: &str) -> serde_json::Value {
 
 /// Runs quilt expecting failure; returns (exit code, stderr).
 pub fn fails(dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = quilt(dir).args(args).output().expect("run quilt");
-    assert!(
-        !out.status.success(),
-        "quilt {args:?} unexpectedly succeeded:\n{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    expect_failure(args, quilt(dir).args(args).output().expect("run quilt"))
 }
 
 pub fn write(root: &Path, rel: &str, data: &[u8]) {
@@ -233,4 +231,19 @@ pub fn assert_same_tree(expected: &Path, actual: &Path) {
     let names = |t: &[(String, Vec<u8>)]| t.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
     assert_eq!(names(&a), names(&b), "file lists differ");
     assert!(a == b, "file contents differ");
+}
+
+/// The binary in a fresh environment: nothing inherited but PATH, HOME set to `home`, so the
+/// platform's configuration directory (`~/.config/quilt`) and cache (`~/.cache/quilt`) are
+/// under it.
+pub fn fresh(dir: &Path, home: &Path) -> assert_cmd::Command {
+    let mut cmd =
+        assert_cmd::Command::cargo_bin("quilt").expect("the quilt binary is built by cargo test");
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("NO_COLOR", "1")
+        .current_dir(dir)
+        .arg("--no-progress");
+    cmd
 }
