@@ -18,16 +18,9 @@ fn run_ok(mut cmd: assert_cmd::Command, args: &[&str]) -> String {
 
 fn run_fails(mut cmd: assert_cmd::Command, args: &[&str]) -> (i32, String, String) {
     let out = cmd.args(args).output().expect("run quilt");
-    assert!(
-        !out.status.success(),
-        "quilt {args:?} unexpectedly succeeded:\n{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (code, stderr) = expect_failure(args, out);
+    (code, stdout, stderr)
 }
 
 fn mkdir(p: PathBuf) -> PathBuf {
