@@ -48,7 +48,7 @@ impl Repository {
         opts: &PushOptions<'_>,
         watch: Watch<'_>,
     ) -> Result<PushOutcome> {
-        let out = quilt_sync::push(
+        Ok(quilt_sync::push(
             self.store(),
             remote,
             name,
@@ -56,8 +56,7 @@ impl Repository {
             opts,
             watch.progress,
             watch.interrupt,
-        )?;
-        Ok(out)
+        )?)
     }
 
     /// Every local version of `name` the remote lacks, oldest first, then the local latest
@@ -177,8 +176,18 @@ impl Repository {
         opts: &InstallOptions,
         watch: Watch<'_>,
     ) -> Result<CheckoutOutcome> {
-        let rev = self.resolve_rev(rev)?;
-        let manifest = self.store().get_manifest(&rev.top_hash)?;
+        self.install_version(&self.resolve_rev(rev)?.top_hash, dest, opts, watch)
+    }
+
+    /// [`Repository::install`] of the stored version `top`.
+    pub fn install_version(
+        &self,
+        top: &TopHash,
+        dest: &Path,
+        opts: &InstallOptions,
+        watch: Watch<'_>,
+    ) -> Result<CheckoutOutcome> {
+        let manifest = self.store().get_manifest(top)?;
         install_with(
             self.store(),
             &manifest,
@@ -189,7 +198,7 @@ impl Repository {
         )
     }
 
-    /// [`Repository::fetch`] from `remote`, then [`Repository::install`] of that version
+    /// [`Repository::fetch`] from `remote`, then [`Repository::install_version`] of that version
     /// under `dest`.
     pub fn install_from(
         &self,
@@ -201,7 +210,7 @@ impl Repository {
         watch: Watch<'_>,
     ) -> Result<Installed> {
         let fetched = self.fetch(remote, rev, fetch, watch)?;
-        let written = self.install(&fetched.outcome.top_hash.to_hex(), dest, opts, watch)?;
+        let written = self.install_version(&fetched.outcome.top_hash, dest, opts, watch)?;
         Ok(Installed { fetched, written })
     }
 

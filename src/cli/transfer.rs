@@ -265,8 +265,8 @@ pub fn install_from_remote(
         )
         .with_context(|| format!("could not fetch {rev} from {from}"))?;
     report_fetch(ctx, &fetched.outcome);
-    let top = fetched.outcome.top_hash.to_hex();
-    let written = store.install(&top, dest, opts, ctx.watch(&bar))?;
+    let top = fetched.outcome.top_hash;
+    let written = store.install_version(&top, dest, opts, ctx.watch(&bar))?;
     report_installed(ctx, &quilt::Installed { fetched, written });
     Ok(())
 }
