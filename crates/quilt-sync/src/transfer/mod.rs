@@ -11,4 +11,5 @@ pub mod plan;
 pub mod publish;
 pub mod push;
 pub mod registry;
+mod rewrite;
 mod upload;

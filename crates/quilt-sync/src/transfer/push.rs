@@ -7,7 +7,6 @@
 //! Every object is hashed as it is read for upload (see `upload`); a damaged one stops the push
 //! before the manifest, and the inventory only records objects whose upload was verified.
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -21,6 +20,7 @@ use super::dest::push_to_dest;
 use super::error::{TResult, TransferError};
 use super::plan::missing_objects;
 use super::registry::{has_manifest, read_latest};
+use super::rewrite::rewritten_manifest;
 use super::upload::upload_verified;
 use crate::layout::{latest_key, manifest_key, object_key, timestamp_key};
 use crate::{CasOutcome, Condition, Remote};
@@ -82,6 +82,9 @@ impl ManifestWrite {
     }
 }
 
+/// Parts of a manifest upload (one PUT below this size).
+const MANIFEST_PART: u64 = 64 << 20;
+
 /// Objects recorded in the inventory per batch while uploading, so a killed push loses little.
 const INVENTORY_BATCH: usize = 256;
 
@@ -99,19 +102,7 @@ pub fn push(
     progress: &dyn Progress,
     interrupt: &AtomicBool,
 ) -> TResult<PushOutcome> {
-    let mut manifest = store.get_manifest(top)?;
-    let mut top = *top;
-    if let Some(msg) = &opts.message {
-        if manifest.header.get("message").and_then(Value::as_str) != Some(msg.as_str()) {
-            manifest
-                .header
-                .insert("message".to_owned(), Value::String(msg.clone()));
-            let original = top;
-            top = store.put_manifest_with_base(&manifest, Some(&original))?;
-            // Same content, new message: it stands where the original stood.
-            store.record_revision_with_parent(name, &top, Some(msg), now(), Some(&original))?;
-        }
-    }
+    let top = reword(store, name, top, opts.message.as_deref())?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.max(1))
         .thread_name(|i| format!("quilt-push-{i}"))
@@ -122,9 +113,19 @@ pub fn push(
         })?;
 
     let mut warnings = Vec::new();
-    let (uploaded, bytes, present) = match opts.dest {
-        None => push_objects(store, remote, &manifest, &top, &pool, progress, interrupt)?,
+    let (uploaded, bytes, present, manifest_written) = match opts.dest {
+        None => {
+            let (uploaded, bytes, present) =
+                push_objects(store, remote, &top, &pool, progress, interrupt)?;
+            // A Ctrl-C during the last object: stop before the manifest and `latest`.
+            if interrupt.load(Ordering::Relaxed) {
+                return Err(TransferError::Interrupted);
+            }
+            let written = write_manifest_streamed(store, remote, &top)?;
+            (uploaded, bytes, present, written)
+        }
         Some(dest) => {
+            let mut manifest = store.get_manifest(&top)?;
             let r = push_to_dest(
                 store,
                 dest,
@@ -140,17 +141,13 @@ pub fn push(
                     dest.describe()
                 ));
             }
-            (r.uploaded, r.bytes, r.present)
+            if interrupt.load(Ordering::Relaxed) {
+                return Err(TransferError::Interrupted);
+            }
+            let written = write_dest_manifest(remote, &top, &manifest)?;
+            (r.uploaded, r.bytes, r.present, written)
         }
     };
-    // A Ctrl-C during the last object: stop before the manifest and `latest`.
-    if interrupt.load(Ordering::Relaxed) {
-        return Err(TransferError::Interrupted);
-    }
-    if opts.dest.is_none() {
-        rewrite_physical_keys(&mut manifest, remote);
-    }
-    let manifest_written = write_manifest(remote, &top, &manifest, opts.dest.is_some())?;
     let latest_moved = move_latest(store, remote, name, &top, opts.force)?;
     Ok(PushOutcome {
         top_hash: top,
@@ -163,23 +160,54 @@ pub fn push(
     })
 }
 
-/// Puts the manifest unless the remote has it. With `--dest` its physical keys are new, so
-/// a manifest already there under the same top hash is replaced when its bytes differ, as
-/// quilt3 does: the files just written stay named by a manifest.
-fn write_manifest(
+/// The version to push: `top` itself, or, when `message` differs from its own, the same
+/// content re-recorded under that message (a new top hash, standing where `top` stood).
+fn reword(
+    store: &Store,
+    name: &PackageName,
+    top: &TopHash,
+    message: Option<&str>,
+) -> TResult<TopHash> {
+    let Some(msg) = message else {
+        return Ok(*top);
+    };
+    let mut manifest = store.get_manifest(top)?;
+    if manifest.header.get("message").and_then(Value::as_str) == Some(msg) {
+        return Ok(*top);
+    }
+    manifest
+        .header
+        .insert("message".to_owned(), Value::String(msg.to_owned()));
+    let new = store.put_manifest_with_base(&manifest, Some(top))?;
+    // Same content, new message: it stands where the original stood.
+    store.record_revision_with_parent(name, &new, Some(msg), now(), Some(top))?;
+    Ok(new)
+}
+
+/// Puts the manifest, its physical keys pointing at the objects on `remote`, unless the
+/// remote has it; it is streamed from the store through a temp file (see `rewrite`).
+fn write_manifest_streamed(
+    store: &Store,
+    remote: &dyn Remote,
+    top: &TopHash,
+) -> TResult<ManifestWrite> {
+    if has_manifest(remote, top)? {
+        return Ok(ManifestWrite::Present);
+    }
+    let tmp = rewritten_manifest(store, top, &remote.describe())?;
+    remote.put_file(&manifest_key(top), tmp.path(), MANIFEST_PART, None)?;
+    Ok(ManifestWrite::Written)
+}
+
+/// `--dest`: puts the manifest. Its physical keys are new, so a manifest already there under
+/// the same top hash is replaced when its bytes differ, as quilt3 does: the files just
+/// written stay named by a manifest.
+fn write_dest_manifest(
     remote: &dyn Remote,
     top: &TopHash,
     manifest: &Manifest,
-    dest: bool,
 ) -> TResult<ManifestWrite> {
     let key = manifest_key(top);
-    if !dest {
-        if has_manifest(remote, top)? {
-            return Ok(ManifestWrite::Present);
-        }
-        remote.put(&key, &manifest.to_bytes())?;
-        return Ok(ManifestWrite::Written);
-    }
     let bytes = manifest.to_bytes();
     let old = match remote.get(&key) {
         Ok(old) => Some(old),
@@ -199,30 +227,48 @@ fn write_manifest(
     }
 }
 
-fn distinct_objects(manifest: &Manifest) -> Vec<(ObjectId, u64)> {
-    let mut seen = HashSet::new();
-    manifest
-        .entries
-        .iter()
-        .filter(|e| seen.insert(e.hash.digest))
-        .map(|e| (e.hash, e.size))
-        .collect()
+/// The distinct objects of version `top` with their sizes, in manifest order, read one batch
+/// of lines at a time: 48 bytes per object, where the parsed manifest took over a kilobyte.
+fn distinct_objects(store: &Store, top: &TopHash) -> TResult<Vec<(ObjectId, u64)>> {
+    let entries = store.manifest_summary(top)?.entries;
+    let all = entries.into_iter().map(|e| (e.hash, e.size)).collect();
+    Ok(first_of_each(all))
+}
+
+/// Keeps the first entry of each digest, in order. Sorting positions by digest finds the
+/// repeats with 8 bytes per object, where a set of digests takes over 64.
+fn first_of_each(mut all: Vec<(ObjectId, u64)>) -> Vec<(ObjectId, u64)> {
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    order.sort_unstable_by(|&a, &b| all[a].0.digest.cmp(&all[b].0.digest).then(a.cmp(&b)));
+    let mut repeat = vec![false; all.len()];
+    for w in order.windows(2) {
+        if all[w[0]].0.digest == all[w[1]].0.digest {
+            repeat[w[1]] = true;
+        }
+    }
+    drop(order);
+    let mut i = 0;
+    all.retain(|_| {
+        i += 1;
+        !repeat[i - 1]
+    });
+    all
 }
 
 /// Uploads the content-addressed objects the remote lacks. Returns (uploaded, bytes, present).
 fn push_objects(
     store: &Store,
     remote: &dyn Remote,
-    manifest: &Manifest,
     top: &TopHash,
     pool: &rayon::ThreadPool,
     progress: &dyn Progress,
     interrupt: &AtomicBool,
 ) -> TResult<(u64, u64, u64)> {
-    let wanted = distinct_objects(manifest);
+    let wanted = distinct_objects(store, top)?;
     let inventory_key = remote.describe();
     let missing = missing_objects(store, remote, &inventory_key, &wanted, pool)?;
     let present = (wanted.len() - missing.len()) as u64;
+    drop(wanted);
     if missing.is_empty() {
         return Ok((0, 0, present));
     }
@@ -265,15 +311,6 @@ fn push_objects(
     progress.finish();
     tracing::debug!(manifest = %top, "objects uploaded");
     Ok((uploaded.into_inner(), bytes.into_inner(), present))
-}
-
-/// Points every entry at its object on the remote, so quilt3 can install from it directly.
-fn rewrite_physical_keys(manifest: &mut Manifest, remote: &dyn Remote) {
-    let base = remote.describe();
-    let base = base.trim_end_matches('/');
-    for e in &mut manifest.entries {
-        e.physical_keys = vec![format!("{base}/{}", object_key(&e.hash))];
-    }
 }
 
 /// Writes the timestamped pointer, then swaps `latest` to `top` when `top` descends from the
