@@ -150,3 +150,64 @@ fn fetch_reports_progress_while_a_large_object_streams() {
         incs.len()
     );
 }
+
+/// The manifest a push leaves on a remote, streamed line by line from the store, is what the
+/// parsed manifest with every physical key pointing at the remote's object gives: header,
+/// directory lines, entries, metadata and extra keys kept, in quilt3's line order even when
+/// the stored file has a directory line after an entry. Repeated contents go up once.
+#[test]
+fn pushed_manifest_is_the_stored_one_with_remote_keys() {
+    let t = tempfile::tempdir().unwrap();
+    let store = Store::init(&t.path().join("a")).unwrap();
+    let w = store.writer().unwrap();
+    let mut entries = String::new();
+    for (i, body) in [&b"one"[..], b"two", b"one", b"three"].iter().enumerate() {
+        let id = hash_bytes(body);
+        w.put_bytes(&id, body).unwrap();
+        entries.push_str(&format!(
+            "{{\"logical_key\": \"d/f{i}\", \"physical_keys\": [\"file:///x/f{i}\"], \"size\": {}, \"hash\": {{\"type\": \"sha2-256-chunked\", \"value\": \"{}\"}}, \"meta\": {{\"n\": {i}}}, \"extra\": [1, \"é\"]}}\n",
+            body.len(),
+            id.value_string()
+        ));
+    }
+    w.commit().unwrap();
+    let header = "{\"version\": \"v0\", \"user_meta\": {\"a\": 1}, \"message\": \"m\"}\n";
+    let dir = "{\"logical_key\": \"d/\", \"meta\": {\"k\": \"v\"}}\n";
+    let (first, rest) = entries.split_at(entries.find('\n').unwrap() + 1);
+    let name = PackageName::parse("t/pkg").unwrap();
+    for (case, text) in [
+        ("directory lines first", format!("{header}{dir}{entries}")),
+        ("a directory line after an entry", format!("{header}{first}{dir}{rest}")),
+    ] {
+        let top = store.put_manifest_bytes(text.as_bytes()).unwrap();
+        let remote_dir = t.path().join(format!("remote-{}", case.len()));
+        let remote = DirRemote::new(&remote_dir).unwrap();
+        let out = push(
+            &store,
+            &remote,
+            &name,
+            &top,
+            &PushOptions::default(),
+            &NoProgress,
+            &NO_INTERRUPT,
+        )
+        .unwrap();
+        assert_eq!(out.objects_uploaded, 3, "{case}: each content once");
+        let mut expected = Manifest::from_slice(text.as_bytes()).unwrap();
+        let base = quilt_sync::Remote::describe(&remote);
+        for e in &mut expected.entries {
+            e.physical_keys = vec![format!(
+                "{}/.quilt/objects/{}",
+                base.trim_end_matches('/'),
+                e.hash.to_hex()
+            )];
+        }
+        let on_remote =
+            std::fs::read(remote_dir.join(".quilt/packages").join(top.to_hex())).unwrap();
+        assert_eq!(
+            String::from_utf8(on_remote).unwrap(),
+            String::from_utf8(expected.to_bytes()).unwrap(),
+            "{case}"
+        );
+    }
+}
