@@ -426,3 +426,21 @@ pub(crate) fn now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
 }
+
+#[cfg(test)]
+mod tests {
+    use quilt_hash::{HashType, ObjectId};
+
+    use super::first_of_each;
+
+    fn id(n: u8) -> ObjectId {
+        ObjectId::new(HashType::Sha2_256Chunked, [n; 32])
+    }
+
+    #[test]
+    fn first_of_each_keeps_the_first_of_every_digest_in_order() {
+        let all = vec![(id(3), 1), (id(1), 2), (id(3), 3), (id(2), 4), (id(1), 5), (id(3), 6)];
+        assert_eq!(first_of_each(all), vec![(id(3), 1), (id(1), 2), (id(2), 4)]);
+        assert_eq!(first_of_each(Vec::new()), Vec::new());
+    }
+}
