@@ -45,7 +45,13 @@ impl ObjectWriter<'_> {
     {
         let params = self.store.options.chunking;
         let block = block_len(size);
-        let mut buf: Vec<u8> = Vec::with_capacity(block + params.max as usize);
+        // Allocated (and zeroed) once: a block plus the carry, at most one chunk.
+        let cap = usize::try_from(size)
+            .unwrap_or(usize::MAX)
+            .min(block)
+            .saturating_add(params.max as usize);
+        let mut buf = vec![0u8; cap];
+        let mut carry = 0usize;
         let mut hasher = ChunkedHasher::new(size);
         let mut list = ChunkList {
             size,
@@ -53,22 +59,23 @@ impl ObjectWriter<'_> {
         };
         let mut offset = 0u64;
         while offset < size {
-            let carry = buf.len();
             let want = usize::try_from(size - offset).map_or(block, |left| left.min(block));
-            buf.resize(carry + want, 0);
-            match file.read_exact_at(&mut buf[carry..], offset) {
+            let filled = carry + want;
+            match file.read_exact_at(&mut buf[carry..filled], offset) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
                 Err(e) => return Err(Error::io("read", path, e).into()),
             }
             offset += want as u64;
             let last = offset == size;
+            let data = &buf[..filled];
             let (_, cut) = rayon::join(
-                || hasher.update(&buf[carry..]),
-                || self.put_chunks(&params, &buf, last, &mut list.chunks),
+                || hasher.update(&data[carry..]),
+                || self.put_chunks(&params, data, last, &mut list.chunks),
             );
             let used = cut?;
-            buf.drain(..used);
+            buf.copy_within(used..filled, 0);
+            carry = filled - used;
         }
         if !unchanged()? {
             return Ok(None);

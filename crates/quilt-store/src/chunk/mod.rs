@@ -9,6 +9,7 @@ mod cdc;
 mod ingest;
 mod list;
 pub(crate) mod read;
+mod verify;
 mod write;
 
 pub use cdc::ChunkParams;

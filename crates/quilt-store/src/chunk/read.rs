@@ -83,6 +83,22 @@ impl Store {
         self.chunk_list_cached(id)
     }
 
+    /// Writes the chunked file `id` whole to a temp file in the store's `tmp/`, for callers
+    /// that need it as one file (a multipart upload streams from a path). Memory stays at
+    /// one chunk; the caller verifies what it reads, and the file goes when dropped.
+    pub fn reassemble_to_temp(&self, id: &ObjectId) -> Result<tempfile::NamedTempFile> {
+        let list = self
+            .chunk_list(id)?
+            .ok_or(Error::ObjectMissing { id: *id })?;
+        let parts = self.chunk_parts(id, &list)?;
+        let mut tmp = self.layout.temp_file()?;
+        for (map, range) in parts {
+            std::io::Write::write_all(&mut tmp, &map[range])
+                .map_err(|e| Error::io_write("write", tmp.path(), e))?;
+        }
+        Ok(tmp)
+    }
+
     /// Whether every chunk of `list` is in the packs already mapped.
     pub(crate) fn chunks_present_cached(&self, list: &ChunkList) -> bool {
         list.chunks

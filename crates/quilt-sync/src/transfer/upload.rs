@@ -36,6 +36,13 @@ pub(crate) fn upload_verified(
         let digests = hash_parts(store, remote, &path, id, size, part)?;
         return Ok(remote.put_file(key, &path, part, Some(&digests))?);
     }
+    // A large file stored as chunks goes out as one file too: reassembled into a temp file
+    // (never whole in memory), which is hashed like a loose object before it is sent.
+    if size >= part && store.chunk_list(id)?.is_some() {
+        let tmp = store.reassemble_to_temp(id)?;
+        let digests = hash_parts(store, remote, tmp.path(), id, size, part)?;
+        return Ok(remote.put_file(key, tmp.path(), part, Some(&digests))?);
+    }
     let mut reader = store.open_object(id)?;
     if reader.len() != size {
         let detail = format!(
