@@ -222,3 +222,141 @@ fn a_file_that_changes_while_read_stores_no_list() {
     w.commit().expect("commit");
     assert!(!store.contains(&hash_bytes(&data)).expect("contains"));
 }
+
+/// Stores `data` as chunks in one writer and its list in another, so chunks and list sit in
+/// different packs; records it as package `pkg`.
+fn chunked_package(store: &Store, dir: &std::path::Path, pkg: &str, data: &[u8]) -> ObjectId {
+    let id = hash_bytes(data);
+    let list = {
+        let path = dir.join(pkg.replace('/', "_"));
+        std::fs::write(&path, data).expect("write");
+        let (got, _) = ingest(store, &path).expect("stored");
+        assert_eq!(got, id);
+        store.chunk_list(&id).expect("list").expect("chunked")
+    };
+    let top = store
+        .put_manifest(&crate::util::manifest_of(&[("big", data)]))
+        .expect("manifest");
+    store
+        .record_revision(&crate::util::name(pkg), &top, None, 1)
+        .expect("record");
+    assert!(!list.chunks.is_empty());
+    id
+}
+
+fn gc_all(store: &Store) -> quilt_store::GcOutcome {
+    let opts = quilt_store::GcOptions {
+        repack_threshold: 0.0,
+        ..Default::default()
+    };
+    store
+        .gc(&opts, &quilt_hash::NoProgress, &crate::util::NO_INTERRUPT)
+        .expect("gc")
+}
+
+#[test]
+fn gc_keeps_a_live_file_s_chunks_and_drops_the_rest() {
+    let (dir, store) = chunking_store();
+    let kept = content(7, 60_000);
+    let dropped = content(8, 60_000);
+    let kept_id = chunked_package(&store, dir.path(), "a/kept", &kept);
+    let dropped_id = chunked_package(&store, dir.path(), "a/dropped", &dropped);
+    let dropped_list = store.chunk_list(&dropped_id).expect("list").expect("chunked");
+    store
+        .delete_package(&crate::util::name("a/dropped"))
+        .expect("delete");
+    gc_all(&store);
+    let store = Store::open_with(store.root(), store.options()).expect("reopen");
+    assert_eq!(store.get(&kept_id).expect("kept file reads"), kept);
+    assert!(!store.contains(&dropped_id).expect("contains"));
+    assert_eq!(store.chunk_list(&dropped_id).expect("list"), None);
+    for (c, _) in &dropped_list.chunks {
+        assert!(!store.contains(c).expect("contains"), "chunk {c} survived gc");
+    }
+    let report = store
+        .verify(
+            &Default::default(),
+            &quilt_hash::NoProgress,
+            &crate::util::NO_INTERRUPT,
+        )
+        .expect("verify");
+    assert!(report.is_ok(), "{:?}", report.problems);
+}
+
+#[test]
+fn verify_names_the_file_and_the_chunk_at_fault() {
+    let (dir, store) = chunking_store();
+    let data = content(9, 30_000);
+    let id = chunked_package(&store, dir.path(), "a/b", &data);
+    let list = store.chunk_list(&id).expect("list").expect("chunked");
+    let verify = |store: &Store| {
+        store
+            .verify(
+                &Default::default(),
+                &quilt_hash::NoProgress,
+                &crate::util::NO_INTERRUPT,
+            )
+            .expect("verify")
+            .problems
+    };
+    assert!(verify(&store).is_empty());
+
+    // Flip a byte of the third chunk where it sits in its pack.
+    let (victim, len) = list.chunks[2];
+    let start: usize = list.chunks[..2].iter().map(|(_, l)| *l as usize).sum();
+    let needle = &data[start..start + len as usize];
+    let pack = crate::util::pack_files(&store, "pack")
+        .into_iter()
+        .find(|p| {
+            let bytes = std::fs::read(p).expect("read");
+            bytes.windows(needle.len()).any(|w| w == needle)
+        })
+        .expect("the chunk's pack");
+    let mut bytes = std::fs::read(&pack).expect("read");
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("found");
+    bytes[at + 10] ^= 0xff;
+    std::fs::write(&pack, &bytes).expect("write");
+    let store = Store::open_with(store.root(), store.options()).expect("reopen");
+    let problems = verify(&store);
+    let named = problems.iter().any(|p| {
+        matches!(p, quilt_store::Problem::BadChunkList { id: f, chunk: Some(c), breaks, .. }
+            if *f == id && *c == victim && !breaks.is_empty())
+    });
+    assert!(named, "{problems:?}");
+    let shown = problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n");
+    assert!(shown.contains(&victim.to_string()), "{shown}");
+    assert!(
+        !problems
+            .iter()
+            .any(|p| matches!(p, quilt_store::Problem::MissingObject { .. })),
+        "a damaged file is not also reported missing: {problems:?}"
+    );
+
+    // A list whose chunks' pack is gone names the missing chunk.
+    let (_d2, store) = chunking_store();
+    let list = put_chunks(&store, &data);
+    let chunk_packs = crate::util::pack_files(&store, "idx");
+    put_list(&store, &id, &list).expect("list");
+    let top = store
+        .put_manifest(&crate::util::manifest_of(&[("big", &data)]))
+        .expect("manifest");
+    store
+        .record_revision(&crate::util::name("a/b"), &top, None, 1)
+        .expect("record");
+    for idx in chunk_packs {
+        std::fs::remove_file(&idx).expect("remove index");
+        std::fs::remove_file(idx.with_extension("pack")).expect("remove pack");
+    }
+    let store = Store::open_with(store.root(), store.options()).expect("reopen");
+    let problems = verify(&store);
+    let missing = problems.iter().any(|p| {
+        matches!(p, quilt_store::Problem::BadChunkList { id: f, chunk: Some(_), reason, .. }
+            if *f == id && reason.contains("not in the store"))
+    });
+    assert!(missing, "{problems:?}");
+    assert!(!store.contains(&id).expect("contains"));
+    assert!(matches!(store.open_object(&id), Err(Error::ChunkMissing { .. })));
+}
