@@ -360,3 +360,38 @@ fn verify_names_the_file_and_the_chunk_at_fault() {
     assert!(!store.contains(&id).expect("contains"));
     assert!(matches!(store.open_object(&id), Err(Error::ChunkMissing { .. })));
 }
+
+#[test]
+fn a_loose_file_is_stored_in_one_read() {
+    // The test store keeps everything from 64 bytes on loose and chunks nothing. Where the
+    // filesystem has no reflinks (ext4 here) this takes the copy-while-hashing path.
+    let (dir, store) = new_store();
+    let data = content(10, 300_000);
+    let path = dir.path().join("f");
+    std::fs::write(&path, &data).expect("write");
+    let file = std::fs::File::open(&path).expect("open");
+    let w = store.writer().expect("writer");
+    assert!(!w.chunks(data.len() as u64));
+    let changed = w
+        .put_file_once(&file, &path, 300_000, || Ok::<_, Error>(false))
+        .expect("no error");
+    assert_eq!(changed, None, "a file that changed is not stored");
+    let short = w
+        .put_file_once(&file, &path, 300_001, || Ok::<_, Error>(true))
+        .expect("no error");
+    assert_eq!(short, None, "a file shorter than its stat is not stored");
+    let done = w
+        .put_file_once(&file, &path, 300_000, || Ok::<_, Error>(true))
+        .expect("stored");
+    let again = w
+        .put_file_once(&file, &path, 300_000, || Ok::<_, Error>(true))
+        .expect("stored");
+    w.commit().expect("commit");
+    let id = hash_bytes(&data);
+    assert_eq!(done, Some((id, true)));
+    assert_eq!(again, Some((id, false)));
+    assert!(store.loose_path(&id).is_some());
+    assert_eq!(store.get(&id).expect("get"), data);
+    let tmp = store.root().join("tmp");
+    assert_eq!(std::fs::read_dir(&tmp).expect("tmp").count(), 0, "no temp file left");
+}
