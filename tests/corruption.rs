@@ -397,3 +397,48 @@ fn flipped_remote_pointer_gets_a_clear_error() {
     ok(&c, &["pull", "t/ds", "origin"]);
     ok(&c, &["verify"]);
 }
+
+/// A file large enough to be stored as content-defined chunks.
+const CHUNKED: usize = 6 << 20;
+
+#[test]
+fn flipped_byte_in_a_chunk_names_the_file_and_the_chunk() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let ds = t.path().join("ds");
+    let data = bytes(44, CHUNKED);
+    write(&ds, "huge.bin", &data);
+    ok(&ds, &["init"]);
+    let top = top_hash(&ok(&ds, &["build", "t/ds", "-m", "v1"]));
+    assert!(!loose_path(&ds, &data).exists(), "the file is stored as chunks");
+    let needle = &data[3 << 20..(3 << 20) + 64];
+    let pack = files_with_ext(&pack_dir(&ds), "pack")
+        .into_iter()
+        .find(|p| {
+            std::fs::read(p)
+                .expect("read")
+                .windows(64)
+                .any(|w| w == needle)
+        })
+        .expect("a pack holds the chunk");
+    let at = find(&pack, needle);
+    flip(&pack, at);
+    let out = verify_output(&ds);
+    assert!(out.contains(&id_of(&data)), "names the file:\n{out}");
+    assert!(out.contains("blake3:"), "names the chunk:\n{out}");
+    assert!(out.contains(&top), "names the version:\n{out}");
+
+    let dest = t.path().join("inst");
+    let res = quilt(&ds)
+        .args(["install", "t/ds", "--dest", dest.to_str().expect("utf-8")])
+        .output()
+        .expect("install");
+    assert!(!res.status.success(), "install exited 0 over a corrupt chunk");
+    if let Ok(w) = std::fs::read(dest.join("huge.bin")) {
+        assert!(w == data, "install left corrupt bytes");
+    }
+    gc_keeps_everything(&ds, &pack);
+    flip(&pack, at);
+    ok(&ds, &["verify"]);
+    ok(&ds, &["install", "t/ds", "--dest", dest.to_str().expect("utf-8")]);
+    assert_eq!(std::fs::read(dest.join("huge.bin")).expect("installed"), data);
+}

@@ -214,7 +214,8 @@ impl Harness {
             );
         }
         write(&ds, "big/one.bin", &bytes(10_001, 2 << 20));
-        write(&ds, "big/two.bin", &bytes(10_002, 3 << 20));
+        // big/two.bin is above the chunking threshold: stored as chunks plus a list.
+        write(&ds, "big/two.bin", &bytes(10_002, 5 << 20));
         let mut h = Harness {
             _tmp: tmp,
             base,
@@ -290,7 +291,9 @@ impl Harness {
                 }
                 if self.rng.chance(40) {
                     let which = if self.rng.chance(50) { "one" } else { "two" };
-                    let len = (2 << 20) + self.rng.below(1 << 20) as usize;
+                    // "two" stays above the chunking threshold, "one" below it (loose).
+                    let base = if which == "two" { 5 << 20 } else { 2 << 20 };
+                    let len = base + self.rng.below(1 << 20) as usize;
                     write(
                         &self.ds,
                         &format!("big/{which}.bin"),
@@ -727,7 +730,7 @@ fn build_killed_midway_verifies_and_reruns() {
         // New content in both large files, so the build has real hashing and writing to do.
         let g = 500 + u64::from(attempts);
         write(&h.ds, "big/one.bin", &bytes(g * 13, 3 << 20));
-        write(&h.ds, "big/two.bin", &bytes(g * 17, 3 << 20));
+        write(&h.ds, "big/two.bin", &bytes(g * 17, 5 << 20));
         h.built_trees.insert(tree_digest(&h.ds));
         let mut child = cmd(&h.ds, &h.cache, &strs(&args))
             .stdout(Stdio::null())

@@ -358,6 +358,83 @@ fn absurd_size_is_refused_without_allocating_it() {
     refused(&[e]);
 }
 
+// ---------------------------------------------------------------------------------------
+// Crafted chunk lists in the local store
+// ---------------------------------------------------------------------------------------
+
+/// A store with one file stored as chunks; returns the dataset, the pack holding the chunk
+/// list, the list's offset in it and the file's content.
+fn chunked_store(t: &Path) -> (PathBuf, PathBuf, usize, Vec<u8>) {
+    let ds = t.join("ds");
+    let data = bytes(21, 6 << 20);
+    write(&ds, "huge.bin", &data);
+    ok(&ds, &["init"]);
+    ok(&ds, &["build", "evil/chunks", "-m", "v1"]);
+    let packs = ds.join(".quilt/objects/pack");
+    for e in std::fs::read_dir(&packs).expect("packs").flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "pack") {
+            let bytes = std::fs::read(&p).expect("read");
+            if let Some(at) = bytes.windows(8).position(|w| w == b"QCHUNKS\0") {
+                return (ds, p, at, data);
+            }
+        }
+    }
+    panic!("no chunk list in any pack");
+}
+
+/// Rewrites bytes of the stored list in place (same length, so the index still fits).
+fn craft(pack: &Path, at: usize, edit: impl FnOnce(&mut [u8])) {
+    let mut bytes = std::fs::read(pack).expect("read");
+    edit(&mut bytes[at..]);
+    std::fs::write(pack, bytes).expect("write");
+}
+
+#[test]
+fn crafted_chunk_lists_fail_cleanly() {
+    type Edit = fn(&mut [u8], &[u8; 32]);
+    let cases: [(&str, Edit); 4] = [
+        ("a huge chunk count", |l, _| {
+            l[20..28].copy_from_slice(&u64::MAX.to_le_bytes())
+        }),
+        ("lengths that do not sum to the size", |l, _| {
+            let size = u64::from_le_bytes(l[12..20].try_into().expect("8 bytes"));
+            l[12..20].copy_from_slice(&(size + 1).to_le_bytes())
+        }),
+        ("a chunk that is the list itself", |l, own| {
+            l[28] = 4;
+            l[29..61].copy_from_slice(own);
+        }),
+        ("a huge chunk length", |l, _| {
+            l[61..69].copy_from_slice(&(u64::MAX / 2).to_le_bytes())
+        }),
+    ];
+    for (what, edit) in cases {
+        let t = tempfile::tempdir().expect("tempdir");
+        let (ds, pack, at, data) = chunked_store(t.path());
+        let own = hash_bytes(&data).digest;
+        craft(&pack, at, |l| edit(l, &own));
+        let dest = t.path().join("dest");
+        let err = clean_failure(
+            &ds,
+            &["install", "evil/chunks", "--dest", dest.to_str().expect("utf-8")],
+        );
+        assert!(err.contains("chunk list"), "{what}: {err}");
+        assert!(
+            std::fs::read(dest.join("huge.bin")).map_or(true, |w| w == data),
+            "{what}: install wrote wrong bytes"
+        );
+        let out = quilt(&ds).arg("verify").output().expect("verify");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{what}: verify must fail:\n{text}");
+        assert!(text.contains(&hash_bytes(&data).to_string()), "{what}: {text}");
+        // gc cannot know the chunks a damaged list needs: it refuses rather than guess.
+        let err = clean_failure(&ds, &["gc"]);
+        assert!(err.contains("chunk list"), "{what}: {err}");
+        assert!(pack.exists(), "{what}: gc removed the pack");
+    }
+}
+
 /// Many entries (`huge()`), the last with a climbing key: the whole manifest is checked before any file
 /// is written.
 /// Entries in the "huge manifest" cases (`QUILT_HUGE_ENTRIES` overrides).

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
-use quilt_hash::{PackageName, Progress, TopHash, Unit};
+use quilt_hash::{HashType, ObjectId, PackageName, Progress, TopHash, Unit};
+
+use crate::chunk::ChunkList;
 
 use crate::layout::{self, parse_hex32};
 use crate::manifest_file::{self, ManifestKind};
@@ -196,7 +198,34 @@ impl Store {
             }
         }
         progress.finish();
+        self.mark_chunks(&mut live)?;
         Ok((live_manifests, live))
+    }
+
+    /// Adds the chunks of every live file stored as chunks. A live file's list shares its
+    /// digest, so it is live already; a list that cannot be read stops gc, because the
+    /// chunks it needs are then unknown.
+    fn mark_chunks(&self, live: &mut HashSet<[u8; 32]>) -> Result<()> {
+        self.refresh_packs()?;
+        let packs = self.read_packs().packs.clone();
+        let mut chunks = Vec::new();
+        for pack in &packs {
+            for e in pack.index.iter() {
+                if e.kind != HashType::ChunkList || !live.contains(&e.digest) {
+                    continue;
+                }
+                let file = ObjectId::new(HashType::Sha2_256Chunked, e.digest);
+                let list = ChunkList::decode(pack.data_of(&e)?).map_err(|err| {
+                    Error::CorruptChunkList {
+                        id: file,
+                        reason: err.0,
+                    }
+                })?;
+                chunks.extend(list.chunks.iter().map(|(c, _)| c.digest));
+            }
+        }
+        live.extend(chunks);
+        Ok(())
     }
 
     /// Removes loose objects nothing reaches (older than the grace period).

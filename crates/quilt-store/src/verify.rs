@@ -79,6 +79,19 @@ pub enum Problem {
         top: TopHash,
         actual: TopHash,
     },
+    /// A file stored as chunks whose list cannot be read, names a chunk that is missing or
+    /// damaged, or whose chunks do not reassemble to the file.
+    BadChunkList {
+        /// The file (its `sha2-256-chunked` id).
+        id: ObjectId,
+        /// The pack holding the list.
+        file: PathBuf,
+        /// The chunk at fault, when one is.
+        chunk: Option<ObjectId>,
+        reason: String,
+        /// Package versions that include this file.
+        breaks: Vec<(PackageName, TopHash)>,
+    },
     /// A revision needs an object the store does not have.
     MissingObject {
         name: PackageName,
@@ -115,6 +128,27 @@ impl fmt::Display for Problem {
                     Some(a) => write!(f, " (content hashes to {a})")?,
                     None => write!(f, " (its record is damaged)")?,
                 }
+                if !breaks.is_empty() {
+                    let list: Vec<String> =
+                        breaks.iter().map(|(n, t)| format!("{n}@{t}")).collect();
+                    write!(f, "; it breaks {}", list.join(", "))?;
+                }
+                Ok(())
+            }
+            Problem::BadChunkList {
+                id,
+                file,
+                chunk,
+                reason,
+                breaks,
+            } => {
+                write!(f, "chunked file {id} (list in {}) ", file_name(file))?;
+                if let Some(c) = chunk {
+                    write!(f, "has a bad chunk {c}: ")?;
+                } else {
+                    write!(f, "is damaged: ")?;
+                }
+                write!(f, "{reason}")?;
                 if !breaks.is_empty() {
                     let list: Vec<String> =
                         breaks.iter().map(|(n, t)| format!("{n}@{t}")).collect();
@@ -262,6 +296,10 @@ impl Store {
                         return None;
                     }
                     let e = pack.index.entry(i);
+                    if e.kind == HashType::ChunkList {
+                        // Checked by reassembling its file, below.
+                        return None;
+                    }
                     let id = ObjectId::new(e.kind, e.digest);
                     checked.fetch_add(1, Ordering::Relaxed);
                     bytes.fetch_add(e.len, Ordering::Relaxed);
@@ -291,6 +329,9 @@ impl Store {
         let found = verify_loose(&loose, progress, &checked, &bytes, &interrupted);
         report.problems.extend(found);
         progress.finish();
+        let found = self.verify_chunk_lists(&packs, &report.problems, &interrupted)?;
+        checked.fetch_add(found.0, Ordering::Relaxed);
+        report.problems.extend(found.1);
         if interrupted() {
             return Err(Error::Interrupted);
         }
@@ -385,7 +426,9 @@ impl Store {
             .iter()
             .enumerate()
             .filter_map(|(i, p)| match p {
-                Problem::CorruptObject { id, .. } => Some((id.digest, i)),
+                Problem::CorruptObject { id, .. } | Problem::BadChunkList { id, .. } => {
+                    Some((id.digest, i))
+                }
                 _ => None,
             })
             .collect();
@@ -528,7 +571,10 @@ fn verify_loose(
 /// Names, on each corrupt object, the package versions it breaks (`i` indexes the problem).
 fn attach_breaks(report: &mut VerifyReport, found: Vec<(usize, (PackageName, TopHash))>) {
     for (i, version) in found {
-        if let Some(Problem::CorruptObject { breaks, .. }) = report.problems.get_mut(i) {
+        if let Some(
+            Problem::CorruptObject { breaks, .. } | Problem::BadChunkList { breaks, .. },
+        ) = report.problems.get_mut(i)
+        {
             if !breaks.contains(&version) {
                 breaks.push(version);
             }

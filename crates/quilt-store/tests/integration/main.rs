@@ -1,5 +1,7 @@
 //! Integration tests; modules mirror `src/`.
 
+mod chunk;
+mod chunk_prop;
 mod db;
 mod gc;
 mod manifest_file;

@@ -36,6 +36,13 @@ pub(crate) fn upload_verified(
         let digests = hash_parts(store, remote, &path, id, size, part)?;
         return Ok(remote.put_file(key, &path, part, Some(&digests))?);
     }
+    // A large file stored as chunks goes out as one file too: reassembled into a temp file
+    // (never whole in memory), which is hashed like a loose object before it is sent.
+    if size >= part && store.chunk_list(id)?.is_some() {
+        let tmp = store.reassemble_to_temp(id)?;
+        let digests = hash_parts(store, remote, tmp.path(), id, size, part)?;
+        return Ok(remote.put_file(key, tmp.path(), part, Some(&digests))?);
+    }
     let mut reader = store.open_object(id)?;
     if reader.len() != size {
         let detail = format!(
@@ -101,8 +108,8 @@ fn hash_parts(
             (digests, actual)
         }
         // A whole-content hash (plain SHA-256, CRC64NVME) spans the parts: one pass in order
-        // feeds it and each part's digest.
-        HashType::Sha256 | HashType::Crc64Nvme => {
+        // feeds it and each part's digest. (Manifests never name the store-internal kinds.)
+        HashType::Sha256 | HashType::Crc64Nvme | HashType::ChunkList | HashType::Blake3 => {
             let mut whole = StreamHasher::new(id.kind, size);
             let digests = (0..count)
                 .map(|i| {
