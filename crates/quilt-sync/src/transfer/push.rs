@@ -23,6 +23,9 @@ use super::plan::missing_objects;
 use super::registry::{has_manifest, read_latest};
 use super::upload::upload_verified;
 use crate::layout::{latest_key, manifest_key, object_key, timestamp_key};
+use crate::packed::lock::LockOptions;
+use crate::packed::push::{PackedPush, DEFAULT_PACK_TARGET};
+use crate::packed::RemoteLayout;
 use crate::{CasOutcome, Condition, Remote};
 
 /// How to push.
@@ -38,6 +41,12 @@ pub struct PushOptions<'a> {
     pub message: Option<String>,
     /// Parallel transfers.
     pub jobs: usize,
+    /// How the remote lays out data objects (ignored with `dest`).
+    pub layout: RemoteLayout,
+    /// Packed layout: bytes of object data per pack (0: [`DEFAULT_PACK_TARGET`]).
+    pub pack_target: u64,
+    /// Packed layout: timing of the lock a push holds on the remote.
+    pub lock: LockOptions,
 }
 
 /// What a push did.
@@ -122,9 +131,8 @@ pub fn push(
         })?;
 
     let mut warnings = Vec::new();
-    let (uploaded, bytes, present) = match opts.dest {
-        None => push_objects(store, remote, &manifest, &top, &pool, progress, interrupt)?,
-        Some(dest) => {
+    let (uploaded, bytes, present, manifest_written) = match (opts.dest, opts.layout) {
+        (Some(dest), _) => {
             let r = push_to_dest(
                 store,
                 dest,
@@ -140,17 +148,35 @@ pub fn push(
                     dest.describe()
                 ));
             }
-            (r.uploaded, r.bytes, r.present)
+            stop_if_interrupted(interrupt)?;
+            let written = write_manifest(remote, &top, &manifest, true)?;
+            (r.uploaded, r.bytes, r.present, written)
+        }
+        (None, RemoteLayout::Packed) => {
+            let job = PackedPush {
+                store,
+                remote,
+                pool: &pool,
+                progress,
+                interrupt,
+                pack_target: match opts.pack_target {
+                    0 => DEFAULT_PACK_TARGET,
+                    n => n,
+                },
+                lock: opts.lock,
+            };
+            push_packed(&job, &mut manifest, &top)?
+        }
+        (None, RemoteLayout::Plain) => {
+            let wanted = distinct_objects(&manifest);
+            let (up, bytes, present) =
+                upload_objects(store, remote, &wanted, &pool, progress, interrupt)?;
+            stop_if_interrupted(interrupt)?;
+            rewrite_physical_keys(&mut manifest, remote);
+            let written = write_manifest(remote, &top, &manifest, false)?;
+            (up, bytes, present, written)
         }
     };
-    // A Ctrl-C during the last object: stop before the manifest and `latest`.
-    if interrupt.load(Ordering::Relaxed) {
-        return Err(TransferError::Interrupted);
-    }
-    if opts.dest.is_none() {
-        rewrite_physical_keys(&mut manifest, remote);
-    }
-    let manifest_written = write_manifest(remote, &top, &manifest, opts.dest.is_some())?;
     let latest_moved = move_latest(store, remote, name, &top, opts.force)?;
     Ok(PushOutcome {
         top_hash: top,
@@ -199,6 +225,44 @@ fn write_manifest(
     }
 }
 
+/// A Ctrl-C during the last object: stop before the manifest and `latest`.
+fn stop_if_interrupted(interrupt: &AtomicBool) -> TResult<()> {
+    match interrupt.load(Ordering::Relaxed) {
+        true => Err(TransferError::Interrupted),
+        false => Ok(()),
+    }
+}
+
+/// The packed layout: a version whose manifest the remote has is complete there and needs
+/// no listing or lock; otherwise objects go up in packs (large ones as in the plain layout)
+/// and the manifest is written before the push's lock is let go. Physical keys are the plain
+/// layout's (docs/format.md §5).
+fn push_packed(
+    job: &PackedPush<'_>,
+    manifest: &mut Manifest,
+    top: &TopHash,
+) -> TResult<(u64, u64, u64, ManifestWrite)> {
+    let wanted = distinct_objects(manifest);
+    rewrite_physical_keys(manifest, job.remote);
+    if has_manifest(job.remote, top)? {
+        return Ok((0, 0, wanted.len() as u64, ManifestWrite::Present));
+    }
+    let plain = |large: &[(ObjectId, u64)]| {
+        upload_objects(
+            job.store,
+            job.remote,
+            large,
+            job.pool,
+            job.progress,
+            job.interrupt,
+        )
+    };
+    job.run(&wanted, &plain, |sent| {
+        let written = write_manifest(job.remote, top, manifest, false)?;
+        Ok((sent.uploaded, sent.bytes, sent.present, written))
+    })
+}
+
 fn distinct_objects(manifest: &Manifest) -> Vec<(ObjectId, u64)> {
     let mut seen = HashSet::new();
     manifest
@@ -209,19 +273,21 @@ fn distinct_objects(manifest: &Manifest) -> Vec<(ObjectId, u64)> {
         .collect()
 }
 
-/// Uploads the content-addressed objects the remote lacks. Returns (uploaded, bytes, present).
-fn push_objects(
+/// Uploads the objects of `wanted` the remote lacks to `.quilt/objects/`. Returns
+/// (uploaded, bytes, present).
+fn upload_objects(
     store: &Store,
     remote: &dyn Remote,
-    manifest: &Manifest,
-    top: &TopHash,
+    wanted: &[(ObjectId, u64)],
     pool: &rayon::ThreadPool,
     progress: &dyn Progress,
     interrupt: &AtomicBool,
 ) -> TResult<(u64, u64, u64)> {
-    let wanted = distinct_objects(manifest);
+    if wanted.is_empty() {
+        return Ok((0, 0, 0));
+    }
     let inventory_key = remote.describe();
-    let missing = missing_objects(store, remote, &inventory_key, &wanted, pool)?;
+    let missing = missing_objects(store, remote, &inventory_key, wanted, pool)?;
     let present = (wanted.len() - missing.len()) as u64;
     if missing.is_empty() {
         return Ok((0, 0, present));
@@ -263,7 +329,7 @@ fn push_objects(
     flush(true)?;
     result?;
     progress.finish();
-    tracing::debug!(manifest = %top, "objects uploaded");
+    tracing::debug!(objects = missing.len(), "objects uploaded");
     Ok((uploaded.into_inner(), bytes.into_inner(), present))
 }
 
