@@ -16,8 +16,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, PercentEncode, NON_ALPHANUMERIC};
 use quilt_hash::{
-    hash_bytes, hash_file, is_reserved_component, logical_key_cmp, Entry, LogicalKey, ObjectId,
-    PackageName, Progress, TopHash, TopHasher, Unit,
+    hash_bytes, is_reserved_component, logical_key_cmp, Entry, LogicalKey, ObjectId, PackageName,
+    Progress, TopHash, TopHasher, Unit,
 };
 use quilt_store::{ManifestSink, ObjectWriter, Revision, StatRow, Store};
 use rayon::prelude::*;
@@ -433,6 +433,11 @@ fn hash_and_store(
                 Ok(read_unchanged(&mut file, buf, path, (size, mtime, ino))?
                     .then(|| hash_bytes(&buf[start..])))
             })?
+        } else if writer.chunks(size) {
+            // Read once: hashed whole and cut into chunks from the same blocks.
+            writer.put_file_chunked(&file, path, size, || {
+                Ok::<_, Error>(!changed(&file, path, size, mtime, ino)?)
+            })?
         } else if size <= READ_WHOLE_MAX {
             BUF.with_borrow_mut(|buf| -> Result<Option<(ObjectId, bool)>> {
                 buf.clear();
@@ -443,26 +448,10 @@ fn hash_and_store(
                 Ok(Some((id, writer.put_bytes(&id, buf)?)))
             })?
         } else {
-            let id = match hash_file(&file, size) {
-                Ok(id) => id,
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    before = None;
-                    continue;
-                }
-                Err(e) => return Err(Error::io(path, e)),
-            };
-            if changed(&file, path, size, mtime, ino)? {
-                None
-            } else {
-                match writer.put_file(&id, path, size) {
-                    Ok(stored) => Some((id, stored)),
-                    Err(
-                        quilt_store::Error::HashMismatch { .. }
-                        | quilt_store::Error::SizeMismatch { .. },
-                    ) => None,
-                    Err(e) => return Err(e.into()),
-                }
-            }
+            // Read once: reflinked (or copied) into the store and hashed there.
+            writer.put_file_once(&file, path, size, || {
+                Ok::<_, Error>(!changed(&file, path, size, mtime, ino)?)
+            })?
         };
         match outcome {
             Some(done) => {

@@ -7,10 +7,13 @@ use base64::Engine as _;
 
 use crate::Error;
 
-/// The hash algorithms a manifest entry may name.
+/// The hash algorithms a manifest entry may name, and two kinds only the store uses.
 ///
 /// `sha2-256-chunked` is what quilt3 writes today and what quilt builds with.
 /// `SHA256` (older manifests) and `CRC64NVME` are read and verified, as quilt3 8 reads them.
+/// [`HashType::ChunkList`] and [`HashType::Blake3`] name store-internal objects (a large
+/// file's list of chunks, and one chunk); they never appear in a manifest, and
+/// [`FromStr`] and [`ObjectId::from_manifest`] refuse them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum HashType {
     /// Standard base64 (padded) of sha256 over the concatenated sha256 digests of the chunks.
@@ -21,6 +24,13 @@ pub enum HashType {
     /// content (S3's `CRC64NVME`; the combination of per-part CRCs quilt3 computes is the CRC
     /// of the whole). Held in the first 8 bytes of the digest, the other 24 are zero.
     Crc64Nvme,
+    /// Store-internal: the chunk list of a large file. The digest is the whole file's
+    /// `sha2-256-chunked` digest, so the list of a manifest entry `(Sha2_256Chunked, d)` is
+    /// `(ChunkList, d)`.
+    ChunkList,
+    /// Store-internal: one content-defined chunk of a large file; the digest is blake3 of
+    /// the chunk's bytes.
+    Blake3,
 }
 
 impl HashType {
@@ -30,7 +40,14 @@ impl HashType {
             HashType::Sha2_256Chunked => "sha2-256-chunked",
             HashType::Sha256 => "SHA256",
             HashType::Crc64Nvme => "CRC64NVME",
+            HashType::ChunkList => "chunk-list",
+            HashType::Blake3 => "blake3",
         }
+    }
+
+    /// Whether a manifest entry may carry this type (the store-internal kinds may not).
+    pub fn in_manifest(self) -> bool {
+        !matches!(self, HashType::ChunkList | HashType::Blake3)
     }
 
     /// A one-byte code used by on-disk formats (pack index, database).
@@ -39,6 +56,8 @@ impl HashType {
             HashType::Sha2_256Chunked => 1,
             HashType::Sha256 => 2,
             HashType::Crc64Nvme => 3,
+            HashType::ChunkList => 4,
+            HashType::Blake3 => 5,
         }
     }
 
@@ -48,6 +67,8 @@ impl HashType {
             1 => Some(HashType::Sha2_256Chunked),
             2 => Some(HashType::Sha256),
             3 => Some(HashType::Crc64Nvme),
+            4 => Some(HashType::ChunkList),
+            5 => Some(HashType::Blake3),
             _ => None,
         }
     }
@@ -98,17 +119,22 @@ impl ObjectId {
     pub fn value_bytes(&self) -> &[u8] {
         match self.kind {
             HashType::Crc64Nvme => &self.digest[..8],
-            HashType::Sha2_256Chunked | HashType::Sha256 => &self.digest,
+            HashType::Sha2_256Chunked
+            | HashType::Sha256
+            | HashType::ChunkList
+            | HashType::Blake3 => &self.digest,
         }
     }
 
     /// The value as the manifest writes it: base64 for chunked and CRC64NVME, hex for SHA256.
+    /// A chunk list shows its file's base64 value (the one its manifest entry carries), a
+    /// chunk its hex.
     pub fn value_string(&self) -> String {
         match self.kind {
-            HashType::Sha2_256Chunked | HashType::Crc64Nvme => {
+            HashType::Sha2_256Chunked | HashType::Crc64Nvme | HashType::ChunkList => {
                 base64::engine::general_purpose::STANDARD.encode(self.value_bytes())
             }
-            HashType::Sha256 => hex::encode(self.digest),
+            HashType::Sha256 | HashType::Blake3 => hex::encode(self.digest),
         }
     }
 
@@ -129,6 +155,10 @@ impl ObjectId {
                     return Err(bad());
                 }
                 decoded
+            }
+            // `FromStr` never yields the store-internal kinds.
+            HashType::ChunkList | HashType::Blake3 => {
+                return Err(Error::UnsupportedHashType(kind.name().to_owned()))
             }
             HashType::Sha256 => {
                 if value.bytes().any(|b| b.is_ascii_uppercase()) {

@@ -266,3 +266,52 @@ fn streaming_large_random_splits_equal_bytes() {
         )
         .expect("streaming equals serial");
 }
+
+#[test]
+fn store_internal_kinds_never_parse_from_a_manifest() {
+    use quilt_hash::{HashType, ObjectId};
+    for (kind, name, code) in [
+        (HashType::ChunkList, "chunk-list", 4),
+        (HashType::Blake3, "blake3", 5),
+    ] {
+        assert!(!kind.in_manifest());
+        assert_eq!(kind.name(), name);
+        assert_eq!(HashType::from_code(code), Some(kind));
+        assert_eq!(kind.code(), code);
+        let err = name
+            .parse::<HashType>()
+            .expect_err("store-internal kind parsed");
+        assert!(err.to_string().contains("unsupported hash type"), "{err}");
+        let value = ObjectId::new(kind, [7; 32]).value_string();
+        let err = ObjectId::from_manifest(name, &value).expect_err("store-internal id parsed");
+        assert!(err.to_string().contains("unsupported hash type"), "{err}");
+    }
+    assert!(HashType::Sha2_256Chunked.in_manifest());
+}
+
+#[test]
+fn store_internal_kinds_hash_as_defined() {
+    use quilt_hash::{HashType, StreamHasher};
+    let data = vec![9u8; 100_000];
+    let list = hash_bytes_as(HashType::ChunkList, &data);
+    assert_eq!(list.kind, HashType::ChunkList);
+    assert_eq!(list.digest, hash_bytes(&data).digest);
+    let chunk = hash_bytes_as(HashType::Blake3, &data);
+    assert_eq!(chunk.digest, *blake3_of(&data));
+    for kind in [HashType::ChunkList, HashType::Blake3] {
+        let mut h = StreamHasher::new(kind, data.len() as u64);
+        data.chunks(777).for_each(|c| h.update(c));
+        assert_eq!(
+            h.finalize().expect("size matches"),
+            hash_bytes_as(kind, &data)
+        );
+    }
+    assert_eq!(
+        quilt_hash::ObjectId::new(HashType::Blake3, [0xab; 32]).value_string(),
+        "ab".repeat(32)
+    );
+}
+
+fn blake3_of(data: &[u8]) -> Box<[u8; 32]> {
+    Box::new(*blake3::hash(data).as_bytes())
+}

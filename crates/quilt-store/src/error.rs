@@ -82,6 +82,27 @@ pub enum Error {
         actual: u64,
     },
 
+    #[error("the chunk list of {id} is corrupt: {reason}")]
+    CorruptChunkList { id: ObjectId, reason: String },
+
+    #[error("chunk {chunk} of {file} is not in the store")]
+    ChunkMissing { file: ObjectId, chunk: ObjectId },
+
+    #[error(
+        "chunk {chunk} of {file} is {actual} bytes long in the store but its list says          {expected}"
+    )]
+    ChunkLength {
+        file: ObjectId,
+        chunk: ObjectId,
+        expected: u64,
+        actual: u64,
+    },
+
+    #[error(
+        "{id} names a chunk list, which only the store's chunking writes; this is a bug in          quilt, please report it"
+    )]
+    NotStorable { id: ObjectId },
+
     #[error("pack index {path} is corrupt: {reason}")]
     CorruptIndex { path: PathBuf, reason: String },
 
@@ -142,6 +163,7 @@ impl Error {
         match self {
             Error::NotAStore { .. }
             | Error::ObjectMissing { .. }
+            | Error::ChunkMissing { .. }
             | Error::ManifestMissing { .. }
             | Error::NoSuchRemote { .. } => true,
             Error::Io { source, .. } => source.kind() == io::ErrorKind::NotFound,

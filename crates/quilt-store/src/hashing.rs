@@ -20,10 +20,10 @@ pub(crate) fn hash_file_as(kind: HashType, path: &Path) -> Result<ObjectId> {
         .map_err(|e| Error::io("stat", path, e))?
         .len();
     match kind {
-        HashType::Sha2_256Chunked => {
-            quilt_hash::hash_file(&file, size).map_err(|e| Error::io("read", path, e))
-        }
-        HashType::Sha256 | HashType::Crc64Nvme => {
+        HashType::Sha2_256Chunked | HashType::ChunkList => quilt_hash::hash_file(&file, size)
+            .map(|id| ObjectId::new(kind, id.digest))
+            .map_err(|e| Error::io("read", path, e)),
+        HashType::Sha256 | HashType::Crc64Nvme | HashType::Blake3 => {
             if size == 0 {
                 return Ok(hash_as(kind, &[]));
             }

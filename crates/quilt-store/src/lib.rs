@@ -29,12 +29,14 @@
 //!
 //! The on-disk formats are specified byte by byte in the workspace's `docs/format.md`.
 
+pub mod chunk;
 mod db;
 mod error;
 mod gc;
 mod hashing;
 mod layout;
 mod lock;
+mod loose_write;
 mod manifest_file;
 mod manifest_sink;
 pub mod pack;

@@ -1,4 +1,5 @@
-//! Reading one object without copying it: a window on a mapped pack, or the loose file.
+//! Reading one object without copying it: a window on a mapped pack, the loose file, or a
+//! chunked file's chunks one after another, each a window on its mapped pack.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -7,7 +8,7 @@ use std::sync::Arc;
 use memmap2::Mmap;
 
 /// A stored object's bytes. Packed objects are read straight from the pack's memory map;
-/// loose objects from their file.
+/// loose objects from their file; chunked files chunk after chunk from the mapped packs.
 #[derive(Debug)]
 pub struct ObjectReader {
     inner: Inner,
@@ -23,6 +24,12 @@ enum Inner {
         pos: usize,
     },
     File(io::Take<File>),
+    Chunks {
+        parts: Vec<(Arc<Mmap>, std::ops::Range<usize>)>,
+        /// The part being read, and the position inside the mapped pack.
+        part: usize,
+        pos: usize,
+    },
 }
 
 impl ObjectReader {
@@ -46,6 +53,25 @@ impl ObjectReader {
         }
     }
 
+    /// A file reassembled from its chunks' windows, in order.
+    pub(crate) fn chunks(parts: Vec<(Arc<Mmap>, std::ops::Range<usize>)>) -> ObjectReader {
+        let len = parts.iter().map(|(_, r)| (r.end - r.start) as u64).sum();
+        let pos = parts.first().map_or(0, |(_, r)| r.start);
+        ObjectReader {
+            inner: Inner::Chunks {
+                parts,
+                part: 0,
+                pos,
+            },
+            len,
+        }
+    }
+
+    /// Whether the object is reassembled from chunks (so no single file or slice holds it).
+    pub fn is_chunked(&self) -> bool {
+        matches!(self.inner, Inner::Chunks { .. })
+    }
+
     /// The object's total length in bytes.
     pub fn len(&self) -> u64 {
         self.len
@@ -61,7 +87,7 @@ impl ObjectReader {
             Inner::Mapped {
                 map, start, end, ..
             } => Some(&map[*start..*end]),
-            Inner::File(_) => None,
+            Inner::File(_) | Inner::Chunks { .. } => None,
         }
     }
 }
@@ -76,6 +102,21 @@ impl Read for ObjectReader {
                 Ok(n)
             }
             Inner::File(f) => f.read(buf),
+            Inner::Chunks { parts, part, pos } => loop {
+                let Some((map, range)) = parts.get(*part) else {
+                    return Ok(0);
+                };
+                if *pos < range.end {
+                    let n = buf.len().min(range.end - *pos);
+                    buf[..n].copy_from_slice(&map[*pos..*pos + n]);
+                    *pos += n;
+                    return Ok(n);
+                }
+                *part += 1;
+                if let Some((_, next)) = parts.get(*part) {
+                    *pos = next.start;
+                }
+            },
         }
     }
 }

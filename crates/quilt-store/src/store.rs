@@ -6,7 +6,10 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use quilt_hash::{Manifest, ManifestSummary, ObjectId, PackageName, TopHash};
+use quilt_hash::{HashType, Manifest, ManifestSummary, ObjectId, PackageName, TopHash};
+
+use crate::chunk::read::Located;
+use crate::chunk::{ChunkList, ChunkParams};
 
 use crate::db::Db;
 use crate::layout::{self, Layout};
@@ -24,6 +27,8 @@ pub struct StoreOptions {
     pub small_object_limit: u64,
     /// A pack is finished and a new one started once it reaches this size.
     pub pack_size_limit: u64,
+    /// Which files are stored as content-defined chunks, and how they are cut.
+    pub chunking: ChunkParams,
 }
 
 impl Default for StoreOptions {
@@ -31,6 +36,7 @@ impl Default for StoreOptions {
         StoreOptions {
             small_object_limit: 1 << 20,
             pack_size_limit: 1 << 30,
+            chunking: ChunkParams::DEFAULT,
         }
     }
 }
@@ -226,42 +232,81 @@ impl Store {
     }
 
     /// Whether the store has the object, as far as this handle already knows: no directory
-    /// re-read. Writers use it for dedup, where a rare duplicate is harmless.
+    /// re-read. Writers use it for dedup, where a rare duplicate is harmless. A chunked file
+    /// counts only with all its chunks.
     pub(crate) fn contains_cached(&self, id: &ObjectId) -> bool {
-        self.find_packed_cached(id).is_some() || self.layout.loose_path(&id.digest).is_file()
+        if self.find_packed_cached(id).is_some() {
+            return true;
+        }
+        if id.kind != HashType::ChunkList && self.layout.loose_path(&id.digest).is_file() {
+            return true;
+        }
+        self.chunk_list_cached_present(id)
     }
 
+    fn chunk_list_cached_present(&self, id: &ObjectId) -> bool {
+        id.kind == HashType::Sha2_256Chunked
+            && self
+                .find_packed_cached(&ChunkList::id_for(id))
+                .and_then(|(pack, e)| ChunkList::decode(pack.data_of(&e).ok()?).ok())
+                .is_some_and(|list| self.chunks_present_cached(&list))
+    }
+
+    /// Whether the store has the object. A file stored as chunks counts only when its list
+    /// and every chunk are there (a crash can publish a list before a chunk it shares with
+    /// another writer's pack).
     pub fn contains(&self, id: &ObjectId) -> Result<bool> {
         // Most objects are small and packed: answer those from the mapped indexes without a
         // system call, before stat'ing a loose path or re-reading the pack directory.
-        if self.find_packed_cached(id).is_some() || self.layout.loose_path(&id.digest).is_file() {
-            return Ok(true);
-        }
-        Ok(self.find_packed(id)?.is_some())
-    }
-
-    /// The object's bytes, read whole into memory.
-    pub fn get(&self, id: &ObjectId) -> Result<Vec<u8>> {
-        if let Some((pack, e)) = self.find_packed(id)? {
-            return Ok(pack.data_of(&e)?.to_vec());
-        }
-        let path = self.layout.loose_path(&id.digest);
-        match fs::read(&path) {
-            Ok(bytes) => Ok(bytes),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(Error::ObjectMissing { id: *id })
+        Ok(match self.locate(id)? {
+            Located::Packed(..) | Located::Loose(_) => true,
+            Located::Chunked(list) => {
+                self.chunks_present_cached(&list) || {
+                    self.refresh_packs()?;
+                    self.chunks_present_cached(&list)
+                }
             }
-            Err(e) => Err(Error::io("read", &path, e)),
+            Located::Missing => false,
+        })
+    }
+
+    /// The object's bytes, read whole into memory (a chunked file reassembled).
+    pub fn get(&self, id: &ObjectId) -> Result<Vec<u8>> {
+        match self.locate(id)? {
+            Located::Packed(pack, e) => Ok(pack.data_of(&e)?.to_vec()),
+            Located::Loose(path) => match fs::read(&path) {
+                Ok(bytes) => Ok(bytes),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Err(Error::ObjectMissing { id: *id })
+                }
+                Err(e) => Err(Error::io("read", &path, e)),
+            },
+            Located::Chunked(list) => {
+                let parts = self.chunk_parts(id, &list)?;
+                let mut out = Vec::with_capacity(list.size as usize);
+                for (map, range) in parts {
+                    out.extend_from_slice(&map[range]);
+                }
+                Ok(out)
+            }
+            Located::Missing => Err(Error::ObjectMissing { id: *id }),
         }
     }
 
-    /// A streaming reader over the object, without copying packed data.
+    /// A streaming reader over the object, without copying packed data. A chunked file is
+    /// read chunk after chunk from the mapped packs.
     pub fn open_object(&self, id: &ObjectId) -> Result<ObjectReader> {
-        if let Some((pack, e)) = self.find_packed(id)? {
-            let range = pack.data_range(&e)?;
-            return Ok(ObjectReader::mapped(Arc::clone(&pack.data), range));
-        }
-        let path = self.layout.loose_path(&id.digest);
+        let path = match self.locate(id)? {
+            Located::Packed(pack, e) => {
+                let range = pack.data_range(&e)?;
+                return Ok(ObjectReader::mapped(Arc::clone(&pack.data), range));
+            }
+            Located::Chunked(list) => {
+                return Ok(ObjectReader::chunks(self.chunk_parts(id, &list)?));
+            }
+            Located::Missing => return Err(Error::ObjectMissing { id: *id }),
+            Located::Loose(path) => path,
+        };
         let file = match File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -279,17 +324,29 @@ impl Store {
     /// Where the object's file is, if it is stored loose: callers can then reflink, hardlink
     /// or copy it with the fastest means the platform has.
     pub fn loose_path(&self, id: &ObjectId) -> Option<PathBuf> {
+        if id.kind == HashType::ChunkList {
+            return None;
+        }
         let p = self.layout.loose_path(&id.digest);
         p.is_file().then_some(p)
     }
 
-    /// The file holding the object, its pack or its loose file, for messages that must say
-    /// where damaged data lives. `None` if the object is not stored.
+    /// The file holding the object, its pack or its loose file (for a chunked file, the
+    /// pack of its chunk list), for messages that must say where damaged data lives. `None`
+    /// if the object is not stored.
     pub fn object_file(&self, id: &ObjectId) -> Result<Option<PathBuf>> {
         if let Some((pack, _)) = self.find_packed(id)? {
             return Ok(Some(pack.pack_path.clone()));
         }
-        Ok(self.loose_path(id))
+        if let Some(p) = self.loose_path(id) {
+            return Ok(Some(p));
+        }
+        if id.kind == HashType::Sha2_256Chunked {
+            if let Some((pack, _)) = self.find_packed_cached(&ChunkList::id_for(id)) {
+                return Ok(Some(pack.pack_path.clone()));
+            }
+        }
+        Ok(None)
     }
 
     /// Keeps gc out until the guard is dropped. A multi-step write (objects, then manifest,

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
-use quilt_hash::ObjectId;
+use quilt_hash::{HashType, ObjectId};
 
 use crate::hashing::StreamCheck;
 use crate::layout::persist;
@@ -45,7 +45,7 @@ type Pending = HashSet<(u8, [u8; 32])>;
 /// writer discards them (loose objects and packs already rolled over stay, as they are
 /// complete).
 pub struct ObjectWriter<'a> {
-    store: &'a Store,
+    pub(crate) store: &'a Store,
     /// One open pack per worker thread (by rayon thread index; other threads share slot 0).
     shards: Vec<Mutex<Option<PackWriter>>>,
     pending: Mutex<Pending>,
@@ -110,12 +110,12 @@ impl<'a> ObjectWriter<'a> {
         self.is_small(size)
     }
 
-    fn dup(&self) -> Result<bool> {
+    pub(crate) fn dup(&self) -> Result<bool> {
         self.duplicates.fetch_add(1, Ordering::Relaxed);
         Ok(false)
     }
 
-    fn stored(&self, size: u64, loose: bool) -> Result<bool> {
+    pub(crate) fn stored(&self, size: u64, loose: bool) -> Result<bool> {
         self.objects.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(size, Ordering::Relaxed);
         if loose {
@@ -132,6 +132,7 @@ impl<'a> ObjectWriter<'a> {
     /// Stores `data` under `id`; returns `true` if it was not there before. The caller has
     /// computed `id` from `data` (verify catches a caller that lied).
     pub fn put_bytes(&self, id: &ObjectId, data: &[u8]) -> Result<bool> {
+        refuse_list(id)?;
         let size = data.len() as u64;
         if !self.is_small(size) {
             if self.store.layout.loose_path(&id.digest).is_file() {
@@ -175,6 +176,19 @@ impl<'a> ObjectWriter<'a> {
             }
             .into());
         }
+        self.put_packed_with(max_len, fill)
+    }
+
+    /// [`ObjectWriter::put_small_with`] without the size limit: for chunk lists, which are
+    /// always packed (a list of a huge file may pass the small-object limit).
+    pub(crate) fn put_packed_with<E>(
+        &self,
+        max_len: u64,
+        fill: impl FnOnce(&mut Vec<u8>) -> std::result::Result<Option<ObjectId>, E>,
+    ) -> std::result::Result<Option<(ObjectId, bool)>, E>
+    where
+        E: From<Error>,
+    {
         let mut shard = self.shard();
         let w = match &mut *shard {
             Some(w) => w,
@@ -252,6 +266,7 @@ impl<'a> ObjectWriter<'a> {
         r: &mut dyn Read,
         src: Option<&Path>,
     ) -> Result<bool> {
+        refuse_list(id)?;
         let read_err = |e| match src {
             Some(p) => Error::io("read", p, e),
             None => Error::io("read the data for", Path::new(&id.to_string()), e),
@@ -321,6 +336,15 @@ impl<'a> ObjectWriter<'a> {
             duplicates: self.duplicates.load(Ordering::Relaxed),
             packs: std::mem::take(&mut *lock(&self.published)),
         })
+    }
+}
+
+/// Chunk lists are not content-addressed by their own bytes: only
+/// [`ObjectWriter::put_chunk_list`] (which checks them) and the chunking writer store them.
+fn refuse_list(id: &ObjectId) -> Result<()> {
+    match id.kind {
+        HashType::ChunkList => Err(Error::NotStorable { id: *id }),
+        _ => Ok(()),
     }
 }
 

@@ -22,6 +22,11 @@ pub fn hash_bytes_as(kind: HashType, data: &[u8]) -> ObjectId {
         HashType::Sha2_256Chunked => super::chunked::hash_bytes(data),
         HashType::Sha256 => ObjectId::new(HashType::Sha256, Sha256::digest(data).into()),
         HashType::Crc64Nvme => crc64nvme(data),
+        // The list of a file is named by the file's chunked hash.
+        HashType::ChunkList => {
+            ObjectId::new(HashType::ChunkList, super::chunked::hash_bytes(data).digest)
+        }
+        HashType::Blake3 => ObjectId::new(HashType::Blake3, *blake3::hash(data).as_bytes()),
     }
 }
 
@@ -29,7 +34,13 @@ pub fn hash_bytes_as(kind: HashType, data: &[u8]) -> ObjectId {
 ///
 /// ```
 /// use quilt_hash::{hash_bytes_as, HashType, StreamHasher};
-/// for kind in [HashType::Sha2_256Chunked, HashType::Sha256, HashType::Crc64Nvme] {
+/// for kind in [
+///     HashType::Sha2_256Chunked,
+///     HashType::Sha256,
+///     HashType::Crc64Nvme,
+///     HashType::ChunkList,
+///     HashType::Blake3,
+/// ] {
 ///     let mut h = StreamHasher::new(kind, 5);
 ///     h.update(b"he");
 ///     h.update(b"llo");
@@ -46,6 +57,9 @@ pub struct StreamHasher {
 #[derive(Clone)]
 enum State {
     Chunked(ChunkedHasher),
+    /// The chunked hash of the reassembled file, named as its chunk list.
+    List(ChunkedHasher),
+    Blake3(Box<blake3::Hasher>),
     Sha256(Sha256),
     Crc(crc::Digest<'static, u64, crc::Table<16>>),
 }
@@ -57,6 +71,8 @@ impl StreamHasher {
             HashType::Sha2_256Chunked => State::Chunked(ChunkedHasher::new(size)),
             HashType::Sha256 => State::Sha256(Sha256::new()),
             HashType::Crc64Nvme => State::Crc(CRC64NVME.digest()),
+            HashType::ChunkList => State::List(ChunkedHasher::new(size)),
+            HashType::Blake3 => State::Blake3(Box::default()),
         };
         StreamHasher {
             state,
@@ -69,7 +85,10 @@ impl StreamHasher {
     pub fn update(&mut self, data: &[u8]) {
         self.fed += data.len() as u64;
         match &mut self.state {
-            State::Chunked(h) => h.update(data),
+            State::Chunked(h) | State::List(h) => h.update(data),
+            State::Blake3(h) => {
+                h.update(data);
+            }
             State::Sha256(h) => h.update(data),
             State::Crc(h) => h.update(data),
         }
@@ -85,6 +104,8 @@ impl StreamHasher {
         }
         Ok(match self.state {
             State::Chunked(h) => h.finalize()?,
+            State::List(h) => ObjectId::new(HashType::ChunkList, h.finalize()?.digest),
+            State::Blake3(h) => ObjectId::new(HashType::Blake3, *h.finalize().as_bytes()),
             State::Sha256(h) => ObjectId::new(HashType::Sha256, h.finalize().into()),
             State::Crc(h) => ObjectId::crc64nvme(h.finalize()),
         })
@@ -95,6 +116,8 @@ impl std::fmt::Debug for StreamHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match self.state {
             State::Chunked(_) => HashType::Sha2_256Chunked,
+            State::List(_) => HashType::ChunkList,
+            State::Blake3(_) => HashType::Blake3,
             State::Sha256(_) => HashType::Sha256,
             State::Crc(_) => HashType::Crc64Nvme,
         };

@@ -1,5 +1,6 @@
 //! Integration tests; modules mirror `src/`.
 
+mod chunk;
 mod db;
 mod gc;
 mod manifest_file;

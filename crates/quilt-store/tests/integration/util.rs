@@ -12,6 +12,7 @@ pub static NO_INTERRUPT: AtomicBool = AtomicBool::new(false);
 pub const OPTIONS: StoreOptions = StoreOptions {
     small_object_limit: 64,
     pack_size_limit: 4096,
+    chunking: quilt_store::chunk::ChunkParams::OFF,
 };
 
 pub fn new_store() -> (TempDir, Store) {

@@ -101,8 +101,8 @@ fn hash_parts(
             (digests, actual)
         }
         // A whole-content hash (plain SHA-256, CRC64NVME) spans the parts: one pass in order
-        // feeds it and each part's digest.
-        HashType::Sha256 | HashType::Crc64Nvme => {
+        // feeds it and each part's digest. (Manifests never name the store-internal kinds.)
+        HashType::Sha256 | HashType::Crc64Nvme | HashType::ChunkList | HashType::Blake3 => {
             let mut whole = StreamHasher::new(id.kind, size);
             let digests = (0..count)
                 .map(|i| {

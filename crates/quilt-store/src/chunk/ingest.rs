@@ -1,0 +1,102 @@
+//! Storing a large file as chunks in one read: each block read is hashed for the file's
+//! `sha2-256-chunked` id on one side while, on the other, it is cut into chunks that are
+//! named with blake3 and appended to this thread's pack.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt as _;
+use std::path::Path;
+
+use quilt_hash::{chunk_size, hash_bytes_as, ChunkedHasher, HashType, ObjectId};
+
+use super::{ChunkList, ChunkParams};
+use crate::{Error, ObjectWriter, Result};
+
+/// Blocks are read in multiples of the file's hash chunk (8 MiB for files up to 78 GiB).
+fn block_len(size: u64) -> usize {
+    usize::try_from(chunk_size(size)).unwrap_or(usize::MAX)
+}
+
+impl ObjectWriter<'_> {
+    /// Whether a file of `size` bytes is stored as chunks (see
+    /// [`ObjectWriter::put_file_chunked`]).
+    pub fn chunks(&self, size: u64) -> bool {
+        let o = self.store.options;
+        o.chunking.chunks(size, o.small_object_limit)
+    }
+
+    /// Stores the first `size` bytes of `file` as chunks plus a chunk list, reading them
+    /// exactly once (positional reads of whole hash chunks), and returns the file's
+    /// `sha2-256-chunked` id and whether the file was new. Memory stays at about one block
+    /// (8 MiB) plus one chunk, whatever the file's size.
+    ///
+    /// `unchanged` is asked after the last read whether the file is still the one that was
+    /// meant (its stat did not move); if not, or if the file ended early, nothing but some
+    /// chunks is stored and `None` is returned, for the caller to try again. Chunks are
+    /// written as they are cut: unreferenced ones go at the next gc.
+    pub fn put_file_chunked<E>(
+        &self,
+        file: &File,
+        path: &Path,
+        size: u64,
+        unchanged: impl FnOnce() -> std::result::Result<bool, E>,
+    ) -> std::result::Result<Option<(ObjectId, bool)>, E>
+    where
+        E: From<Error>,
+    {
+        let params = self.store.options.chunking;
+        let block = block_len(size);
+        let mut buf: Vec<u8> = Vec::with_capacity(block + params.max as usize);
+        let mut hasher = ChunkedHasher::new(size);
+        let mut list = ChunkList {
+            size,
+            chunks: Vec::new(),
+        };
+        let mut offset = 0u64;
+        while offset < size {
+            let carry = buf.len();
+            let want = usize::try_from(size - offset).map_or(block, |left| left.min(block));
+            buf.resize(carry + want, 0);
+            match file.read_exact_at(&mut buf[carry..], offset) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+                Err(e) => return Err(Error::io("read", path, e).into()),
+            }
+            offset += want as u64;
+            let last = offset == size;
+            let (_, cut) = rayon::join(
+                || hasher.update(&buf[carry..]),
+                || self.put_chunks(&params, &buf, last, &mut list.chunks),
+            );
+            let used = cut?;
+            buf.drain(..used);
+        }
+        if !unchanged()? {
+            return Ok(None);
+        }
+        let id = hasher
+            .finalize()
+            .map_err(|e| Error::io("hash", path, std::io::Error::other(e.to_string())))?;
+        let new = self.put_list_checked(&id, &list, false)?;
+        Ok(Some((id, new)))
+    }
+
+    /// Cuts `data` into chunks, stores each (new ones into this thread's pack) and appends
+    /// them to `chunks`; returns how many bytes the finished chunks cover.
+    fn put_chunks(
+        &self,
+        params: &ChunkParams,
+        data: &[u8],
+        last: bool,
+        chunks: &mut Vec<(ObjectId, u64)>,
+    ) -> Result<usize> {
+        let mut at = 0;
+        for len in params.cut(data, last) {
+            let chunk = &data[at..at + len];
+            let id = hash_bytes_as(HashType::Blake3, chunk);
+            self.put_bytes(&id, chunk)?;
+            chunks.push((id, len as u64));
+            at += len;
+        }
+        Ok(at)
+    }
+}
