@@ -4,14 +4,16 @@
 //! manifest names before it is stored. A damaged pack stores nothing of the batch it was in
 //! and the error names the pack and the objects wanted from it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use quilt_hash::{hash_bytes_as, Entry, Progress, Unit};
+use quilt_hash::{Entry, HashType, ObjectId, Progress, Unit};
+use quilt_store::chunk::ChunkList;
 use quilt_store::{pack::mem::record_data, ObjectWriter, PackEntry, Store};
 use rayon::prelude::*;
 
 use super::cache::RemotePacks;
+use super::chunks::{check_object, fetch_list, store_lists};
 use super::keys::pack_key;
 use crate::transfer::error::{TResult, TransferError};
 use crate::Remote;
@@ -50,18 +52,11 @@ pub(crate) fn fetch_packed<'m>(
     interrupt: &AtomicBool,
 ) -> TResult<PackedFetched<'m>> {
     let packs = RemotePacks::refresh(store, remote, pool)?;
-    let mut by_pack: HashMap<usize, Vec<PackEntry>> = HashMap::new();
-    let mut rest = Vec::new();
-    for e in missing {
-        match packs.find(&e.hash) {
-            Some((n, pe)) if pe.len == e.size => by_pack.entry(n).or_default().push(pe),
-            _ => rest.push(e),
-        }
-    }
-    let ranges = merge_ranges(by_pack);
+    let plan = plan(store, remote, &packs, missing, pool)?;
+    let ranges = merge_ranges(plan.by_pack);
     let total: u64 = ranges.iter().flat_map(|r| &r.objects).map(|e| e.len).sum();
     progress.start("downloading", Some(total), Unit::Bytes);
-    let (objects, bytes) = (AtomicU64::new(0), AtomicU64::new(0));
+    let bytes = AtomicU64::new(0);
     for batch in batches(&ranges) {
         let writer = store.writer()?;
         let result = pool.install(|| {
@@ -70,7 +65,6 @@ pub(crate) fn fetch_packed<'m>(
                     return Err(TransferError::Interrupted);
                 }
                 let n = fetch_range(&writer, remote, &packs, r)?;
-                objects.fetch_add(r.objects.len() as u64, Ordering::Relaxed);
                 bytes.fetch_add(n, Ordering::Relaxed);
                 progress.inc(n);
                 Ok(())
@@ -86,10 +80,81 @@ pub(crate) fn fetch_packed<'m>(
             }
         }
     }
+    // Lists last: each needs its chunks stored, and is checked against its file's hash.
+    store_lists(store, remote, &plan.lists)?;
     progress.finish();
     Ok(PackedFetched {
-        downloaded: objects.into_inner(),
+        downloaded: plan.direct + plan.lists.len() as u64,
         bytes: bytes.into_inner(),
+        rest: plan.rest,
+    })
+}
+
+/// What a packed fetch reads: records by pack, the chunk lists of files that come as chunks,
+/// and the entries no pack holds.
+struct Plan<'m> {
+    by_pack: HashMap<usize, Vec<PackEntry>>,
+    direct: u64,
+    lists: Vec<(ObjectId, ChunkList)>,
+    rest: Vec<&'m Entry>,
+}
+
+/// Looks every missing entry up in the packs: as a whole object, else as a chunk list (read
+/// now, its chunks the store lacks looked up in turn), else left for the fetch by key.
+fn plan<'m>(
+    store: &Store,
+    remote: &dyn Remote,
+    packs: &RemotePacks,
+    missing: Vec<&'m Entry>,
+    pool: &rayon::ThreadPool,
+) -> TResult<Plan<'m>> {
+    let mut by_pack: HashMap<usize, Vec<PackEntry>> = HashMap::new();
+    let (mut rest, mut chunked, mut direct) = (Vec::new(), Vec::new(), 0);
+    for e in missing {
+        match packs.find(&e.hash) {
+            Some((n, pe)) if pe.len == e.size => {
+                by_pack.entry(n).or_default().push(pe);
+                direct += 1;
+            }
+            _ => match packs.find(&ChunkList::id_for(&e.hash)) {
+                Some(hit) if e.hash.kind == HashType::Sha2_256Chunked => {
+                    chunked.push((e.hash, e.size, hit))
+                }
+                _ => rest.push(e),
+            },
+        }
+    }
+    let lists: Vec<(ObjectId, ChunkList)> = pool.install(|| {
+        chunked
+            .par_iter()
+            .map(|(file, size, hit)| Ok((*file, fetch_list(remote, packs, file, *size, *hit)?)))
+            .collect::<TResult<_>>()
+    })?;
+    let mut seen = HashSet::new();
+    for ((file, list), (_, _, (n, _))) in lists.iter().zip(&chunked) {
+        for (chunk, len) in &list.chunks {
+            if !seen.insert(*chunk) || store.contains(chunk)? {
+                continue;
+            }
+            match packs.find(chunk) {
+                Some((m, pe)) if pe.len == *len => by_pack.entry(m).or_default().push(pe),
+                _ => {
+                    return Err(TransferError::CorruptRemotePack {
+                        remote: remote.describe(),
+                        pack: pack_key(&packs.packs[*n].name),
+                        reason: format!(
+                            "the chunk list of {file} in it names chunk {chunk} ({len} bytes), which no pack on the remote holds"
+                        ),
+                        objects: vec![ChunkList::id_for(file)],
+                    })
+                }
+            }
+        }
+    }
+    Ok(Plan {
+        by_pack,
+        direct,
+        lists,
         rest,
     })
 }
@@ -163,7 +228,10 @@ fn fetch_range(
     let data = match remote.get_range(&key, r.start, r.end - r.start) {
         Ok(d) => d,
         Err(e) if e.is_not_found() => {
-            return Err(corrupt("its index is there but the pack is not".into(), None))
+            return Err(TransferError::NotFound {
+                remote: remote.describe(),
+                what: format!("pack {key} (listed a moment ago: a gc --remote may have repacked it; run again)"),
+            })
         }
         Err(e) => return Err(e.into()),
     };
@@ -174,13 +242,8 @@ fn fetch_range(
             .get(at..)
             .ok_or_else(|| corrupt(format!("it ends before offset {}", e.offset), Some(*e)))
             .and_then(|rec| record_data(rec, e).map_err(|why| corrupt(why, Some(*e))))?;
-        let actual = hash_bytes_as(e.id.kind, body);
-        if actual != e.id {
-            return Err(corrupt(
-                format!("object {} at offset {} hashes to {actual}", e.id, e.offset),
-                Some(*e),
-            ));
-        }
+        check_object(&e.id, body)
+            .map_err(|why| corrupt(format!("{why} (record at offset {})", e.offset), Some(*e)))?;
         writer.put_bytes(&e.id, body)?;
         stored += e.len;
     }

@@ -11,10 +11,12 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use quilt_hash::{hash_bytes_as, ObjectId, Progress, TopHash, Unit};
+use quilt_hash::{HashType, ObjectId, Progress, TopHash, Unit};
+use quilt_store::chunk::ChunkList;
 use quilt_store::{pack::mem::record_data, PackBuilder, PackEntry, Store};
 
 use super::cache::{RemotePack, RemotePacks};
+use super::chunks::{check_object, fetch_list};
 use super::keys::{idx_key, pack_key};
 use super::lock::{remove_stale, with_lock, LockKind, LockOptions};
 use super::push::DEFAULT_PACK_TARGET;
@@ -79,8 +81,8 @@ pub fn gc_remote(
             },
             ..RemoteGcOutcome::default()
         };
-        let live = live_objects(remote, interrupt)?;
         let packs = RemotePacks::refresh(store, remote, &pool)?;
+        let live = live_objects(remote, &packs, interrupt)?;
         out.packs = packs.packs.len() as u64;
         let mut repack = Vec::new();
         for p in &packs.packs {
@@ -122,9 +124,14 @@ fn tally(p: &RemotePack, live: &HashSet<ObjectId>) -> (u64, u64) {
     (bytes, dead)
 }
 
-/// Every object some manifest on the remote names (each manifest checked against its name:
-/// a damaged one stops gc rather than let it free what it names).
-fn live_objects(remote: &dyn Remote, interrupt: &AtomicBool) -> TResult<HashSet<ObjectId>> {
+/// Every object some manifest on the remote names, with the chunk lists of those files and
+/// their chunks (each manifest checked against its name: a damaged one stops gc rather than
+/// let it free what it names).
+fn live_objects(
+    remote: &dyn Remote,
+    packs: &RemotePacks,
+    interrupt: &AtomicBool,
+) -> TResult<HashSet<ObjectId>> {
     let mut tops = Vec::new();
     remote.list(PACKAGES_PREFIX, &mut |e| {
         if let Ok(t) = TopHash::parse(&e.key[PACKAGES_PREFIX.len()..]) {
@@ -138,7 +145,17 @@ fn live_objects(remote: &dyn Remote, interrupt: &AtomicBool) -> TResult<HashSet<
             return Err(TransferError::Interrupted);
         }
         let (manifest, _) = get_manifest(remote, &top)?;
-        live.extend(manifest.entries.iter().map(|e| e.hash));
+        for e in &manifest.entries {
+            let list_id = ChunkList::id_for(&e.hash);
+            if e.hash.kind == HashType::Sha2_256Chunked && !live.contains(&list_id) {
+                if let Some(hit) = packs.find(&list_id) {
+                    let list = fetch_list(remote, packs, &e.hash, e.size, hit)?;
+                    live.extend(list.chunks.iter().map(|(c, _)| *c));
+                    live.insert(list_id);
+                }
+            }
+            live.insert(e.hash);
+        }
     }
     Ok(live)
 }
@@ -202,10 +219,7 @@ fn checked<'a>(
         .get(r.start as usize..r.end as usize)
         .ok_or_else(|| corrupt(format!("it ends before offset {}", e.offset)))?;
     let body = record_data(rec, e).map_err(corrupt)?;
-    let actual = hash_bytes_as(e.id.kind, body);
-    if actual != e.id {
-        return Err(corrupt(format!("object {} hashes to {actual}", e.id)));
-    }
+    check_object(&e.id, body).map_err(corrupt)?;
     Ok(body)
 }
 

@@ -9,6 +9,7 @@
 //! - [`lock`]: shared locks for pushers, an exclusive one for [`gc`].
 
 pub mod cache;
+pub(crate) mod chunks;
 pub(crate) mod fetch;
 pub mod gc;
 pub mod keys;

@@ -12,11 +12,12 @@
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use quilt_hash::{hash_bytes_as, ObjectId, Progress, Unit};
+use quilt_hash::{ObjectId, Progress, Unit};
 use quilt_store::{PackBuilder, Store};
 use rayon::prelude::*;
 
 use super::cache::RemotePacks;
+use super::chunks::{check_object, expand};
 use super::keys::{idx_key, pack_key};
 use super::lock::{with_lock, LockKind, LockOptions};
 use super::goes_in_pack;
@@ -58,6 +59,7 @@ impl PackedPush<'_> {
     ) -> TResult<T> {
         with_lock(self.remote, LockKind::Shared, &self.lock, || {
             let packs = RemotePacks::refresh(self.store, self.remote, self.pool)?;
+            let wanted = expand(self.store, wanted)?;
             let (in_packs, large): (Vec<_>, Vec<_>) =
                 wanted.iter().copied().partition(|(id, s)| goes_in_pack(id, *s));
             let missing: Vec<(ObjectId, u64)> = in_packs
@@ -185,9 +187,8 @@ pub(crate) fn read_verified(
             })?;
         }
     }
-    let actual = hash_bytes_as(id.kind, buf);
-    if actual != *id || buf.len() as u64 != size {
-        return Err(damaged(format!("it hashes to {actual}")));
+    if buf.len() as u64 != size {
+        return Err(damaged(format!("it is {} bytes long", buf.len())));
     }
-    Ok(())
+    check_object(id, buf).map_err(damaged)
 }
