@@ -15,7 +15,11 @@ use common::*;
 fn workspace(root: &Path, env: &[(&'static str, String)], n: usize, large: usize) -> PathBuf {
     let ws = root.join("ws");
     for i in 0..n {
-        write(&ws, &format!("d{}/f{i:04}.bin", i % 7), &bytes(i as u64 + 1, 500 + i * 13));
+        write(
+            &ws,
+            &format!("d{}/f{i:04}.bin", i % 7),
+            &bytes(i as u64 + 1, 500 + i * 13),
+        );
     }
     if large > 0 {
         write(&ws, "large.bin", &bytes(999, large));
@@ -48,7 +52,10 @@ fn round_trip(url: &str, env: &[(&'static str, String)], packs_dir: Option<&Path
     // Nothing new: at most 3 requests, nothing uploaded.
     let again = push_json(&ws, env, "r");
     assert_eq!(again["objects_uploaded"], 0);
-    assert!(again["requests"].as_u64().expect("requests") <= 3, "{again}");
+    assert!(
+        again["requests"].as_u64().expect("requests") <= 3,
+        "{again}"
+    );
 
     let dest = t.path().join("copy");
     let other = t.path().join("other");
@@ -125,20 +132,24 @@ fn corrupt_pack_is_refused_naming_pack_and_objects() {
         std::fs::create_dir_all(&fresh_dir).expect("mkdir");
         ok(&fresh_dir, &["init"]);
         let store_before = tree(&fresh_dir.join(".quilt/objects"));
-        let (_, err) = fails(
-            &fresh_dir,
-            &["pull", "team/p", url, "--layout", "packed"],
+        let (_, err) = fails(&fresh_dir, &["pull", "team/p", url, "--layout", "packed"]);
+        assert!(
+            err.contains(&pack),
+            "{ext}: error does not name {pack}: {err}"
         );
-        assert!(err.contains(&pack), "{ext}: error does not name {pack}: {err}");
         assert!(err.contains("corrupt"), "{err}");
         if ext == "pack" {
             // The first record's object is named.
-            let data = std::fs::read(remote.join(format!(".quilt/packs/{pack}.pack"))).expect("pack");
+            let data =
+                std::fs::read(remote.join(format!(".quilt/packs/{pack}.pack"))).expect("pack");
             let digest = &data[13..45];
-            let b64 = base64_of(digest);
-            assert!(err.contains(&b64) || err.contains(&hex(digest)), "object not named: {err}");
+            assert!(err.contains(&hex(digest)), "object not named: {err}");
         }
-        assert_eq!(tree(&fresh_dir.join(".quilt/objects")), store_before, "something was stored");
+        assert_eq!(
+            tree(&fresh_dir.join(".quilt/objects")),
+            store_before,
+            "something was stored"
+        );
         let (_, log_err) = fails(&fresh_dir, &["log", "team/p"]);
         assert!(!log_err.is_empty());
     }
@@ -146,23 +157,6 @@ fn corrupt_pack_is_refused_naming_pack_and_objects() {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn base64_of(b: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in b.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..=c.len() {
-            out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    while out.len() % 4 != 0 {
-        out.push('=');
-    }
-    out
 }
 
 fn dir_bytes(dir: &Path) -> u64 {
@@ -187,7 +181,10 @@ fn edited_large_file_sends_only_changed_chunks() {
     push_json(&ws, &[], "r");
     let packs = remote.join(".quilt/packs");
     let before = dir_bytes(&packs);
-    assert!(before >= size as u64, "the first push sent the file: {before}");
+    assert!(
+        before >= size as u64,
+        "the first push sent the file: {before}"
+    );
 
     let mut data = std::fs::read(ws.join("large.bin")).expect("read");
     let insert = bytes(7, 1000);
@@ -197,13 +194,25 @@ fn edited_large_file_sends_only_changed_chunks() {
     let second = push_json(&ws, &[], "r");
     let sent = second["bytes_uploaded"].as_u64().expect("bytes");
     let grown = dir_bytes(&packs) - before;
-    assert!(sent < (size as u64) / 8, "sent {sent} bytes of a {size}-byte file");
+    assert!(
+        sent < (size as u64) / 8,
+        "sent {sent} bytes of a {size}-byte file"
+    );
     assert!(grown < (size as u64) / 8, "packs grew by {grown} bytes");
 
     let dest = t.path().join("copy");
     ok(
         t.path(),
-        &["install", "team/p", "--from", url, "--layout", "packed", "--dest", dest.to_str().expect("utf-8")],
+        &[
+            "install",
+            "team/p",
+            "--from",
+            url,
+            "--layout",
+            "packed",
+            "--dest",
+            dest.to_str().expect("utf-8"),
+        ],
     );
     assert_same_tree(&ws, &dest);
 }

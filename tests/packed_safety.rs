@@ -15,7 +15,10 @@ const JOBS: usize = 2;
 
 /// Objects (as hex digests) of every indexed pack under `remote`, by pack name, and the
 /// `.pack` files without an index.
-fn packs(remote: &Path) -> (HashMap<String, Vec<(String, u64)>>, Vec<String>) {
+/// Objects (hex digest, length) of each indexed pack, by pack name.
+type Indexed = HashMap<String, Vec<(String, u64)>>;
+
+fn packs(remote: &Path) -> (Indexed, Vec<String>) {
     let dir = remote.join(".quilt/packs");
     let mut indexed = HashMap::new();
     let mut all = Vec::new();
@@ -32,7 +35,10 @@ fn packs(remote: &Path) -> (HashMap<String, Vec<(String, u64)>>, Vec<String>) {
             _ => {}
         }
     }
-    let torn = all.into_iter().filter(|n| !indexed.contains_key(n)).collect();
+    let torn = all
+        .into_iter()
+        .filter(|n| !indexed.contains_key(n))
+        .collect();
     (indexed, torn)
 }
 
@@ -80,13 +86,18 @@ fn killed_push_resends_at_most_the_packs_in_flight() {
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
         let (at_kill, torn) = packs(&remote);
-        assert!(torn.len() <= JOBS, "more packs in flight than jobs: {torn:?}");
+        assert!(
+            torn.len() <= JOBS,
+            "more packs in flight than jobs: {torn:?}"
+        );
         let landed: u64 = at_kill.values().flatten().map(|(_, n)| n).sum();
 
         let out = last_json(&ok_env(
             &ws,
             &env,
-            &["--json", "push", "team/k", url, "--layout", "packed", "--jobs", "2"],
+            &[
+                "--json", "push", "team/k", url, "--layout", "packed", "--jobs", "2",
+            ],
         ));
         let resent = out["bytes_uploaded"].as_u64().expect("bytes");
         eprintln!(
@@ -133,7 +144,11 @@ fn until_not_busy(dir: &Path, args: &[&str], env: &[(&str, String)]) -> String {
 fn workspace(root: &Path, dir: &str, pkg: &str, seeds: impl Iterator<Item = u64>) -> PathBuf {
     let ws = root.join(dir);
     for i in seeds {
-        write(&ws, &format!("f/{i:05}.bin"), &bytes(i, 800 + (i as usize * 31) % 3000));
+        write(
+            &ws,
+            &format!("f/{i:05}.bin"),
+            &bytes(i, 800 + (i as usize * 31) % 3000),
+        );
     }
     ok(&ws, &["init"]);
     ok(&ws, &["build", pkg]);
@@ -152,16 +167,42 @@ fn concurrent_pushers_and_gc_lose_nothing() {
     for round in 0..3u64 {
         let base = round * 10_000;
         // Objects 600..800 nobody needs again: gc must find garbage every round.
-        let old = workspace(t.path(), &format!("old-{round}"), "team/old", base..base + 800);
-        ok_env(&old, &env, &["push", "team/old", url.as_str(), "--layout", "packed"]);
+        let old = workspace(
+            t.path(),
+            &format!("old-{round}"),
+            "team/old",
+            base..base + 800,
+        );
+        ok_env(
+            &old,
+            &env,
+            &["push", "team/old", url.as_str(), "--layout", "packed"],
+        );
         // Forget that version on the remote: its packs become garbage.
         std::fs::remove_dir_all(remote.join(".quilt/packages")).expect("rm manifests");
         std::fs::remove_dir_all(remote.join(".quilt/named_packages")).expect("rm pointers");
         // Each pusher re-uses half of the garbage and adds files of its own.
         let new = |from: u64| base + from..base + from + 300;
-        let a = workspace(t.path(), &format!("a-{round}"), "team/a", (base + 300..base + 600).chain(new(1000)));
-        let b = workspace(t.path(), &format!("b-{round}"), "team/b", (base..base + 300).chain(new(2000)));
-        let gc = ["--json", "gc", "--remote", url.as_str(), "--layout", "packed"];
+        let a = workspace(
+            t.path(),
+            &format!("a-{round}"),
+            "team/a",
+            (base + 300..base + 600).chain(new(1000)),
+        );
+        let b = workspace(
+            t.path(),
+            &format!("b-{round}"),
+            "team/b",
+            (base..base + 300).chain(new(2000)),
+        );
+        let gc = [
+            "--json",
+            "gc",
+            "--remote",
+            url.as_str(),
+            "--layout",
+            "packed",
+        ];
         let removed = |out: String| last_json(&out)["objects_removed"].as_u64().expect("count");
         let mut freed = 0;
         let push = |pkg: &'static str| ["push", pkg, url.as_str(), "--layout", "packed", "--force"];
@@ -175,7 +216,10 @@ fn concurrent_pushers_and_gc_lose_nothing() {
             pb.join().expect("pusher b");
         });
         freed += removed(until_not_busy(&old, &gc, &[]));
-        assert!(freed >= 200, "round {round}: gc removed only {freed} objects");
+        assert!(
+            freed >= 200,
+            "round {round}: gc removed only {freed} objects"
+        );
         for (ws, pkg) in [(&a, "team/a"), (&b, "team/b")] {
             let log = last_json(&ok(ws, &["--json", "log", pkg]));
             let hash = log["versions"][0]["top_hash"]
@@ -186,7 +230,14 @@ fn concurrent_pushers_and_gc_lose_nothing() {
             let cache = t.path().join(format!("cache-{round}-{}", &pkg[5..]));
             let out = quilt(t.path())
                 .env("QUILT_CACHE_DIR", &cache)
-                .args(["install", &format!("{pkg}@{hash}"), "--from", &url, "--layout", "packed"])
+                .args([
+                    "install",
+                    &format!("{pkg}@{hash}"),
+                    "--from",
+                    &url,
+                    "--layout",
+                    "packed",
+                ])
                 .args(["--dest", dest.to_str().expect("utf-8")])
                 .output()
                 .expect("run quilt");

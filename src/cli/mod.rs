@@ -146,7 +146,10 @@ pub(crate) fn lock_options() -> quilt::sync::LockOptions {
     std::env::var("QUILT_REMOTE_LOCK_STALE_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .map_or_else(quilt::sync::LockOptions::default, quilt::sync::LockOptions::stale_after)
+        .map_or_else(
+            quilt::sync::LockOptions::default,
+            quilt::sync::LockOptions::stale_after,
+        )
 }
 
 /// Parses arguments, runs the command and returns the process exit code:

@@ -145,7 +145,10 @@ fn load(dir: &std::path::Path, remote: &dyn Remote, name: &str) -> TResult<Remot
                     index,
                 })
             }
-            _ => tracing::warn!("cached index {} is damaged; fetching it again", path.display()),
+            _ => tracing::warn!(
+                "cached index {} is damaged; fetching it again",
+                path.display()
+            ),
         }
     }
     let key = idx_key(name);
@@ -156,7 +159,8 @@ fn load(dir: &std::path::Path, remote: &dyn Remote, name: &str) -> TResult<Remot
         reason,
         objects: Vec::new(),
     };
-    let index = PackIndex::parse(bytes).map_err(|r| corrupt(format!("its index is damaged: {r}")))?;
+    let index =
+        PackIndex::parse(bytes).map_err(|r| corrupt(format!("its index is damaged: {r}")))?;
     if index.pack_name() != name {
         return Err(corrupt(format!(
             "its index describes {}, another pack",

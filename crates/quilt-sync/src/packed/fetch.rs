@@ -217,7 +217,12 @@ fn fetch_range(
     let corrupt = |reason: String, first: Option<PackEntry>| {
         let first_id = first.map(|e| e.id);
         let mut objects: Vec<_> = first_id.into_iter().collect();
-        objects.extend(r.objects.iter().map(|e| e.id).filter(|id| Some(*id) != first_id));
+        objects.extend(
+            r.objects
+                .iter()
+                .map(|e| e.id)
+                .filter(|id| Some(*id) != first_id),
+        );
         TransferError::CorruptRemotePack {
             remote: remote.describe(),
             pack: key.clone(),
@@ -230,7 +235,9 @@ fn fetch_range(
         Err(e) if e.is_not_found() => {
             return Err(TransferError::NotFound {
                 remote: remote.describe(),
-                what: format!("pack {key} (listed a moment ago: a gc --remote may have repacked it; run again)"),
+                what: format!(
+                "pack {key} (listed a moment ago: a gc --remote may have repacked it; run again)"
+            ),
             })
         }
         Err(e) => return Err(e.into()),

@@ -35,8 +35,14 @@ mod tests {
     #[test]
     fn pack_keys_parse_back() {
         let name = format!("pack-{}", "ab".repeat(32));
-        assert_eq!(parse_pack_key(&pack_key(&name)), Some((name.as_str(), "pack")));
-        assert_eq!(parse_pack_key(&idx_key(&name)), Some((name.as_str(), "idx")));
+        assert_eq!(
+            parse_pack_key(&pack_key(&name)),
+            Some((name.as_str(), "pack"))
+        );
+        assert_eq!(
+            parse_pack_key(&idx_key(&name)),
+            Some((name.as_str(), "idx"))
+        );
         assert_eq!(parse_pack_key(".quilt/packs/pack-zz.idx"), None);
         assert_eq!(parse_pack_key(".quilt/packs/other"), None);
     }

@@ -18,7 +18,6 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::LOCKS_PREFIX;
 use crate::transfer::error::{TResult, TransferError};
-use crate::transfer::push::now;
 use crate::Remote;
 
 /// What a lock allows others.
@@ -98,7 +97,10 @@ pub fn with_lock<T>(
         r
     });
     if let Err(e) = remote.delete(&key) {
-        tracing::warn!("could not remove lock {key} from {}: {e}", remote.describe());
+        tracing::warn!(
+            "could not remove lock {key} from {}: {e}",
+            remote.describe()
+        );
     }
     result
 }
@@ -182,9 +184,8 @@ fn conflicting(
     Ok(None)
 }
 
-/// Every lock on the remote that is not stale. A lock that vanishes while read, or does not
-/// parse, is passed over (an unreadable one is treated as live for [`LockOptions::stale`]
-/// after nothing: it cannot be dated, so it is ignored).
+/// Every lock on the remote that is not stale. A lock that vanishes while read is passed
+/// over; one that does not parse cannot be dated and counts as stale.
 fn live_locks(remote: &dyn Remote, opts: &LockOptions) -> TResult<Vec<(String, LockFile)>> {
     let mut keys = Vec::new();
     remote.list(LOCKS_PREFIX, &mut |e| {
@@ -208,6 +209,13 @@ fn live_locks(remote: &dyn Remote, opts: &LockOptions) -> TResult<Vec<(String, L
     Ok(out)
 }
 
+/// Unix seconds now (a lock's clock: hosts sharing a remote need clocks within minutes).
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// Removes locks that are stale (their holders died); returns how many.
 pub fn remove_stale(remote: &dyn Remote, opts: &LockOptions) -> TResult<u64> {
     let mut keys = Vec::new();
@@ -215,7 +223,10 @@ pub fn remove_stale(remote: &dyn Remote, opts: &LockOptions) -> TResult<u64> {
         keys.push(e.key);
         Ok(())
     })?;
-    let live: Vec<String> = live_locks(remote, opts)?.into_iter().map(|(k, _)| k).collect();
+    let live: Vec<String> = live_locks(remote, opts)?
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
     let mut removed = 0;
     for key in keys.into_iter().filter(|k| !live.contains(k)) {
         remote.delete(&key)?;

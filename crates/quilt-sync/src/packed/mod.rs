@@ -45,9 +45,7 @@ impl std::str::FromStr for RemoteLayout {
         match s {
             "plain" => Ok(RemoteLayout::Plain),
             "packed" => Ok(RemoteLayout::Packed),
-            other => Err(format!(
-                "unknown remote layout {other:?} (plain or packed)"
-            )),
+            other => Err(format!("unknown remote layout {other:?} (plain or packed)")),
         }
     }
 }
@@ -58,5 +56,9 @@ pub const PACKED_OBJECT_LIMIT: u64 = 1 << 20;
 
 /// Whether an object of this kind and size goes into a pack on a packed remote.
 pub fn goes_in_pack(id: &ObjectId, size: u64) -> bool {
-    size < PACKED_OBJECT_LIMIT || !matches!(id.kind, HashType::Sha2_256Chunked | HashType::Sha256 | HashType::Crc64Nvme)
+    size < PACKED_OBJECT_LIMIT
+        || !matches!(
+            id.kind,
+            HashType::Sha2_256Chunked | HashType::Sha256 | HashType::Crc64Nvme
+        )
 }

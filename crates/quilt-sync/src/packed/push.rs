@@ -18,9 +18,9 @@ use rayon::prelude::*;
 
 use super::cache::RemotePacks;
 use super::chunks::{check_object, expand};
+use super::goes_in_pack;
 use super::keys::{idx_key, pack_key};
 use super::lock::{with_lock, LockKind, LockOptions};
-use super::goes_in_pack;
 use crate::transfer::error::{TResult, TransferError};
 use crate::Remote;
 
@@ -35,6 +35,9 @@ pub(crate) struct Sent {
     pub present: u64,
     pub packs: u64,
 }
+
+/// Sends large objects as in the plain layout; returns (uploaded, bytes, present).
+pub(crate) type PlainUpload<'a> = dyn Fn(&[(ObjectId, u64)]) -> TResult<(u64, u64, u64)> + 'a;
 
 /// Where the work of a packed push happens, and how.
 pub(crate) struct PackedPush<'a> {
@@ -54,14 +57,16 @@ impl PackedPush<'_> {
     pub fn run<T>(
         &self,
         wanted: &[(ObjectId, u64)],
-        plain: &dyn Fn(&[(ObjectId, u64)]) -> TResult<(u64, u64, u64)>,
+        plain: &PlainUpload<'_>,
         finish: impl FnOnce(Sent) -> TResult<T>,
     ) -> TResult<T> {
         with_lock(self.remote, LockKind::Shared, &self.lock, || {
             let packs = RemotePacks::refresh(self.store, self.remote, self.pool)?;
             let wanted = expand(self.store, wanted)?;
-            let (in_packs, large): (Vec<_>, Vec<_>) =
-                wanted.iter().copied().partition(|(id, s)| goes_in_pack(id, *s));
+            let (in_packs, large): (Vec<_>, Vec<_>) = wanted
+                .iter()
+                .copied()
+                .partition(|(id, s)| goes_in_pack(id, *s));
             let missing: Vec<(ObjectId, u64)> = in_packs
                 .iter()
                 .copied()
@@ -108,7 +113,11 @@ impl PackedPush<'_> {
             })
         })?;
         self.progress.finish();
-        Ok((missing.len() as u64, bytes.into_inner(), groups.len() as u64))
+        Ok((
+            missing.len() as u64,
+            bytes.into_inner(),
+            groups.len() as u64,
+        ))
     }
 
     /// Builds one pack from the store (every object verified), uploads it and its index, and
@@ -181,10 +190,12 @@ pub(crate) fn read_verified(
     match reader.as_slice() {
         Some(s) => buf.extend_from_slice(s),
         None => {
-            reader.read_to_end(buf).map_err(|source| TransferError::Io {
-                path: store.object_file(id).ok().flatten().unwrap_or_default(),
-                source,
-            })?;
+            reader
+                .read_to_end(buf)
+                .map_err(|source| TransferError::Io {
+                    path: store.object_file(id).ok().flatten().unwrap_or_default(),
+                    source,
+                })?;
         }
     }
     if buf.len() as u64 != size {
