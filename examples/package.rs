@@ -54,6 +54,7 @@ fn main() -> anyhow::Result<()> {
         dest: None,
         message: Some("first version".into()),
         jobs: 4,
+        ..PushOptions::default()
     };
     let pushed = pkg.push(&repo, &name, registry.as_ref(), &opts, Watch::default())?;
     println!(

@@ -149,6 +149,14 @@ pub enum Error {
     /// A remote name that could be mistaken for a URL or path.
     #[error("invalid remote name {0:?}: use letters, digits, '-', '_' or '.'")]
     InvalidRemoteName(String),
+    /// A remote's recorded layout is not one this quilt knows.
+    #[error("remote {name}: {reason}")]
+    BadRemoteLayout {
+        /// The remote's name (or URL).
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// `add_remote` with a name already in use.
     #[error("a remote named {0:?} exists; change it with `quilt remote set-url {0} URL`")]
     RemoteNameTaken(String),
@@ -381,6 +389,7 @@ impl Error {
             | Error::NoDefaultRemote
             | Error::NothingCheckedOut => ErrorKind::NotFound,
             Error::RemoteNameTaken(_) => ErrorKind::Conflict,
+            Error::BadRemoteLayout { .. } => ErrorKind::Usage,
             Error::CreateRemoteDir { .. } | Error::NonUtf8RemoteDir(_) | Error::NonUtf8Dir(_) => {
                 ErrorKind::Io
             }
@@ -464,7 +473,9 @@ fn transfer_kind(e: &quilt_sync::TransferError) -> ErrorKind {
         E::BadManifest { .. }
         | E::ManifestMismatch { .. }
         | E::CorruptObject { .. }
+        | E::CorruptRemotePack { .. }
         | E::BadPointer { .. } => ErrorKind::Corrupt,
+        E::RemoteBusy { .. } => ErrorKind::Conflict,
         E::NotFound { .. } | E::VersionGone { .. } => ErrorKind::NotFound,
         E::NoLocationWorked { .. } => e.primary().map_or(ErrorKind::NotFound, transfer_kind),
         E::Ambiguous { .. } | E::Unsupported { .. } => ErrorKind::Usage,

@@ -42,7 +42,7 @@
 //! let remote: Arc<dyn Remote> =
 //!     Arc::from(open_remote(remote_dir.to_str().expect("utf-8"), &RemoteOptions::default())?);
 //! let name = PackageName::parse("team/demo")?;
-//! let opts = PushOptions { force: false, dest: None, message: Some("v1".into()), jobs: 4 };
+//! let opts = PushOptions { message: Some("v1".into()), jobs: 4, ..PushOptions::default() };
 //! let pushed = pkg.push(&repo, &name, remote.as_ref(), &opts, Watch::default())?;
 //!
 //! // Browse it back, then install it into another directory.

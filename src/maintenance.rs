@@ -4,6 +4,7 @@ use std::io::BufRead;
 
 use quilt_hash::{Entry, Line, ManifestLines, TopHash};
 use quilt_store::{GcOptions, GcOutcome, VerifyOptions, VerifyReport};
+use quilt_sync::packed::gc::{gc_remote, RemoteGcOptions, RemoteGcOutcome};
 
 use crate::diff::{diff_headers, diff_manifests, Change, HeaderChange};
 use crate::error::Result;
@@ -66,6 +67,23 @@ impl Repository {
     /// [`quilt_store::Store::gc`].
     pub fn gc(&self, opts: &GcOptions, watch: Watch<'_>) -> Result<GcOutcome> {
         Ok(self.store().gc(opts, watch.progress, watch.interrupt)?)
+    }
+
+    /// Collects a packed remote: removes and repacks packs that no manifest on it needs;
+    /// see [`quilt_sync::packed::gc`].
+    pub fn gc_remote(
+        &self,
+        remote: &dyn quilt_sync::Remote,
+        opts: &RemoteGcOptions,
+        watch: Watch<'_>,
+    ) -> Result<RemoteGcOutcome> {
+        Ok(gc_remote(
+            self.store(),
+            remote,
+            opts,
+            watch.progress,
+            watch.interrupt,
+        )?)
     }
 
     /// Re-hashes every object and checks every pack, index and manifest; see

@@ -141,6 +141,7 @@ fn quilt3_browses_and_installs_what_package_pushes() {
         dest: None,
         message: Some("pushed from Rust".into()),
         jobs: 4,
+        ..PushOptions::default()
     };
     let pushed = pkg
         .push(

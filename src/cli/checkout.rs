@@ -37,6 +37,10 @@ pub struct InstallArgs {
     /// this machine.
     #[arg(long, requires = "from")]
     allow_local_keys: bool,
+    /// With --from: the remote's layout, plain or packed (default: the named remote's, else
+    /// plain).
+    #[arg(long, requires = "from", value_name = "LAYOUT", value_parser = super::parse_layout)]
+    layout: Option<quilt::sync::RemoteLayout>,
     /// Replace files in the destination whose content differs from the package's.
     #[arg(long)]
     force: bool,
@@ -74,6 +78,7 @@ pub fn run_install(args: InstallArgs, ctx: &Ctx) -> anyhow::Result<()> {
             &dest,
             &opts,
             args.allow_local_keys,
+            args.layout,
             ctx,
         );
     }

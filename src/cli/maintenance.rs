@@ -1,4 +1,8 @@
+use anyhow::Context as _;
 use quilt::store::{GcOptions, VerifyOptions};
+use quilt::sync::packed::gc::RemoteGcOptions;
+use quilt::sync::RemoteLayout;
+use quilt::Repository;
 
 use super::output::plural;
 use super::Ctx;
@@ -8,6 +12,16 @@ pub struct GcArgs {
     /// Report what would be removed without removing it.
     #[arg(long)]
     dry_run: bool,
+    /// Collect this packed remote (a name or URL) instead of the local store: packs no
+    /// manifest on it needs are removed, mostly-unneeded ones repacked.
+    #[arg(long, value_name = "REMOTE")]
+    remote: Option<String>,
+    /// With --remote: its layout when it is given by URL (gc only collects packed remotes).
+    #[arg(long, requires = "remote", value_name = "LAYOUT", value_parser = super::parse_layout)]
+    layout: Option<RemoteLayout>,
+    /// With --remote: parallel transfers.
+    #[arg(long, default_value_t = 8)]
+    jobs: usize,
 }
 
 #[derive(Debug, clap::Args)]
@@ -15,6 +29,9 @@ pub struct VerifyArgs {}
 
 pub fn run_gc(args: GcArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let repo = ctx.repo()?;
+    if let Some(name) = &args.remote {
+        return gc_remote(&repo, &args, name, ctx);
+    }
     let bar = ctx.bar();
     let opts = GcOptions {
         dry_run: args.dry_run,
@@ -54,6 +71,52 @@ pub fn run_gc(args: GcArgs, ctx: &Ctx) -> anyhow::Result<()> {
                 h.worktree.display()
             );
         }
+    }
+    Ok(())
+}
+
+fn gc_remote(repo: &Repository, args: &GcArgs, name: &str, ctx: &Ctx) -> anyhow::Result<()> {
+    let layout = super::transfer::layout_of(Some(repo), args.layout, Some(name))?;
+    if layout != RemoteLayout::Packed {
+        return Err(super::output::fail(
+            quilt::ErrorKind::Usage,
+            format!("{name} has the plain layout, whose objects quilt never removes; gc --remote collects packed remotes (`quilt remote add NAME URL --layout packed`)"),
+        ));
+    }
+    let (url, remote) = super::remote::resolve_remote_in(repo, ctx, Some(name), false)?;
+    let bar = ctx.bar();
+    let opts = RemoteGcOptions {
+        dry_run: args.dry_run,
+        lock: super::lock_options(),
+        jobs: args.jobs.max(1),
+    };
+    let out = repo
+        .gc_remote(&remote, &opts, ctx.watch(&bar))
+        .with_context(|| format!("gc of {url} failed"))?;
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({
+            "dry_run": args.dry_run,
+            "packs": out.packs,
+            "packs_removed": out.packs_removed,
+            "packs_written": out.packs_written,
+            "objects_removed": out.objects_removed,
+            "bytes_freed": out.bytes_freed,
+            "torn_removed": out.torn_removed,
+            "locks_removed": out.locks_removed,
+            "requests": remote.counts().total(),
+        }));
+    } else {
+        println!(
+            "{}{} of {} packs removed ({} written in their place), {} objects removed, {} freed, {} unfinished packs and {} stale locks removed",
+            if args.dry_run { "(dry run) " } else { "" },
+            out.packs_removed,
+            out.packs,
+            out.packs_written,
+            out.objects_removed,
+            indicatif::HumanBytes(out.bytes_freed),
+            out.torn_removed,
+            out.locks_removed,
+        );
     }
     Ok(())
 }

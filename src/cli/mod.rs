@@ -126,6 +126,32 @@ pub(crate) fn remote_options() -> quilt::sync::RemoteOptions {
     quilt::sync::RemoteOptions::from_env().with_interrupt(Arc::clone(&INTERRUPTED))
 }
 
+/// `--layout`'s values.
+pub(crate) fn parse_layout(s: &str) -> Result<quilt::sync::RemoteLayout, String> {
+    s.parse()
+}
+
+/// Bytes per pack on a packed remote: `QUILT_PACK_TARGET_BYTES` (for measuring), else the
+/// library's default.
+pub(crate) fn pack_target() -> u64 {
+    std::env::var("QUILT_PACK_TARGET_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Lock timing on a packed remote: locks stale after `QUILT_REMOTE_LOCK_STALE_SECS` seconds
+/// when set, else the library's default (30 minutes).
+pub(crate) fn lock_options() -> quilt::sync::LockOptions {
+    std::env::var("QUILT_REMOTE_LOCK_STALE_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or_else(
+            quilt::sync::LockOptions::default,
+            quilt::sync::LockOptions::stale_after,
+        )
+}
+
 /// Parses arguments, runs the command and returns the process exit code:
 /// 0 success, 1 failure, 2 usage error, 130 interrupted.
 pub fn run() -> i32 {

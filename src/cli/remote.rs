@@ -22,6 +22,10 @@ pub enum Command {
         url: String,
         #[command(flatten)]
         settings: SettingArgs,
+        /// How data is laid out: plain (quilt3's, one object per file) or packed (small
+        /// objects in pack files; quilt3 cannot read the data).
+        #[arg(long, value_name = "LAYOUT", value_parser = super::parse_layout)]
+        layout: Option<quilt::sync::RemoteLayout>,
     },
     /// Point an existing remote at another URL.
     SetUrl { name: String, url: String },
@@ -86,12 +90,19 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<()> {
             name,
             url,
             settings,
+            layout,
         } => {
             let added = repo.add_remote(&name, &url, &ctx.cwd, &settings.change(&[]))?;
             note_created(ctx, added.created.as_deref());
+            let layout = layout.unwrap_or_default();
+            if layout == quilt::sync::RemoteLayout::Packed {
+                repo.set_remote_layout(&name, layout)?;
+                ctx.note(PACKED_NOTE.to_owned());
+            }
             let (url, settings) = (added.url, added.settings);
             if ctx.json {
-                let mut v = serde_json::json!({"added": name, "url": url});
+                let mut v =
+                    serde_json::json!({"added": name, "url": url, "layout": layout.as_str()});
                 if settings != RemoteSettings::default() {
                     v["settings"] = settings_json(&settings);
                 }
@@ -146,6 +157,9 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What `remote add --layout packed` tells the user.
+const PACKED_NOTE: &str = "note: this remote uses the packed layout: quilt3 can list its packages but cannot read their data. One `quilt push` of a version to a remote with the plain layout (or with --dest) makes a copy quilt3 can read.";
+
 fn settings_json(s: &RemoteSettings) -> serde_json::Value {
     serde_json::json!({"endpoint": s.endpoint, "region": s.region, "profile": s.profile})
 }
@@ -181,6 +195,7 @@ fn list(repo: &Repository, ctx: &Ctx) -> anyhow::Result<()> {
                     "region": r.settings.region,
                     "profile": r.settings.profile,
                     "found_region": r.found_region,
+                    "layout": r.layout.as_deref().unwrap_or("plain"),
                 })
             })
             .collect();
@@ -203,6 +218,9 @@ fn list(repo: &Repository, ctx: &Ctx) -> anyhow::Result<()> {
             if let Some(v) = v {
                 parts.push(format!("{k}={v}"));
             }
+        }
+        if let Some(layout) = &r.layout {
+            parts.push(format!("layout={layout}"));
         }
         if let (None, Some(found)) = (&r.settings.region, &r.found_region) {
             parts.push(format!("region={found} (the bucket's)"));

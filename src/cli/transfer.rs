@@ -1,6 +1,7 @@
 use std::path::Path;
 
 use anyhow::Context as _;
+use quilt::sync::RemoteLayout;
 use quilt::{CheckoutOptions, FetchOptions, PushOptions, Repository, RevSpec};
 
 use super::remote::{create_missing_dir, open_to_read, resolve_remote_in};
@@ -38,6 +39,10 @@ pub struct PushArgs {
     /// Create the remote directory if it does not exist (a missing one is an error otherwise).
     #[arg(long)]
     create_remote: bool,
+    /// Layout of the remote's data: plain (quilt3's) or packed (default: the named remote's,
+    /// else plain).
+    #[arg(long, value_name = "LAYOUT", value_parser = super::parse_layout)]
+    layout: Option<RemoteLayout>,
     /// Parallel transfers.
     #[arg(long, default_value_t = 8)]
     jobs: usize,
@@ -59,6 +64,10 @@ pub struct PullArgs {
     /// (they are followed without it only for directory remotes).
     #[arg(long)]
     allow_local_keys: bool,
+    /// Layout of the remote's data: plain (quilt3's) or packed (default: the named remote's,
+    /// else plain).
+    #[arg(long, value_name = "LAYOUT", value_parser = super::parse_layout)]
+    layout: Option<RemoteLayout>,
     /// Parallel transfers.
     #[arg(long, default_value_t = 8)]
     jobs: usize,
@@ -74,6 +83,10 @@ pub struct FetchArgs {
     /// (they are followed without it only for directory remotes).
     #[arg(long)]
     allow_local_keys: bool,
+    /// Layout of the remote's data: plain (quilt3's) or packed (default: the named remote's,
+    /// else plain).
+    #[arg(long, value_name = "LAYOUT", value_parser = super::parse_layout)]
+    layout: Option<RemoteLayout>,
     /// Parallel transfers.
     #[arg(long, default_value_t = 8)]
     jobs: usize,
@@ -107,6 +120,9 @@ pub fn run_push(args: PushArgs, ctx: &Ctx) -> anyhow::Result<()> {
         dest: dest.as_deref(),
         message: args.message.clone(),
         jobs: args.jobs.max(1),
+        layout: layout_of(Some(&repo), args.layout, remote_arg.as_deref())?,
+        pack_target: super::pack_target(),
+        lock: super::lock_options(),
     };
     let bar = ctx.bar();
     let outcomes = match args.all {
@@ -173,11 +189,26 @@ fn push_targets(
     }
 }
 
-fn fetch_options(jobs: usize, allow_local_keys: bool) -> FetchOptions {
+fn fetch_options(jobs: usize, allow_local_keys: bool, layout: RemoteLayout) -> FetchOptions {
     FetchOptions {
         jobs: jobs.max(1),
         remote_options: super::remote_options(),
         allow_local_keys,
+        layout,
+    }
+}
+
+/// The layout a command uses: `--layout`, else the named remote's (inside a working
+/// directory), else plain.
+pub fn layout_of(
+    repo: Option<&Repository>,
+    flag: Option<RemoteLayout>,
+    remote: Option<&str>,
+) -> anyhow::Result<RemoteLayout> {
+    match (flag, repo) {
+        (Some(l), _) => Ok(l),
+        (None, Some(repo)) => Ok(repo.remote_layout(remote).unwrap_or_default()),
+        (None, None) => Ok(RemoteLayout::Plain),
     }
 }
 
@@ -190,7 +221,11 @@ pub fn run_fetch(args: FetchArgs, ctx: &Ctx) -> anyhow::Result<()> {
         .fetch(
             &remote,
             &spec,
-            &fetch_options(args.jobs, args.allow_local_keys),
+            &fetch_options(
+                args.jobs,
+                args.allow_local_keys,
+                layout_of(Some(&repo), args.layout, args.remote.as_deref())?,
+            ),
             ctx.watch(&bar),
         )
         .with_context(|| format!("fetch of {} from {url} failed", args.rev))?
@@ -213,7 +248,11 @@ pub fn run_pull(args: PullArgs, ctx: &Ctx) -> anyhow::Result<()> {
         .fetch(
             &remote,
             &spec,
-            &fetch_options(args.jobs, args.allow_local_keys),
+            &fetch_options(
+                args.jobs,
+                args.allow_local_keys,
+                layout_of(Some(&repo), args.layout, args.remote.as_deref())?,
+            ),
             ctx.watch(&bar),
         )
         .with_context(|| format!("pull of {} from {url} failed", args.rev))?;
@@ -236,6 +275,7 @@ pub fn install_from_remote(
     dest: &Path,
     opts: &quilt::InstallOptions,
     allow_local_keys: bool,
+    layout: Option<RemoteLayout>,
     ctx: &Ctx,
 ) -> anyhow::Result<()> {
     let (store, in_workdir) = match Repository::discover(&ctx.cwd) {
@@ -253,6 +293,7 @@ pub fn install_from_remote(
     // Remote names are the working directory's; the cache store has none of its own.
     let names = in_workdir.then_some(&store);
     let (url, remote) = open_to_read(names, ctx, from)?;
+    let layout = layout_of(names, layout, from)?;
     let from = from.unwrap_or(url.as_str());
     let spec = RevSpec::parse(rev)?;
     let bar = ctx.bar();
@@ -260,7 +301,7 @@ pub fn install_from_remote(
         .fetch(
             &remote,
             &spec,
-            &fetch_options(8, allow_local_keys),
+            &fetch_options(8, allow_local_keys, layout),
             ctx.watch(&bar),
         )
         .with_context(|| format!("could not fetch {rev} from {from}"))?;

@@ -103,6 +103,7 @@ impl Package {
             dest: opts.dest,
             message: None,
             jobs: opts.jobs,
+            ..PushOptions::default()
         };
         repo.push(remote, name, &top, &opts, watch)
     }
@@ -214,6 +215,7 @@ impl Package {
             jobs: jobs(&self.options),
             remote_options: self.options.remote.clone(),
             allow_local_keys: self.options.allow_local_keys,
+            ..FetchOptions::default()
         };
         fetch_objects(
             store,

@@ -101,6 +101,15 @@ impl Repository {
         })
     }
 
+    /// Sets how a remote lays out data objects (`quilt remote add --layout packed`).
+    pub fn set_remote_layout(&self, name: &str, layout: quilt_sync::RemoteLayout) -> Result<()> {
+        let value = match layout {
+            quilt_sync::RemoteLayout::Plain => None,
+            quilt_sync::RemoteLayout::Packed => Some(layout.as_str()),
+        };
+        Ok(self.store().db().set_remote_layout(name, value)?)
+    }
+
     /// Removes a remote; nothing on the remote is touched.
     pub fn remove_remote(&self, name: &str) -> Result<()> {
         Ok(self.store().db().remove_remote(name)?)

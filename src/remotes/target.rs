@@ -3,7 +3,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use quilt_store::RemoteSettings;
-use quilt_sync::{open_remote, Remote, RemoteOptions, RemoteUrl};
+use quilt_sync::{open_remote, Remote, RemoteLayout, RemoteOptions, RemoteUrl};
 
 use crate::error::{Error, Result};
 use crate::Repository;
@@ -24,6 +24,7 @@ struct Target {
     name: Option<String>,
     settings: RemoteSettings,
     found_region: Option<String>,
+    layout: Option<String>,
 }
 
 impl Target {
@@ -33,6 +34,7 @@ impl Target {
             name: None,
             settings: RemoteSettings::default(),
             found_region: None,
+            layout: None,
         }
     }
 }
@@ -54,6 +56,19 @@ impl Repository {
         let remote = open_remote(&url, &options_for(&t, base))?;
         remember_found_region(self, &t);
         Ok(OpenedRemote { url, remote })
+    }
+
+    /// The layout of the remote a name, URL or `None` (the default) means: a named remote's
+    /// own (`quilt remote add --layout`), else the plain layout.
+    pub fn remote_layout(&self, name_or_url: Option<&str>) -> Result<RemoteLayout> {
+        let t = target(Some(self), name_or_url)?;
+        match t.layout.as_deref() {
+            None => Ok(RemoteLayout::Plain),
+            Some(l) => l.parse().map_err(|reason: String| Error::BadRemoteLayout {
+                name: t.name.unwrap_or(t.url),
+                reason,
+            }),
+        }
     }
 
     /// Creates the directory of the remote [`Repository::open_remote`] would open, when it
@@ -241,6 +256,7 @@ fn target(repo: Option<&Repository>, name_or_url: Option<&str>) -> Result<Target
             name: Some(r.name),
             settings: r.settings,
             found_region: r.found_region,
+            layout: r.layout,
         }))
     };
     if let Some(n) = name_or_url {

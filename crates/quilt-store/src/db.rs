@@ -17,7 +17,8 @@ pub use stat_cache::{StatCache, StatRow};
 /// 2: the stat cache is keyed by (root, logical key) in manifest order.
 /// 3: revisions record their parent (the version checked out when they were built).
 /// 4: remotes carry their own endpoint, region and AWS profile, and the region found for them.
-const SCHEMA_VERSION: i64 = 4;
+/// 5: remotes carry their layout (`packed`, or NULL for quilt3's plain layout).
+const SCHEMA_VERSION: i64 = 5;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS revisions (
@@ -57,7 +58,8 @@ CREATE TABLE IF NOT EXISTS remotes (
     endpoint     TEXT,
     region       TEXT,
     profile      TEXT,
-    found_region TEXT
+    found_region TEXT,
+    layout       TEXT
 );
 CREATE TABLE IF NOT EXISTS inventory (
     remote TEXT NOT NULL,
@@ -125,8 +127,8 @@ fn add_remote_columns(conn: &Connection) -> rusqlite::Result<()> {
     tx.commit()
 }
 
-/// The columns schema 4 added to `remotes`.
-const REMOTE_COLUMNS: [&str; 4] = ["endpoint", "region", "profile", "found_region"];
+/// The columns schemas 4 and 5 added to `remotes`.
+const REMOTE_COLUMNS: [&str; 5] = ["endpoint", "region", "profile", "found_region", "layout"];
 
 /// How to reach a remote, beyond its URL: each setting overrides the environment and the AWS
 /// configuration files for this remote only. `None` leaves it to them.
@@ -149,6 +151,8 @@ pub struct RemoteRecord {
     /// The bucket's region as the bucket itself named it (a cache: see quilt-sync's
     /// `s3::region`); cleared whenever the URL or settings change.
     pub found_region: Option<String>,
+    /// How data is laid out on the remote: `packed`, or `None` for quilt3's plain layout.
+    pub layout: Option<String>,
 }
 
 /// One recorded version of a package.
@@ -253,7 +257,7 @@ impl Db {
         if version < 3 {
             add_parent_column(&conn).map_err(|e| Error::db("upgrade the schema", &self.path, e))?;
         }
-        if version < 4 {
+        if version < 5 {
             add_remote_columns(&conn)
                 .map_err(|e| Error::db("upgrade the schema", &self.path, e))?;
         }
@@ -598,7 +602,7 @@ impl Db {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT name, url, endpoint, region, profile, found_region FROM remotes ORDER BY seq",
+                "SELECT name, url, endpoint, region, profile, found_region, layout FROM remotes ORDER BY seq",
             )
             .map_err(self.err(ctx))?;
         let rows = stmt
@@ -612,6 +616,7 @@ impl Db {
                         profile: r.get(4)?,
                     },
                     found_region: r.get(5)?,
+                    layout: r.get(6)?,
                 })
             })
             .map_err(self.err(ctx))?
@@ -635,6 +640,21 @@ impl Db {
                 params![name, settings.endpoint, settings.region, settings.profile],
             )
             .map_err(self.err("change a remote's settings"))?;
+        match changed {
+            0 => Err(Error::NoSuchRemote { name: name.into() }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Sets a remote's layout (`packed`), or `None` for the plain one.
+    pub fn set_remote_layout(&self, name: &str, layout: Option<&str>) -> Result<()> {
+        let changed = self
+            .conn()
+            .execute(
+                "UPDATE remotes SET layout = ?2 WHERE name = ?1",
+                params![name, layout],
+            )
+            .map_err(self.err("change a remote's layout"))?;
         match changed {
             0 => Err(Error::NoSuchRemote { name: name.into() }),
             _ => Ok(()),

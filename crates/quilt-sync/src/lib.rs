@@ -76,8 +76,11 @@ pub use s3::{S3Options, S3Remote};
 pub use url::RemoteUrl;
 
 pub mod layout;
+pub mod packed;
 pub mod transfer;
 
+pub use packed::lock::LockOptions;
+pub use packed::RemoteLayout;
 pub use transfer::error::TransferError;
 pub use transfer::fetch::{fetch, fetch_objects, FetchOptions, FetchOutcome, ObjectsFetched};
 pub use transfer::publish::{publish_manifest, Published};

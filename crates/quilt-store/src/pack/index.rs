@@ -216,25 +216,41 @@ impl Index {
 
     /// Binary search inside the fan-out bucket of the digest's first byte.
     pub fn find(&self, kind: HashType, digest: &[u8; 32]) -> Option<IndexEntry> {
-        let b = digest[0] as usize;
-        let mut lo = if b == 0 {
-            0
-        } else {
-            u64::from(fanout_at(&self.map, b - 1))
-        };
-        let mut hi = u64::from(fanout_at(&self.map, b));
-        let key = (digest.as_slice(), kind.code());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let raw = raw_entry(&self.map, mid);
-            match (&raw[..32], raw[32]).cmp(&key) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return Some(decode_entry(raw)),
-            }
-        }
-        None
+        find_in(&self.map, self.count, kind, digest)
     }
+}
+
+/// Entry `i` of validated index bytes.
+pub(crate) fn entry_at(bytes: &[u8], i: u64) -> IndexEntry {
+    decode_entry(raw_entry(bytes, i))
+}
+
+/// Binary search of validated index bytes (`count` entries) inside the fan-out bucket of the
+/// digest's first byte.
+pub(crate) fn find_in(
+    bytes: &[u8],
+    count: u64,
+    kind: HashType,
+    digest: &[u8; 32],
+) -> Option<IndexEntry> {
+    let b = digest[0] as usize;
+    let mut lo = if b == 0 {
+        0
+    } else {
+        u64::from(fanout_at(bytes, b - 1))
+    };
+    let mut hi = u64::from(fanout_at(bytes, b)).min(count);
+    let key = (digest.as_slice(), kind.code());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let raw = raw_entry(bytes, mid);
+        match (&raw[..32], raw[32]).cmp(&key) {
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+            std::cmp::Ordering::Equal => return Some(decode_entry(raw)),
+        }
+    }
+    None
 }
 
 #[cfg(test)]

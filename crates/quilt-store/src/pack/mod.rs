@@ -11,6 +11,7 @@ use quilt_hash::{HashType, ObjectId};
 use crate::{Error, Result};
 
 pub(crate) mod index;
+pub mod mem;
 pub(crate) mod merge;
 pub(crate) mod write;
 

@@ -152,6 +152,26 @@ pub enum TransferError {
         #[source]
         source: std::io::Error,
     },
+    /// A pack or pack index on a packed remote is damaged: nothing from it was stored.
+    #[error("pack {pack} on {remote} is corrupt: {reason}; nothing from it was stored{}. Re-push the versions that need them from a good copy, then run `quilt gc --remote`", list_objects(objects))]
+    CorruptRemotePack {
+        /// The remote, as [`crate::Remote::describe`] gives it.
+        remote: String,
+        /// The pack's key (`.quilt/packs/pack-<hex>.pack` or `.idx`).
+        pack: String,
+        /// What is wrong.
+        reason: String,
+        /// The objects wanted from it (empty when its index is what is damaged).
+        objects: Vec<ObjectId>,
+    },
+    /// Another process holds a lock on the remote that this operation cannot share.
+    #[error("{remote} is busy: {reason}")]
+    RemoteBusy {
+        /// The remote, as [`crate::Remote::describe`] gives it.
+        remote: String,
+        /// Who holds it, and what to do.
+        reason: String,
+    },
     /// The operation was interrupted (Ctrl-C); what was complete is kept.
     #[error("interrupted")]
     Interrupted,
@@ -173,6 +193,18 @@ pub struct Tried {
     pub location: String,
     /// Why it could not be used.
     pub error: TransferError,
+}
+
+fn list_objects(objects: &[ObjectId]) -> String {
+    if objects.is_empty() {
+        return String::new();
+    }
+    let shown: Vec<String> = objects.iter().take(20).map(ToString::to_string).collect();
+    let more = match objects.len() > 20 {
+        true => format!(" and {} more", objects.len() - 20),
+        false => String::new(),
+    };
+    format!(" (objects in it: {}{more})", shown.join(", "))
 }
 
 fn list_tried(tried: &[Tried]) -> String {

@@ -21,6 +21,8 @@ pub use super::locate::{parse_physical_key, PhysicalKey};
 use super::locate::{read_local, Location, Sources};
 use super::registry::{read_pointer, resolve_prefix};
 use crate::layout::{latest_key, manifest_key};
+use crate::packed::fetch::fetch_packed;
+use crate::packed::RemoteLayout;
 use crate::{Remote, RemoteOptions};
 
 /// How to fetch.
@@ -33,6 +35,9 @@ pub struct FetchOptions {
     /// Read `file://` physical keys even though the remote is not a directory on this
     /// machine (see `locate`).
     pub allow_local_keys: bool,
+    /// How the remote lays out data objects: on a packed one, objects are looked up in its
+    /// packs first.
+    pub layout: RemoteLayout,
 }
 
 /// What a fetch did.
@@ -232,21 +237,24 @@ pub fn fetch_objects(
             path: "thread pool".into(),
             source: std::io::Error::other(e),
         })?;
+    let watch = Watch {
+        progress,
+        interrupt,
+    };
+    let (mut downloaded, mut bytes) = (0, 0);
+    let missing = match opts.layout {
+        RemoteLayout::Plain => missing,
+        RemoteLayout::Packed => {
+            let got = fetch_packed(store, remote, missing, &pool, progress, interrupt)?;
+            (downloaded, bytes) = (got.downloaded, got.bytes);
+            got.rest
+        }
+    };
     let sources = Sources::new(remote, &opts.remote_options, opts.allow_local_keys);
-    let (downloaded, bytes_down) = download_missing(
-        store,
-        &missing,
-        &also,
-        &pool,
-        &sources,
-        Watch {
-            progress,
-            interrupt,
-        },
-    )?;
+    let (more, more_bytes) = download_missing(store, &missing, &also, &pool, &sources, watch)?;
     Ok(ObjectsFetched {
-        downloaded,
-        bytes: bytes_down,
+        downloaded: downloaded + more,
+        bytes: bytes + more_bytes,
         present,
     })
 }

@@ -23,6 +23,9 @@ use super::registry::{has_manifest, read_latest};
 use super::rewrite::rewritten_manifest;
 use super::upload::upload_verified;
 use crate::layout::{latest_key, manifest_key, object_key, timestamp_key};
+use crate::packed::lock::LockOptions;
+use crate::packed::push::{PackedPush, DEFAULT_PACK_TARGET};
+use crate::packed::RemoteLayout;
 use crate::{CasOutcome, Condition, Remote};
 
 /// How to push.
@@ -38,6 +41,12 @@ pub struct PushOptions<'a> {
     pub message: Option<String>,
     /// Parallel transfers.
     pub jobs: usize,
+    /// How the remote lays out data objects (ignored with `dest`).
+    pub layout: RemoteLayout,
+    /// Packed layout: bytes of object data per pack (0: [`DEFAULT_PACK_TARGET`]).
+    pub pack_target: u64,
+    /// Packed layout: timing of the lock a push holds on the remote.
+    pub lock: LockOptions,
 }
 
 /// What a push did.
@@ -113,18 +122,8 @@ pub fn push(
         })?;
 
     let mut warnings = Vec::new();
-    let (uploaded, bytes, present, manifest_written) = match opts.dest {
-        None => {
-            let (uploaded, bytes, present) =
-                push_objects(store, remote, &top, &pool, progress, interrupt)?;
-            // A Ctrl-C during the last object: stop before the manifest and `latest`.
-            if interrupt.load(Ordering::Relaxed) {
-                return Err(TransferError::Interrupted);
-            }
-            let written = write_manifest_streamed(store, remote, &top)?;
-            (uploaded, bytes, present, written)
-        }
-        Some(dest) => {
+    let (uploaded, bytes, present, manifest_written) = match (opts.dest, opts.layout) {
+        (Some(dest), _) => {
             let mut manifest = store.get_manifest(&top)?;
             let r = push_to_dest(
                 store,
@@ -141,11 +140,33 @@ pub fn push(
                     dest.describe()
                 ));
             }
-            if interrupt.load(Ordering::Relaxed) {
-                return Err(TransferError::Interrupted);
-            }
+            stop_if_interrupted(interrupt)?;
             let written = write_dest_manifest(remote, &top, &manifest)?;
             (r.uploaded, r.bytes, r.present, written)
+        }
+        (None, RemoteLayout::Packed) => {
+            let job = PackedPush {
+                store,
+                remote,
+                pool: &pool,
+                progress,
+                interrupt,
+                pack_target: match opts.pack_target {
+                    0 => DEFAULT_PACK_TARGET,
+                    n => n,
+                },
+                lock: opts.lock,
+            };
+            push_packed(&job, &top)?
+        }
+        (None, RemoteLayout::Plain) => {
+            let wanted = distinct_objects(store, &top)?;
+            let (up, bytes, present) =
+                upload_objects(store, remote, &wanted, &pool, progress, interrupt)?;
+            drop(wanted);
+            stop_if_interrupted(interrupt)?;
+            let written = write_manifest_streamed(store, remote, &top)?;
+            (up, bytes, present, written)
         }
     };
     let latest_moved = move_latest(store, remote, name, &top, opts.force)?;
@@ -227,6 +248,39 @@ fn write_dest_manifest(
     }
 }
 
+/// A Ctrl-C during the last object: stop before the manifest and `latest`.
+fn stop_if_interrupted(interrupt: &AtomicBool) -> TResult<()> {
+    match interrupt.load(Ordering::Relaxed) {
+        true => Err(TransferError::Interrupted),
+        false => Ok(()),
+    }
+}
+
+/// The packed layout: a version whose manifest the remote has is complete there and needs
+/// no listing or lock; otherwise objects go up in packs (large ones as in the plain layout)
+/// and the manifest is written before the push's lock is let go. Physical keys are the plain
+/// layout's (docs/format.md §5).
+fn push_packed(job: &PackedPush<'_>, top: &TopHash) -> TResult<(u64, u64, u64, ManifestWrite)> {
+    let wanted = distinct_objects(job.store, top)?;
+    if has_manifest(job.remote, top)? {
+        return Ok((0, 0, wanted.len() as u64, ManifestWrite::Present));
+    }
+    let plain = |large: &[(ObjectId, u64)]| {
+        upload_objects(
+            job.store,
+            job.remote,
+            large,
+            job.pool,
+            job.progress,
+            job.interrupt,
+        )
+    };
+    job.run(&wanted, &plain, |sent| {
+        let written = write_manifest_streamed(job.store, job.remote, top)?;
+        Ok((sent.uploaded, sent.bytes, sent.present, written))
+    })
+}
+
 /// The distinct objects of version `top` with their sizes, in manifest order, read one batch
 /// of lines at a time: 48 bytes per object, where the parsed manifest took over a kilobyte.
 fn distinct_objects(store: &Store, top: &TopHash) -> TResult<Vec<(ObjectId, u64)>> {
@@ -255,20 +309,22 @@ fn first_of_each(mut all: Vec<(ObjectId, u64)>) -> Vec<(ObjectId, u64)> {
     all
 }
 
-/// Uploads the content-addressed objects the remote lacks. Returns (uploaded, bytes, present).
-fn push_objects(
+/// Uploads the objects of `wanted` the remote lacks to `.quilt/objects/`. Returns
+/// (uploaded, bytes, present).
+fn upload_objects(
     store: &Store,
     remote: &dyn Remote,
-    top: &TopHash,
+    wanted: &[(ObjectId, u64)],
     pool: &rayon::ThreadPool,
     progress: &dyn Progress,
     interrupt: &AtomicBool,
 ) -> TResult<(u64, u64, u64)> {
-    let wanted = distinct_objects(store, top)?;
+    if wanted.is_empty() {
+        return Ok((0, 0, 0));
+    }
     let inventory_key = remote.describe();
-    let missing = missing_objects(store, remote, &inventory_key, &wanted, pool)?;
+    let missing = missing_objects(store, remote, &inventory_key, wanted, pool)?;
     let present = (wanted.len() - missing.len()) as u64;
-    drop(wanted);
     if missing.is_empty() {
         return Ok((0, 0, present));
     }
@@ -309,7 +365,7 @@ fn push_objects(
     flush(true)?;
     result?;
     progress.finish();
-    tracing::debug!(manifest = %top, "objects uploaded");
+    tracing::debug!(objects = missing.len(), "objects uploaded");
     Ok((uploaded.into_inner(), bytes.into_inner(), present))
 }
 
@@ -426,7 +482,6 @@ pub(crate) fn now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
 }
-
 #[cfg(test)]
 mod tests {
     use quilt_hash::{HashType, ObjectId};
@@ -439,7 +494,14 @@ mod tests {
 
     #[test]
     fn first_of_each_keeps_the_first_of_every_digest_in_order() {
-        let all = vec![(id(3), 1), (id(1), 2), (id(3), 3), (id(2), 4), (id(1), 5), (id(3), 6)];
+        let all = vec![
+            (id(3), 1),
+            (id(1), 2),
+            (id(3), 3),
+            (id(2), 4),
+            (id(1), 5),
+            (id(3), 6),
+        ];
         assert_eq!(first_of_each(all), vec![(id(3), 1), (id(1), 2), (id(2), 4)]);
         assert_eq!(first_of_each(Vec::new()), Vec::new());
     }

@@ -177,7 +177,10 @@ fn pushed_manifest_is_the_stored_one_with_remote_keys() {
     let name = PackageName::parse("t/pkg").unwrap();
     for (case, text) in [
         ("directory lines first", format!("{header}{dir}{entries}")),
-        ("a directory line after an entry", format!("{header}{first}{dir}{rest}")),
+        (
+            "a directory line after an entry",
+            format!("{header}{first}{dir}{rest}"),
+        ),
     ] {
         let top = store.put_manifest_bytes(text.as_bytes()).unwrap();
         let remote_dir = t.path().join(format!("remote-{}", case.len()));
