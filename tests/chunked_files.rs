@@ -39,7 +39,10 @@ fn a_large_file_round_trips_and_an_edit_stores_little() {
     assert_eq!(first["hashed_files"], 1, "{first}");
     let loose = ds.join(".quilt/objects/loose");
     let loose_files = std::fs::read_dir(&loose).map(|rd| rd.count()).unwrap_or(0);
-    assert_eq!(loose_files, 0, "a large file is stored as chunks, not loose");
+    assert_eq!(
+        loose_files, 0,
+        "a large file is stored as chunks, not loose"
+    );
     let one_version = store_bytes(&ds);
     assert!(one_version < BIG as u64 + (1 << 20), "{one_version}");
 
@@ -48,8 +51,14 @@ fn a_large_file_round_trips_and_an_edit_stores_little() {
     assert_eq!(again["hashed_files"], 0, "{again}");
 
     let dest = t.path().join("inst");
-    ok(&ds, &["install", "t/big", "--dest", dest.to_str().expect("utf-8")]);
-    assert_eq!(std::fs::read(dest.join("model.bin")).expect("installed"), data);
+    ok(
+        &ds,
+        &["install", "t/big", "--dest", dest.to_str().expect("utf-8")],
+    );
+    assert_eq!(
+        std::fs::read(dest.join("model.bin")).expect("installed"),
+        data
+    );
 
     // 64 KiB inserted in the middle and 64 KiB overwritten near the end.
     let mut edited = data[..BIG / 2].to_vec();
@@ -60,7 +69,10 @@ fn a_large_file_round_trips_and_an_edit_stores_little() {
     write(&ds, "model.bin", &edited);
     ok(&ds, &["build", "t/big", "-m", "v2"]);
     let growth = store_bytes(&ds) - one_version;
-    assert!(growth < 4 << 20, "an edit of 128 KiB stored {growth} new bytes");
+    assert!(
+        growth < 4 << 20,
+        "an edit of 128 KiB stored {growth} new bytes"
+    );
     ok(&ds, &["verify"]);
 
     // Checkout of the older version rewrites the file from its chunks.
@@ -68,8 +80,14 @@ fn a_large_file_round_trips_and_an_edit_stores_little() {
     assert!(log.contains("v1"), "{log}");
     std::fs::remove_file(ds.join("model.bin")).expect("rm");
     let dest2 = t.path().join("inst2");
-    ok(&ds, &["install", "t/big", "--dest", dest2.to_str().expect("utf-8")]);
-    assert_eq!(std::fs::read(dest2.join("model.bin")).expect("installed"), edited);
+    ok(
+        &ds,
+        &["install", "t/big", "--dest", dest2.to_str().expect("utf-8")],
+    );
+    assert_eq!(
+        std::fs::read(dest2.join("model.bin")).expect("installed"),
+        edited
+    );
 }
 
 #[test]
@@ -98,9 +116,19 @@ fn a_chunked_file_pushes_to_a_directory_remote() {
     let dest = t.path().join("inst");
     ok(
         &client,
-        &["install", "t/push", "--from", "origin", "--dest", dest.to_str().expect("utf-8")],
+        &[
+            "install",
+            "t/push",
+            "--from",
+            "origin",
+            "--dest",
+            dest.to_str().expect("utf-8"),
+        ],
     );
-    assert_eq!(std::fs::read(dest.join("data/big.bin")).expect("installed"), data);
+    assert_eq!(
+        std::fs::read(dest.join("data/big.bin")).expect("installed"),
+        data
+    );
 
     let Some(py) = python() else {
         return skip_or_fail("quilt3 is not available");
@@ -110,7 +138,12 @@ fn a_chunked_file_pushes_to_a_directory_remote() {
     let q3top = run_py(
         &py,
         "remote.py",
-        &["install", "t/push", &registry, q3dest.to_str().expect("utf-8")],
+        &[
+            "install",
+            "t/push",
+            &registry,
+            q3dest.to_str().expect("utf-8"),
+        ],
         &[],
     );
     assert_eq!(q3top.lines().last().map(str::trim), Some(top.as_str()));

@@ -409,7 +409,10 @@ fn flipped_byte_in_a_chunk_names_the_file_and_the_chunk() {
     write(&ds, "huge.bin", &data);
     ok(&ds, &["init"]);
     let top = top_hash(&ok(&ds, &["build", "t/ds", "-m", "v1"]));
-    assert!(!loose_path(&ds, &data).exists(), "the file is stored as chunks");
+    assert!(
+        !loose_path(&ds, &data).exists(),
+        "the file is stored as chunks"
+    );
     let needle = &data[3 << 20..(3 << 20) + 64];
     let pack = files_with_ext(&pack_dir(&ds), "pack")
         .into_iter()
@@ -432,13 +435,22 @@ fn flipped_byte_in_a_chunk_names_the_file_and_the_chunk() {
         .args(["install", "t/ds", "--dest", dest.to_str().expect("utf-8")])
         .output()
         .expect("install");
-    assert!(!res.status.success(), "install exited 0 over a corrupt chunk");
+    assert!(
+        !res.status.success(),
+        "install exited 0 over a corrupt chunk"
+    );
     if let Ok(w) = std::fs::read(dest.join("huge.bin")) {
         assert!(w == data, "install left corrupt bytes");
     }
     gc_keeps_everything(&ds, &pack);
     flip(&pack, at);
     ok(&ds, &["verify"]);
-    ok(&ds, &["install", "t/ds", "--dest", dest.to_str().expect("utf-8")]);
-    assert_eq!(std::fs::read(dest.join("huge.bin")).expect("installed"), data);
+    ok(
+        &ds,
+        &["install", "t/ds", "--dest", dest.to_str().expect("utf-8")],
+    );
+    assert_eq!(
+        std::fs::read(dest.join("huge.bin")).expect("installed"),
+        data
+    );
 }

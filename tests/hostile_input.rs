@@ -417,7 +417,12 @@ fn crafted_chunk_lists_fail_cleanly() {
         let dest = t.path().join("dest");
         let err = clean_failure(
             &ds,
-            &["install", "evil/chunks", "--dest", dest.to_str().expect("utf-8")],
+            &[
+                "install",
+                "evil/chunks",
+                "--dest",
+                dest.to_str().expect("utf-8"),
+            ],
         );
         assert!(err.contains("chunk list"), "{what}: {err}");
         assert!(
@@ -426,8 +431,15 @@ fn crafted_chunk_lists_fail_cleanly() {
         );
         let out = quilt(&ds).arg("verify").output().expect("verify");
         let text = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.code(), Some(1), "{what}: verify must fail:\n{text}");
-        assert!(text.contains(&hash_bytes(&data).to_string()), "{what}: {text}");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{what}: verify must fail:\n{text}"
+        );
+        assert!(
+            text.contains(&hash_bytes(&data).to_string()),
+            "{what}: {text}"
+        );
         // gc cannot know the chunks a damaged list needs: it refuses rather than guess.
         let err = clean_failure(&ds, &["gc"]);
         assert!(err.contains("chunk list"), "{what}: {err}");

@@ -571,9 +571,8 @@ fn verify_loose(
 /// Names, on each corrupt object, the package versions it breaks (`i` indexes the problem).
 fn attach_breaks(report: &mut VerifyReport, found: Vec<(usize, (PackageName, TopHash))>) {
     for (i, version) in found {
-        if let Some(
-            Problem::CorruptObject { breaks, .. } | Problem::BadChunkList { breaks, .. },
-        ) = report.problems.get_mut(i)
+        if let Some(Problem::CorruptObject { breaks, .. } | Problem::BadChunkList { breaks, .. }) =
+            report.problems.get_mut(i)
         {
             if !breaks.contains(&version) {
                 breaks.push(version);

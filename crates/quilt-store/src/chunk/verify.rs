@@ -65,7 +65,11 @@ impl Store {
     }
 
     /// What is wrong with the file `id` as `list` reassembles it, if anything.
-    fn check_reassembly(&self, id: &ObjectId, list: &ChunkList) -> Option<(Option<ObjectId>, String)> {
+    fn check_reassembly(
+        &self,
+        id: &ObjectId,
+        list: &ChunkList,
+    ) -> Option<(Option<ObjectId>, String)> {
         let parts = match self.chunk_parts(id, list) {
             Ok(parts) => parts,
             Err(Error::ChunkMissing { chunk, .. }) => {

@@ -261,7 +261,10 @@ fn gc_keeps_a_live_file_s_chunks_and_drops_the_rest() {
     let dropped = content(8, 60_000);
     let kept_id = chunked_package(&store, dir.path(), "a/kept", &kept);
     let dropped_id = chunked_package(&store, dir.path(), "a/dropped", &dropped);
-    let dropped_list = store.chunk_list(&dropped_id).expect("list").expect("chunked");
+    let dropped_list = store
+        .chunk_list(&dropped_id)
+        .expect("list")
+        .expect("chunked");
     store
         .delete_package(&crate::util::name("a/dropped"))
         .expect("delete");
@@ -271,7 +274,10 @@ fn gc_keeps_a_live_file_s_chunks_and_drops_the_rest() {
     assert!(!store.contains(&dropped_id).expect("contains"));
     assert_eq!(store.chunk_list(&dropped_id).expect("list"), None);
     for (c, _) in &dropped_list.chunks {
-        assert!(!store.contains(c).expect("contains"), "chunk {c} survived gc");
+        assert!(
+            !store.contains(c).expect("contains"),
+            "chunk {c} survived gc"
+        );
     }
     let report = store
         .verify(
@@ -326,7 +332,11 @@ fn verify_names_the_file_and_the_chunk_at_fault() {
             if *f == id && *c == victim && !breaks.is_empty())
     });
     assert!(named, "{problems:?}");
-    let shown = problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n");
+    let shown = problems
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
     assert!(shown.contains(&victim.to_string()), "{shown}");
     assert!(
         !problems
@@ -358,7 +368,10 @@ fn verify_names_the_file_and_the_chunk_at_fault() {
     });
     assert!(missing, "{problems:?}");
     assert!(!store.contains(&id).expect("contains"));
-    assert!(matches!(store.open_object(&id), Err(Error::ChunkMissing { .. })));
+    assert!(matches!(
+        store.open_object(&id),
+        Err(Error::ChunkMissing { .. })
+    ));
 }
 
 #[test]
@@ -393,5 +406,9 @@ fn a_loose_file_is_stored_in_one_read() {
     assert!(store.loose_path(&id).is_some());
     assert_eq!(store.get(&id).expect("get"), data);
     let tmp = store.root().join("tmp");
-    assert_eq!(std::fs::read_dir(&tmp).expect("tmp").count(), 0, "no temp file left");
+    assert_eq!(
+        std::fs::read_dir(&tmp).expect("tmp").count(),
+        0,
+        "no temp file left"
+    );
 }
