@@ -17,7 +17,8 @@ use quilt::sync::Remote;
 const SMALL: usize = 3000;
 /// Loose, one part.
 const LOOSE: usize = 2 << 20;
-/// Loose, two parts of 8 MiB: uploaded with per-part checksums.
+/// Stored as chunks (above the chunking threshold); uploaded as two parts of 8 MiB with
+/// per-part checksums.
 const MULTI: usize = 9 << 20;
 
 struct Fixture {
@@ -94,9 +95,12 @@ fn flip_stored(ds: &Path, data: &[u8]) -> (PathBuf, usize) {
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "pack"))
             .find_map(|p| {
+                // 64 bytes from the middle: one chunk of a chunked file, or a packed object.
+                let mid = data.len() / 2;
+                let needle = &data[mid..mid + 64];
                 let hay = std::fs::read(&p).expect("read pack");
-                let pos = hay.windows(data.len()).position(|w| w == data)?;
-                Some((p, pos + data.len() / 2))
+                let pos = hay.windows(needle.len()).position(|w| w == needle)?;
+                Some((p, pos))
             })
             .expect("a pack holds the object")
     };

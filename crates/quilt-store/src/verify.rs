@@ -92,6 +92,14 @@ pub enum Problem {
         /// Package versions that include this file.
         breaks: Vec<(PackageName, TopHash)>,
     },
+    /// A chunk list whose chunk is not stored. Left by an interrupted write (a list can be
+    /// published before a chunk another pack holds), harmless unless a version needs the
+    /// file: that is then also reported as [`Problem::MissingObject`].
+    IncompleteChunkList {
+        id: ObjectId,
+        file: PathBuf,
+        chunk: ObjectId,
+    },
     /// A revision needs an object the store does not have.
     MissingObject {
         name: PackageName,
@@ -104,7 +112,10 @@ pub enum Problem {
 impl Problem {
     /// Warnings do not mean lost or wrong data.
     pub fn is_warning(&self) -> bool {
-        matches!(self, Problem::OrphanPack { .. })
+        matches!(
+            self,
+            Problem::OrphanPack { .. } | Problem::IncompleteChunkList { .. }
+        )
     }
 }
 
@@ -156,6 +167,12 @@ impl fmt::Display for Problem {
                 }
                 Ok(())
             }
+            Problem::IncompleteChunkList { id, file, chunk } => write!(
+                f,
+                "chunked file {id} (list in {}) lacks chunk {chunk} (an interrupted write; \
+                 `quilt gc` removes the list if no version needs it)",
+                file_name(file)
+            ),
             Problem::CorruptIndex { file, reason } => {
                 write!(f, "pack index {} is corrupt: {reason}", file.display())
             }

@@ -83,6 +83,11 @@ impl ObjectWriter<'_> {
         let id = hasher
             .finalize()
             .map_err(|e| Error::io("hash", path, std::io::Error::other(e.to_string())))?;
+        // Already stored (loose, by a store from before chunking, or as chunks): the chunks
+        // just written are unreferenced and go at the next gc.
+        if self.store.contains_cached(&id) {
+            return Ok(Some((id, self.dup()?)));
+        }
         let new = self.put_list_checked(&id, &list, false)?;
         Ok(Some((id, new)))
     }

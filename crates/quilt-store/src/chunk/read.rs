@@ -99,6 +99,24 @@ impl Store {
         Ok(tmp)
     }
 
+    /// The first chunk of the chunked file `id` whose bytes do not hash to its name, and
+    /// the pack holding it: where the damage a reassembly found lives. `None` if the file
+    /// is not chunked or every chunk is sound.
+    pub fn damaged_chunk(&self, id: &ObjectId) -> Result<Option<(ObjectId, PathBuf)>> {
+        let Some(list) = self.chunk_list(id)? else {
+            return Ok(None);
+        };
+        for (chunk, _) in &list.chunks {
+            let Some((pack, e)) = self.find_packed(chunk)? else {
+                continue;
+            };
+            if crate::hashing::hash_as(HashType::Blake3, pack.data_of(&e)?) != *chunk {
+                return Ok(Some((*chunk, pack.pack_path.clone())));
+            }
+        }
+        Ok(None)
+    }
+
     /// Whether every chunk of `list` is in the packs already mapped.
     pub(crate) fn chunks_present_cached(&self, list: &ChunkList) -> bool {
         list.chunks

@@ -57,24 +57,25 @@ impl Store {
                 if let Some((c, _)) = list.chunks.iter().find(|(c, _)| bad_chunks.contains(c)) {
                     return Some(bad(Some(*c), "the chunk is corrupt".into()));
                 }
-                self.check_reassembly(&id, &list)
-                    .map(|(chunk, reason)| bad(chunk, reason))
+                match self.check_reassembly(&id, &list) {
+                    Checked::Fine => None,
+                    Checked::Missing(chunk) => Some(Problem::IncompleteChunkList {
+                        id,
+                        file: pack.pack_path.clone(),
+                        chunk,
+                    }),
+                    Checked::Bad(chunk, reason) => Some(bad(chunk, reason)),
+                }
             })
             .collect();
         Ok((lists.len() as u64, problems))
     }
 
     /// What is wrong with the file `id` as `list` reassembles it, if anything.
-    fn check_reassembly(
-        &self,
-        id: &ObjectId,
-        list: &ChunkList,
-    ) -> Option<(Option<ObjectId>, String)> {
+    fn check_reassembly(&self, id: &ObjectId, list: &ChunkList) -> Checked {
         let parts = match self.chunk_parts(id, list) {
             Ok(parts) => parts,
-            Err(Error::ChunkMissing { chunk, .. }) => {
-                return Some((Some(chunk), "the chunk is not in the store".into()))
-            }
+            Err(Error::ChunkMissing { chunk, .. }) => return Checked::Missing(chunk),
             Err(Error::ChunkLength {
                 chunk,
                 expected,
@@ -82,18 +83,27 @@ impl Store {
                 ..
             }) => {
                 let reason = format!("the chunk is {actual} bytes long, the list says {expected}");
-                return Some((Some(chunk), reason));
+                return Checked::Bad(Some(chunk), reason);
             }
-            Err(e) => return Some((None, e.to_string())),
+            Err(e) => return Checked::Bad(None, e.to_string()),
         };
         let mut check = StreamCheck::new(id, list.size);
         for (map, range) in &parts {
             check.update(&map[range.clone()]);
         }
         match check.finish() {
-            Ok(()) => None,
-            Err(Ok(actual)) => Some((None, format!("its chunks reassemble to {actual}"))),
-            Err(Err(e)) => Some((None, e.to_string())),
+            Ok(()) => Checked::Fine,
+            Err(Ok(actual)) => Checked::Bad(None, format!("its chunks reassemble to {actual}")),
+            Err(Err(e)) => Checked::Bad(None, e.to_string()),
         }
     }
+}
+
+/// The outcome of reassembling one chunked file.
+enum Checked {
+    Fine,
+    /// A chunk is not stored.
+    Missing(ObjectId),
+    /// The list or a chunk is damaged (the chunk, when one is at fault).
+    Bad(Option<ObjectId>, String),
 }

@@ -362,16 +362,33 @@ fn verify_names_the_file_and_the_chunk_at_fault() {
     }
     let store = Store::open_with(store.root(), store.options()).expect("reopen");
     let problems = verify(&store);
-    let missing = problems.iter().any(|p| {
-        matches!(p, quilt_store::Problem::BadChunkList { id: f, chunk: Some(_), reason, .. }
-            if *f == id && reason.contains("not in the store"))
-    });
-    assert!(missing, "{problems:?}");
+    let named = problems
+        .iter()
+        .any(|p| matches!(p, quilt_store::Problem::IncompleteChunkList { id: f, .. } if *f == id));
+    assert!(named, "the chunk is named: {problems:?}");
+    let missing = problems
+        .iter()
+        .any(|p| matches!(p, quilt_store::Problem::MissingObject { id: f, .. } if *f == id));
+    assert!(
+        missing,
+        "the version that needs the file reports it: {problems:?}"
+    );
     assert!(!store.contains(&id).expect("contains"));
     assert!(matches!(
         store.open_object(&id),
         Err(Error::ChunkMissing { .. })
     ));
+
+    // A list whose chunks are missing and that no version needs is only a warning: what a
+    // write interrupted between two packs leaves behind.
+    store
+        .delete_package(&crate::util::name("a/b"))
+        .expect("delete");
+    let problems = verify(&store);
+    assert!(
+        !problems.is_empty() && problems.iter().all(|p| p.is_warning()),
+        "{problems:?}"
+    );
 }
 
 #[test]
@@ -411,4 +428,42 @@ fn a_loose_file_is_stored_in_one_read() {
         0,
         "no temp file left"
     );
+}
+
+#[test]
+fn a_store_written_before_chunking_stays_readable() {
+    // Written with chunking off (as every store was before it): the large file is loose.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join(".quilt");
+    Store::init(&root).expect("init");
+    let (_, chunking) = chunking_store();
+    let before = quilt_store::StoreOptions {
+        chunking: quilt_store::chunk::ChunkParams::OFF,
+        ..chunking.options()
+    };
+    let old = Store::open_with(&root, before).expect("open");
+    let data = content(12, 50_000);
+    let id = crate::util::put(&old, std::slice::from_ref(&data))[0];
+    assert!(old.loose_path(&id).is_some());
+    drop(old);
+
+    // Opened by a chunking store: read as before, and not stored again.
+    let store = Store::open_with(&root, chunking.options()).expect("open");
+    assert_eq!(store.get(&id).expect("get"), data);
+    assert_eq!(store.chunk_list(&id).expect("list"), None);
+    let path = dir.path().join("same");
+    std::fs::write(&path, &data).expect("write");
+    assert_eq!(
+        ingest(&store, &path),
+        Some((id, false)),
+        "already stored, loose"
+    );
+    let report = store
+        .verify(
+            &Default::default(),
+            &quilt_hash::NoProgress,
+            &crate::util::NO_INTERRUPT,
+        )
+        .expect("verify");
+    assert!(report.is_ok(), "{:?}", report.problems);
 }

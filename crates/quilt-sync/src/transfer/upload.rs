@@ -40,7 +40,25 @@ pub(crate) fn upload_verified(
     // (never whole in memory), which is hashed like a loose object before it is sent.
     if size >= part && store.chunk_list(id)?.is_some() {
         let tmp = store.reassemble_to_temp(id)?;
-        let digests = hash_parts(store, remote, tmp.path(), id, size, part)?;
+        let digests = match hash_parts(store, remote, tmp.path(), id, size, part) {
+            Ok(digests) => digests,
+            // Name the chunk at fault and the pack that holds it.
+            Err(TransferError::LocalCorrupt { detail, .. }) => {
+                let (path, detail) = match store.damaged_chunk(id)? {
+                    Some((chunk, pack)) => {
+                        (pack, format!("its chunk {chunk} is damaged; {detail}"))
+                    }
+                    None => (store.object_file(id)?.unwrap_or_default(), detail),
+                };
+                return Err(TransferError::LocalCorrupt {
+                    id: *id,
+                    path,
+                    detail,
+                    remote: remote.describe(),
+                });
+            }
+            Err(e) => return Err(e),
+        };
         return Ok(remote.put_file(key, tmp.path(), part, Some(&digests))?);
     }
     let mut reader = store.open_object(id)?;
