@@ -323,7 +323,8 @@ fn remote_json() {
     assert_eq!(
         v,
         serde_json::json!({"remotes": [{"name": "origin", "url": reg, "default": true,
-            "endpoint": null, "region": null, "profile": null, "found_region": null}]})
+            "endpoint": null, "region": null, "profile": null, "found_region": null,
+            "layout": "plain"}]})
     );
     let v = json(&root, &["remote", "remove", "origin"]);
     assert_eq!(v, serde_json::json!({"removed": "origin"}));

@@ -101,8 +101,10 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<()> {
             }
             let (url, settings) = (added.url, added.settings);
             if ctx.json {
-                let mut v =
-                    serde_json::json!({"added": name, "url": url, "layout": layout.as_str()});
+                let mut v = serde_json::json!({"added": name, "url": url});
+                if layout == quilt::sync::RemoteLayout::Packed {
+                    v["layout"] = layout.as_str().into();
+                }
                 if settings != RemoteSettings::default() {
                     v["settings"] = settings_json(&settings);
                 }

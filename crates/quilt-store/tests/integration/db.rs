@@ -328,7 +328,7 @@ fn schema_2_database_gains_parents() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
 }
 
 /// Remote settings round-trip; changing the URL or the settings forgets the found region.
@@ -438,4 +438,42 @@ fn schema_3_database_gains_remote_settings() {
         .expect("read")
         .expect("kept");
     assert_eq!(rec.settings, settings);
+}
+
+/// A schema-4 database gains `remotes.layout` on open: its remotes read as plain, and a layout
+/// set afterwards is kept.
+#[test]
+fn schema_4_database_gains_remote_layout() {
+    let (dir, store) = new_store();
+    store
+        .db()
+        .add_remote("origin", "s3://bucket/a")
+        .expect("add");
+    drop(store);
+    let root = dir.path().join(".quilt");
+    {
+        let conn = rusqlite::Connection::open(root.join("quilt.db")).expect("open");
+        conn.execute_batch("ALTER TABLE remotes DROP COLUMN layout; PRAGMA user_version = 4;")
+            .expect("downgrade to schema 4");
+    }
+    let store = quilt_store::Store::open(&root).expect("reopen a schema-4 store");
+    let rec = store
+        .db()
+        .remote_record("origin")
+        .expect("read")
+        .expect("kept");
+    assert_eq!(rec.layout, None);
+    store
+        .db()
+        .set_remote_layout("origin", Some("packed"))
+        .expect("set layout");
+    drop(store);
+    let store = quilt_store::Store::open(&root).expect("reopen");
+    let rec = store
+        .db()
+        .remote_record("origin")
+        .expect("read")
+        .expect("kept");
+    assert_eq!(rec.layout.as_deref(), Some("packed"));
+    assert!(store.db().set_remote_layout("nope", None).is_err());
 }

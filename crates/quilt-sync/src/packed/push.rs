@@ -63,19 +63,17 @@ impl PackedPush<'_> {
         with_lock(self.remote, LockKind::Shared, &self.lock, || {
             let packs = RemotePacks::refresh(self.store, self.remote, self.pool)?;
             let wanted = expand(self.store, wanted)?;
-            let (in_packs, large): (Vec<_>, Vec<_>) = wanted
-                .iter()
-                .copied()
-                .partition(|(id, s)| goes_in_pack(id, *s));
-            let missing: Vec<(ObjectId, u64)> = in_packs
-                .iter()
-                .copied()
-                .filter(|(id, _)| !packs.contains(id))
-                .collect();
-            let mut sent = Sent {
-                present: (in_packs.len() - missing.len()) as u64,
-                ..Sent::default()
-            };
+            // One pass, one copy: the large ones for the plain upload, the packable ones the
+            // remote's packs lack.
+            let (mut large, mut missing) = (Vec::new(), Vec::new());
+            let mut sent = Sent::default();
+            for (id, size) in wanted {
+                match goes_in_pack(&id, size) {
+                    false => large.push((id, size)),
+                    true if packs.contains(&id) => sent.present += 1,
+                    true => missing.push((id, size)),
+                }
+            }
             let (up, bytes, present) = plain(&large)?;
             sent.uploaded += up;
             sent.bytes += bytes;

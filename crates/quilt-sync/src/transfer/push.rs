@@ -43,7 +43,7 @@ pub struct PushOptions<'a> {
     pub jobs: usize,
     /// How the remote lays out data objects (ignored with `dest`).
     pub layout: RemoteLayout,
-    /// Packed layout: bytes of object data per pack (0: [`DEFAULT_PACK_TARGET`]).
+    /// Packed layout: bytes of object data per pack (0: the default, 16 MiB).
     pub pack_target: u64,
     /// Packed layout: timing of the lock a push holds on the remote.
     pub lock: LockOptions,
