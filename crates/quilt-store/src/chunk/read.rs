@@ -85,7 +85,8 @@ impl Store {
 
     /// Writes the chunked file `id` whole to a temp file in the store's `tmp/`, for callers
     /// that need it as one file (a multipart upload streams from a path). Memory stays at
-    /// one chunk; the caller verifies what it reads, and the file goes when dropped.
+    /// one chunk; the caller verifies what it reads, and the file goes when dropped. Hold
+    /// [`Store::hold_for_write`] while it exists: a writer that finds the store unused clears `tmp/`.
     pub fn reassemble_to_temp(&self, id: &ObjectId) -> Result<tempfile::NamedTempFile> {
         let list = self
             .chunk_list(id)?

@@ -215,6 +215,9 @@ fn write_manifest_streamed(
     if has_manifest(remote, top)? {
         return Ok(ManifestWrite::Present);
     }
+    // The temp file lives in the store's `tmp/`, which a writer that finds the store unused
+    // clears: hold the store until the upload is done.
+    let _hold = store.hold_for_write()?;
     let tmp = rewritten_manifest(store, top, &remote.describe())?;
     remote.put_file(&manifest_key(top), tmp.path(), MANIFEST_PART, None)?;
     Ok(ManifestWrite::Written)

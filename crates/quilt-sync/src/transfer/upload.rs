@@ -39,6 +39,9 @@ pub(crate) fn upload_verified(
     // A large file stored as chunks goes out as one file too: reassembled into a temp file
     // (never whole in memory), which is hashed like a loose object before it is sent.
     if size >= part && store.chunk_list(id)?.is_some() {
+        // The temp file is in the store's `tmp/`, cleared by a writer that finds the store
+        // unused: hold the store while it exists.
+        let _hold = store.hold_for_write()?;
         let tmp = store.reassemble_to_temp(id)?;
         let digests = match hash_parts(store, remote, tmp.path(), id, size, part) {
             Ok(digests) => digests,
