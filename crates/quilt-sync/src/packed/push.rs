@@ -22,6 +22,7 @@ use super::goes_in_pack;
 use super::keys::{idx_key, pack_key};
 use super::lock::{with_lock, LockKind, LockOptions};
 use crate::transfer::error::{TResult, TransferError};
+use crate::transfer::upload::damaged;
 use crate::Remote;
 
 /// Bytes of object data per pack, unless a push says otherwise (measured: docs/format.md §5).
@@ -168,19 +169,10 @@ pub(crate) fn read_verified(
     buf: &mut Vec<u8>,
 ) -> TResult<()> {
     buf.clear();
-    let damaged = |detail: String| TransferError::LocalCorrupt {
-        id: *id,
-        path: store
-            .object_file(id)
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| store.root().to_owned()),
-        detail,
-        remote: remote.describe(),
-    };
+    let corrupt = |detail: String| damaged(store, remote, id, detail);
     let mut reader = store.open_object(id)?;
     if reader.len() != size {
-        return Err(damaged(format!(
+        return Err(corrupt(format!(
             "it is {} bytes long, the manifest says {size}",
             reader.len()
         )));
@@ -197,7 +189,7 @@ pub(crate) fn read_verified(
         }
     }
     if buf.len() as u64 != size {
-        return Err(damaged(format!("it is {} bytes long", buf.len())));
+        return Err(corrupt(format!("it is {} bytes long", buf.len())));
     }
-    check_object(id, buf).map_err(damaged)
+    check_object(id, buf).map_err(corrupt)
 }

@@ -12,4 +12,4 @@ pub mod publish;
 pub mod push;
 pub mod registry;
 mod rewrite;
-mod upload;
+pub(crate) mod upload;

@@ -174,7 +174,14 @@ fn digest_range(
     Ok(h.finalize().into())
 }
 
-fn damaged(store: &Store, remote: &dyn Remote, id: &ObjectId, detail: String) -> TransferError {
+/// A local object that is not what its id says: the error names the object, the file that
+/// holds it (its pack or loose file) and the remote it was meant for.
+pub(crate) fn damaged(
+    store: &Store,
+    remote: &dyn Remote,
+    id: &ObjectId,
+    detail: String,
+) -> TransferError {
     TransferError::LocalCorrupt {
         id: *id,
         path: store
