@@ -13,6 +13,7 @@ use crate::{Error, Result};
 pub(crate) mod index;
 pub mod mem;
 pub(crate) mod merge;
+pub(crate) mod sink;
 pub(crate) mod write;
 
 pub(crate) use index::{Index, IndexEntry};

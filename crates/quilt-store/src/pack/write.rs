@@ -9,6 +9,7 @@ use quilt_hash::{HashType, ObjectId};
 use tempfile::NamedTempFile;
 
 use super::index::{self, IndexEntry};
+use super::sink::PackSink;
 use super::{FORMAT_VERSION, HEADER_LEN, PACK_MAGIC, RECORD_HEADER_LEN};
 use crate::layout::{persist, Layout};
 use crate::{Error, Result};
@@ -17,11 +18,27 @@ use crate::{Error, Result};
 /// them with its wide SIMD path and the kernel sees few, large writes.
 const BUF_LEN: usize = 1 << 20;
 
+/// A pack that passes this many bytes is handed to a writer thread of its own (see
+/// [`PackSink`]); smaller ones are written by the thread filling them.
+const SINK_AFTER: u64 = 4 << 20;
+
+/// Where a pack's bytes go.
+enum Out {
+    /// Written and checksummed here.
+    Inline {
+        file: NamedTempFile,
+        hasher: Box<blake3::Hasher>,
+    },
+    /// Written and checksummed by a thread of the pack's own.
+    Sink(PackSink),
+    /// The move to a writer thread failed, taking the temp file with it.
+    Lost,
+}
+
 /// A pack being written. Dropping it without [`PackWriter::finish`] deletes the temp file.
 pub(crate) struct PackWriter {
-    out: NamedTempFile,
+    out: Out,
     buf: Vec<u8>,
-    hasher: blake3::Hasher,
     /// Bytes appended so far (written or buffered).
     len: u64,
     /// Bytes handed to the kernel so far.
@@ -43,9 +60,11 @@ impl PackWriter {
         let tmp = layout.temp_file()?;
         let tmp_path = tmp.path().to_owned();
         let mut w = PackWriter {
-            out: tmp,
+            out: Out::Inline {
+                file: tmp,
+                hasher: Box::new(blake3::Hasher::new()),
+            },
             buf: Vec::with_capacity(BUF_LEN),
-            hasher: blake3::Hasher::new(),
             len: 0,
             flushed: 0,
             synced: 0,
@@ -68,21 +87,49 @@ impl PackWriter {
         Ok(())
     }
 
-    /// Checksums and writes what is buffered, and starts its write-back early, so the fsync
-    /// at [`PackWriter::finish`] has little left to wait for.
+    /// Checksums and writes what is buffered (or hands it to the pack's writer thread). Inline,
+    /// it starts the write-back early, so the fsync at [`PackWriter::finish`] has little left
+    /// to wait for; a pack past [`SINK_AFTER`] moves to a thread of its own.
     fn flush(&mut self) -> Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        self.hasher.update(&self.buf);
-        self.out
-            .write_all(&self.buf)
-            .map_err(|e| Error::io_write("write pack", &self.tmp_path, e))?;
-        self.flushed += self.buf.len() as u64;
-        self.buf.clear();
-        if self.flushed - self.synced >= WRITEBACK_STEP {
-            start_writeback(self.out.as_file(), self.synced, self.flushed - self.synced);
-            self.synced = self.flushed;
+        let len = self.buf.len() as u64;
+        match &mut self.out {
+            Out::Inline { file, hasher } => {
+                hasher.update(&self.buf);
+                file.write_all(&self.buf)
+                    .map_err(|e| Error::io_write("write pack", &self.tmp_path, e))?;
+                self.buf.clear();
+                if self.flushed + len - self.synced >= WRITEBACK_STEP {
+                    start_writeback(
+                        file.as_file(),
+                        self.synced,
+                        self.flushed + len - self.synced,
+                    );
+                    self.synced = self.flushed + len;
+                }
+            }
+            Out::Sink(sink) => {
+                let full = std::mem::take(&mut self.buf);
+                self.buf = sink.send(full)?;
+            }
+            Out::Lost => return Err(self.lost()),
+        }
+        self.flushed += len;
+        if self.flushed >= SINK_AFTER {
+            self.move_to_sink()?;
+        }
+        Ok(())
+    }
+
+    /// Hands the temp file to a writer thread, if it is not there yet.
+    fn move_to_sink(&mut self) -> Result<()> {
+        if let Out::Sink(_) = self.out {
+            return Ok(());
+        }
+        if let Out::Inline { file, hasher } = std::mem::replace(&mut self.out, Out::Lost) {
+            self.out = Out::Sink(PackSink::start(file, *hasher, self.flushed)?);
         }
         Ok(())
     }
@@ -145,6 +192,14 @@ impl PackWriter {
         Ok(Some((id, len, true)))
     }
 
+    fn lost(&self) -> Error {
+        Error::io_write(
+            "write pack",
+            &self.tmp_path,
+            std::io::Error::other("an earlier write of this pack failed"),
+        )
+    }
+
     /// Bytes written so far.
     pub fn len(&self) -> u64 {
         self.len
@@ -157,12 +212,15 @@ impl PackWriter {
             return Ok(None);
         }
         self.flush()?;
-        let checksum: [u8; 32] = *self.hasher.finalize().as_bytes();
-        self.out
-            .write_all(&checksum)
+        let (mut tmp, hasher) = match self.out {
+            Out::Inline { file, hasher } => (file, *hasher),
+            Out::Sink(sink) => sink.finish()?,
+            Out::Lost => return Err(self.lost()),
+        };
+        let checksum: [u8; 32] = *hasher.finalize().as_bytes();
+        tmp.write_all(&checksum)
             .map_err(|e| Error::io_write("write pack", &self.tmp_path, e))?;
         self.len += checksum.len() as u64;
-        let tmp = self.out;
         let name = format!("pack-{}", hex::encode(checksum));
         let dir = layout.pack_dir();
         let pack_path = dir.join(format!("{name}.pack"));
