@@ -45,6 +45,7 @@ pub fn run_gc(args: GcArgs, ctx: &Ctx) -> anyhow::Result<()> {
             "bytes_freed": out.bytes_freed,
             "packs_rewritten": out.packs_rewritten,
             "packs_merged": out.packs_merged,
+            "loose_migrated": out.loose_migrated,
             "manifests_removed": out.manifests_removed,
             "deltas_rebased": out.deltas_rebased,
             "held": out.held.iter().map(|h| serde_json::json!({
@@ -63,6 +64,13 @@ pub fn run_gc(args: GcArgs, ctx: &Ctx) -> anyhow::Result<()> {
             out.packs_merged,
             out.manifests_removed
         );
+        if out.loose_migrated > 0 {
+            println!(
+                "{}{} large loose files moved into chunks",
+                if args.dry_run { "(dry run) " } else { "" },
+                out.loose_migrated
+            );
+        }
         for h in &out.held {
             eprintln!(
                 "kept {} (no longer a recorded version of {}): it is checked out in {}; check out another version there to let gc free it",

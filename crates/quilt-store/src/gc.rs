@@ -59,6 +59,9 @@ pub struct GcOutcome {
     pub debris_removed: u64,
     /// Deltas rewritten as keyframes so the unrecorded versions they were based on could go.
     pub deltas_rebased: u64,
+    /// Large files that were stored as one loose object (by a store from before chunking,
+    /// or with chunking off) and are now stored as chunks.
+    pub loose_migrated: u64,
     /// Versions no package records any more that gc kept anyway, and why.
     pub held: Vec<Held>,
 }
@@ -73,6 +76,9 @@ pub struct Held {
     /// (or `quilt delete` of the whole package and a new checkout) lets gc free it.
     pub worktree: PathBuf,
 }
+
+/// A set of object digests.
+type Digests = HashSet<[u8; 32]>;
 
 fn older_than(meta: &std::fs::Metadata, grace: Duration) -> bool {
     if grace.is_zero() {
@@ -116,11 +122,12 @@ impl Store {
         };
         let mut out = GcOutcome::default();
         let roots = self.gc_roots(&mut out)?;
-        let (live_manifests, live) = self.mark_live(roots, progress, &check)?;
+        let (live_manifests, live, large) = self.mark_live(roots, progress, &check)?;
         out.reachable_objects = live.len() as u64;
         self.sweep_loose(&live, opts, &mut out, progress, &check)?;
         self.sweep_packs(&live, opts, &mut out, progress, interrupt)?;
         check()?;
+        self.migrate_loose(&large, opts, &mut out, progress, &check)?;
         out.packs_merged = self.merge_small_packs(opts.dry_run, interrupt)?;
 
         self.remove_manifests(&live_manifests, opts, &mut out, &check)?;
@@ -163,16 +170,20 @@ impl Store {
         Ok(roots)
     }
 
-    /// The manifests and object digests the roots reach. Manifests are read one at a time,
-    /// so memory holds only the digest set.
+    /// The manifests and object digests the roots reach, and of those the files that are
+    /// stored as chunks when written today. Manifests are read one at a time, so memory holds
+    /// only the digest sets.
     fn mark_live(
         &self,
         roots: Vec<(String, TopHash, bool)>,
         progress: &dyn Progress,
         check: &dyn Fn() -> Result<()>,
-    ) -> Result<(HashSet<TopHash>, HashSet<[u8; 32]>)> {
+    ) -> Result<(HashSet<TopHash>, Digests, Digests)> {
         let mut live_manifests: HashSet<TopHash> = HashSet::new();
         let mut live: HashSet<[u8; 32]> = HashSet::new();
+        let mut large: HashSet<[u8; 32]> = HashSet::new();
+        let o = self.options;
+        let chunked = |size| o.chunking.chunks(size, o.small_object_limit);
         progress.start(
             "finding reachable objects",
             Some(roots.len() as u64),
@@ -185,7 +196,15 @@ impl Store {
                 continue;
             }
             match self.get_manifest(&top) {
-                Ok(m) => live.extend(m.entries.iter().map(|e| e.hash.digest)),
+                Ok(m) => {
+                    live.extend(m.entries.iter().map(|e| e.hash.digest));
+                    large.extend(
+                        m.entries
+                            .iter()
+                            .filter(|e| e.hash.kind == HashType::Sha2_256Chunked && chunked(e.size))
+                            .map(|e| e.hash.digest),
+                    );
+                }
                 // A worktree may point at a version that was never recorded here.
                 Err(_) if !required => {}
                 Err(e) => {
@@ -199,7 +218,7 @@ impl Store {
         }
         progress.finish();
         self.mark_chunks(&mut live)?;
-        Ok((live_manifests, live))
+        Ok((live_manifests, live, large))
     }
 
     /// Adds the chunks of every live file stored as chunks. A live file's list shares its

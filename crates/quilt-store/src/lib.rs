@@ -39,6 +39,7 @@ mod lock;
 mod loose_write;
 mod manifest_file;
 mod manifest_sink;
+mod migrate;
 pub mod pack;
 pub mod perms;
 mod reader;

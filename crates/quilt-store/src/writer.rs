@@ -54,7 +54,8 @@ pub struct ObjectWriter<'a> {
     bytes: AtomicU64,
     loose: AtomicU64,
     duplicates: AtomicU64,
-    _lock: LockGuard,
+    /// `None` for a writer of gc's, which holds the store exclusively already.
+    _lock: Option<LockGuard>,
 }
 
 impl std::fmt::Debug for ObjectWriter<'_> {
@@ -85,10 +86,20 @@ impl<'a> ObjectWriter<'a> {
             drop(excl);
         }
         let lock = store.lock_shared()?;
+        Ok(ObjectWriter::with_lock(store, Some(lock)))
+    }
+
+    /// A writer for a caller that holds the store's lock exclusively (gc), which a shared
+    /// lock taken here would wait for forever.
+    pub(crate) fn under_exclusive(store: &'a Store) -> ObjectWriter<'a> {
+        ObjectWriter::with_lock(store, None)
+    }
+
+    fn with_lock(store: &'a Store, lock: Option<LockGuard>) -> ObjectWriter<'a> {
         let shards = (0..rayon::current_num_threads().max(1))
             .map(|_| Mutex::new(None))
             .collect();
-        Ok(ObjectWriter {
+        ObjectWriter {
             store,
             shards,
             pending: Mutex::new(Pending::new()),
@@ -98,7 +109,7 @@ impl<'a> ObjectWriter<'a> {
             loose: AtomicU64::new(0),
             duplicates: AtomicU64::new(0),
             _lock: lock,
-        })
+        }
     }
 
     fn is_small(&self, size: u64) -> bool {

@@ -43,6 +43,31 @@ impl ObjectWriter<'_> {
     where
         E: From<Error>,
     {
+        let Some((id, list)) = self.cut_file(file, path, size, unchanged)? else {
+            return Ok(None);
+        };
+        // Already stored (loose, by a store from before chunking, or as chunks): the chunks
+        // just written are unreferenced and go at the next gc.
+        if self.store.contains_cached(&id) {
+            return Ok(Some((id, self.dup()?)));
+        }
+        let new = self.put_list_checked(&id, &list, false)?;
+        Ok(Some((id, new)))
+    }
+
+    /// The reading, hashing and cutting of [`ObjectWriter::put_file_chunked`]: stores the
+    /// chunks (not the list) and returns the file's `sha2-256-chunked` id and its list, or
+    /// `None` if the file changed or ended early.
+    pub(crate) fn cut_file<E>(
+        &self,
+        file: &File,
+        path: &Path,
+        size: u64,
+        unchanged: impl FnOnce() -> std::result::Result<bool, E>,
+    ) -> std::result::Result<Option<(ObjectId, ChunkList)>, E>
+    where
+        E: From<Error>,
+    {
         let params = self.store.options.chunking;
         let block = block_len(size);
         // Allocated (and zeroed) once: a block plus the carry, at most one chunk.
@@ -83,13 +108,7 @@ impl ObjectWriter<'_> {
         let id = hasher
             .finalize()
             .map_err(|e| Error::io("hash", path, std::io::Error::other(e.to_string())))?;
-        // Already stored (loose, by a store from before chunking, or as chunks): the chunks
-        // just written are unreferenced and go at the next gc.
-        if self.store.contains_cached(&id) {
-            return Ok(Some((id, self.dup()?)));
-        }
-        let new = self.put_list_checked(&id, &list, false)?;
-        Ok(Some((id, new)))
+        Ok(Some((id, list)))
     }
 
     /// Cuts `data` into chunks, stores each (new ones into this thread's pack) and appends

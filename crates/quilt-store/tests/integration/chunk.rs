@@ -467,3 +467,111 @@ fn a_store_written_before_chunking_stays_readable() {
         .expect("verify");
     assert!(report.is_ok(), "{:?}", report.problems);
 }
+
+#[test]
+fn gc_moves_live_large_loose_files_into_chunks() {
+    // Two versions of a large file and a dead one, written with chunking off: all loose.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join(".quilt");
+    Store::init(&root).expect("init");
+    let (_, chunking) = chunking_store();
+    let before = quilt_store::StoreOptions {
+        chunking: quilt_store::chunk::ChunkParams::OFF,
+        ..chunking.options()
+    };
+    let old = Store::open_with(&root, before).expect("open");
+    let v1 = content(20, 60_000);
+    let mut v2 = v1[..30_000].to_vec();
+    v2.extend_from_slice(&content(21, 500));
+    v2.extend_from_slice(&v1[30_000..]);
+    let dead = content(22, 60_000);
+    let legacy = content(23, 60_000);
+    crate::util::commit_package(&old, "t/a", &[("f", &v1)], 1);
+    crate::util::commit_package(&old, "t/a", &[("f", &v2)], 2);
+    crate::util::commit_package(&old, "t/dead", &[("f", &dead)], 1);
+    // A file named by plain SHA256 (as legacy quilt3 packages are) stays loose: a chunk
+    // list is only ever found by a sha2-256-chunked id.
+    let legacy_id = quilt_hash::hash_bytes_as(HashType::Sha256, &legacy);
+    let w = old.writer().expect("writer");
+    w.put_bytes(&legacy_id, &legacy).expect("put");
+    w.commit().expect("commit");
+    let mut m = crate::util::manifest_of(&[]);
+    m.entries.push(quilt_hash::Entry::new(
+        quilt_hash::LogicalKey::parse("legacy").expect("key"),
+        legacy.len() as u64,
+        legacy_id,
+    ));
+    let legacy_top = old.put_manifest(&m).expect("manifest");
+    old.record_revision(&crate::util::name("t/legacy"), &legacy_top, None, 1)
+        .expect("record");
+    old.delete_package(&crate::util::name("t/dead"))
+        .expect("delete");
+    let ids = [hash_bytes(&v1), hash_bytes(&v2)];
+    for id in ids.iter().chain([&legacy_id]) {
+        assert!(old.loose_path(id).is_some(), "{id} is loose");
+    }
+    drop(old);
+
+    let store = Store::open_with(&root, chunking.options()).expect("open");
+    let objects = root.join("objects");
+    let size_before = crate::util::bytes_under(&objects);
+    let dry = store
+        .gc(
+            &quilt_store::GcOptions {
+                dry_run: true,
+                ..Default::default()
+            },
+            &quilt_hash::NoProgress,
+            &crate::util::NO_INTERRUPT,
+        )
+        .expect("dry run");
+    assert_eq!(dry.loose_migrated, 2);
+    assert_eq!(crate::util::bytes_under(&objects), size_before, "dry run");
+
+    let out = store
+        .gc(
+            &Default::default(),
+            &quilt_hash::NoProgress,
+            &crate::util::NO_INTERRUPT,
+        )
+        .expect("gc");
+    assert_eq!(out.loose_migrated, 2);
+    assert_eq!(out.objects_removed, 1, "the dead version's file");
+    for (id, data) in ids.iter().zip([&v1, &v2]) {
+        assert_eq!(store.loose_path(id), None, "{id} is no longer loose");
+        assert!(store.chunk_list(id).expect("list").is_some(), "{id}");
+        assert_eq!(&store.get(id).expect("get"), data);
+    }
+    assert!(store.loose_path(&legacy_id).is_some());
+    assert_eq!(store.get(&legacy_id).expect("legacy"), legacy);
+    // The two versions now share all chunks but those around the insert.
+    let size_after = crate::util::bytes_under(&objects);
+    assert!(
+        size_after < size_before - 60_000 - 40_000,
+        "{size_before} -> {size_after} bytes"
+    );
+    let again = store
+        .gc(
+            &Default::default(),
+            &quilt_hash::NoProgress,
+            &crate::util::NO_INTERRUPT,
+        )
+        .expect("gc again");
+    assert_eq!(again.loose_migrated, 0);
+    let report = reopen_and_verify(&root, chunking.options());
+    assert!(report.is_ok(), "{:?}", report.problems);
+}
+
+fn reopen_and_verify(
+    root: &std::path::Path,
+    options: quilt_store::StoreOptions,
+) -> quilt_store::VerifyReport {
+    Store::open_with(root, options)
+        .expect("open")
+        .verify(
+            &Default::default(),
+            &quilt_hash::NoProgress,
+            &crate::util::NO_INTERRUPT,
+        )
+        .expect("verify")
+}
