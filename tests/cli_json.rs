@@ -283,12 +283,14 @@ fn gc_json() {
             "bytes_freed",
             "packs_rewritten",
             "packs_merged",
+            "loose_migrated",
             "manifests_removed",
             "deltas_rebased",
             "held",
         ],
     );
     assert_eq!(v["dry_run"], true);
+    assert_eq!(v["loose_migrated"], 0, "nothing was ever stored loose");
     assert_eq!(v["held"], serde_json::json!([]));
 }
 

@@ -430,9 +430,14 @@ fn a_loose_file_is_stored_in_one_read() {
     );
 }
 
-#[test]
-fn a_store_written_before_chunking_stays_readable() {
-    // Written with chunking off (as every store was before it): the large file is loose.
+/// A store written with chunking off, as every store was before it (large files loose), and
+/// the options of [`chunking_store`] to open it with now.
+fn store_from_before_chunking() -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    Store,
+    quilt_store::StoreOptions,
+) {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join(".quilt");
     Store::init(&root).expect("init");
@@ -442,13 +447,20 @@ fn a_store_written_before_chunking_stays_readable() {
         ..chunking.options()
     };
     let old = Store::open_with(&root, before).expect("open");
+    (dir, root, old, chunking.options())
+}
+
+#[test]
+fn a_store_written_before_chunking_stays_readable() {
+    // Written with chunking off (as every store was before it): the large file is loose.
+    let (dir, root, old, chunking) = store_from_before_chunking();
     let data = content(12, 50_000);
     let id = crate::util::put(&old, std::slice::from_ref(&data))[0];
     assert!(old.loose_path(&id).is_some());
     drop(old);
 
     // Opened by a chunking store: read as before, and not stored again.
-    let store = Store::open_with(&root, chunking.options()).expect("open");
+    let store = Store::open_with(&root, chunking).expect("open");
     assert_eq!(store.get(&id).expect("get"), data);
     assert_eq!(store.chunk_list(&id).expect("list"), None);
     let path = dir.path().join("same");
@@ -471,15 +483,7 @@ fn a_store_written_before_chunking_stays_readable() {
 #[test]
 fn gc_moves_live_large_loose_files_into_chunks() {
     // Two versions of a large file and a dead one, written with chunking off: all loose.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = dir.path().join(".quilt");
-    Store::init(&root).expect("init");
-    let (_, chunking) = chunking_store();
-    let before = quilt_store::StoreOptions {
-        chunking: quilt_store::chunk::ChunkParams::OFF,
-        ..chunking.options()
-    };
-    let old = Store::open_with(&root, before).expect("open");
+    let (_dir, root, old, chunking) = store_from_before_chunking();
     let v1 = content(20, 60_000);
     let mut v2 = v1[..30_000].to_vec();
     v2.extend_from_slice(&content(21, 500));
@@ -512,7 +516,7 @@ fn gc_moves_live_large_loose_files_into_chunks() {
     }
     drop(old);
 
-    let store = Store::open_with(&root, chunking.options()).expect("open");
+    let store = Store::open_with(&root, chunking).expect("open");
     let objects = root.join("objects");
     let size_before = crate::util::bytes_under(&objects);
     let dry = store
@@ -558,7 +562,7 @@ fn gc_moves_live_large_loose_files_into_chunks() {
         )
         .expect("gc again");
     assert_eq!(again.loose_migrated, 0);
-    let report = reopen_and_verify(&root, chunking.options());
+    let report = reopen_and_verify(&root, chunking);
     assert!(report.is_ok(), "{:?}", report.problems);
 }
 
