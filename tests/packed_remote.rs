@@ -1,6 +1,7 @@
 //! The packed remote layout end to end: a byte-exact round trip on a directory remote and on
 //! SeaweedFS, a push with nothing new in at most 3 requests, a corrupt pack or index refused
-//! with nothing stored, and a slightly edited large file sending only its changed chunks.
+//! with nothing stored, a slightly edited large file sending only its changed chunks, and
+//! `gc --remote` merging the small packs of many small pushes.
 
 #[path = "common/s3.rs"]
 mod s3_server;
@@ -215,4 +216,71 @@ fn edited_large_file_sends_only_changed_chunks() {
         ],
     );
     assert_same_tree(&ws, &dest);
+}
+
+/// Many small pushes leave many small packs; `gc --remote` merges them once there are 8, and
+/// every version still installs byte for byte.
+#[test]
+fn gc_remote_merges_small_packs() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let remote = t.path().join("remote");
+    let url = remote.to_str().expect("utf-8");
+    let ws = workspace(t.path(), &[], 5, 0);
+    ok(&ws, &["remote", "add", "r", url, "--layout", "packed"]);
+    let mut tops = Vec::new();
+    for v in 0..9u64 {
+        write(&ws, &format!("v{v}.bin"), &bytes(100 + v, 2000));
+        tops.push(top_hash(&ok(&ws, &["build", "team/p"])));
+        push_json(&ws, &[], "r");
+    }
+    let idx_count = || {
+        std::fs::read_dir(remote.join(".quilt/packs"))
+            .expect("packs dir")
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "idx"))
+            })
+            .count()
+    };
+    assert_eq!(idx_count(), 9, "one pack per push");
+
+    let dry = last_json(&ok(&ws, &["--json", "gc", "--remote", "r", "--dry-run"]));
+    assert_eq!(dry["packs_merged"], 9, "{dry}");
+    assert_eq!(idx_count(), 9, "a dry run changes nothing");
+    let out = last_json(&ok(&ws, &["--json", "gc", "--remote", "r"]));
+    assert_eq!(out["packs_merged"], 9, "{out}");
+    assert_eq!(out["packs_removed"], 9, "{out}");
+    assert_eq!(out["packs_written"], 1, "{out}");
+    assert_eq!(out["objects_removed"], 0, "{out}");
+    assert_eq!(idx_count(), 1);
+    let again = last_json(&ok(&ws, &["--json", "gc", "--remote", "r"]));
+    assert_eq!(again["packs_merged"], 0, "{again}");
+    assert_eq!(again["packs_removed"], 0, "{again}");
+
+    // The first and the last version, into fresh places with their own caches.
+    for (i, top) in [(0, &tops[0]), (8, &tops[8])] {
+        let dest = t.path().join(format!("copy{i}"));
+        let other = t.path().join(format!("other{i}"));
+        std::fs::create_dir_all(&other).expect("mkdir");
+        ok(
+            &other,
+            &[
+                "install",
+                &format!("team/p@{top}"),
+                "--from",
+                url,
+                "--layout",
+                "packed",
+                "--dest",
+                dest.to_str().expect("utf-8"),
+            ],
+        );
+        assert!(dest.join(format!("v{i}.bin")).is_file());
+        assert_eq!(
+            std::fs::read(dest.join(format!("v{i}.bin"))).expect("read"),
+            bytes(100 + i as u64, 2000)
+        );
+        assert!(!dest.join(format!("v{}.bin", i + 1)).exists());
+    }
+    assert_same_tree(&ws, &t.path().join("copy8"));
 }

@@ -107,6 +107,7 @@ fn gc_remote(repo: &Repository, args: &GcArgs, name: &str, ctx: &Ctx) -> anyhow:
             "packs": out.packs,
             "packs_removed": out.packs_removed,
             "packs_written": out.packs_written,
+            "packs_merged": out.packs_merged,
             "objects_removed": out.objects_removed,
             "bytes_freed": out.bytes_freed,
             "torn_removed": out.torn_removed,
@@ -115,10 +116,11 @@ fn gc_remote(repo: &Repository, args: &GcArgs, name: &str, ctx: &Ctx) -> anyhow:
         }));
     } else {
         println!(
-            "{}{} of {} packs removed ({} written in their place), {} objects removed, {} freed, {} unfinished packs and {} stale locks removed",
+            "{}{} of {} packs removed ({} of them small packs merged; {} written in their place), {} objects removed, {} freed, {} unfinished packs and {} stale locks removed",
             if args.dry_run { "(dry run) " } else { "" },
             out.packs_removed,
             out.packs,
+            out.packs_merged,
             out.packs_written,
             out.objects_removed,
             indicatif::HumanBytes(out.bytes_freed),

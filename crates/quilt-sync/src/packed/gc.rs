@@ -1,7 +1,8 @@
 //! `gc --remote` on a packed remote: packs whose objects no manifest on the remote names any
 //! more are removed, and packs that are mostly such garbage are repacked (their live objects
 //! copied into new packs, uploaded `.pack` then `.idx`, before the old packs go, `.idx`
-//! first). Packs without an index (a push that died) are removed too.
+//! first). Small packs, which many small pushes leave, are merged the same way once there
+//! are [`MERGE_SMALL_AT`] of them. Packs without an index (a push that died) are removed too.
 //!
 //! It runs under an exclusive lock (see [`super::lock`]), taken before the remote is listed:
 //! no push is between planning and writing its manifest meanwhile, so every object a push
@@ -45,6 +46,8 @@ pub struct RemoteGcOutcome {
     pub packs_removed: u64,
     /// New packs written with the live objects of repacked ones.
     pub packs_written: u64,
+    /// Of `packs_removed`, small packs merged into larger ones (not for their garbage).
+    pub packs_merged: u64,
     /// Objects dropped.
     pub objects_removed: u64,
     /// Bytes of pack files removed, less the bytes of the new packs.
@@ -57,6 +60,13 @@ pub struct RemoteGcOutcome {
 
 /// A pack is repacked when at least this share of its data is garbage.
 const REPACK_GARBAGE: f64 = 0.5;
+
+/// A pack smaller than this is small: a push of a few files leaves one.
+const SMALL_PACK: u64 = DEFAULT_PACK_TARGET / 4;
+
+/// Small packs are merged once there are this many: each costs a request when a push or an
+/// install refreshes its view of the remote, and an index to search.
+pub const MERGE_SMALL_AT: usize = 8;
 
 /// Collects `remote`; see the module docs.
 pub fn gc_remote(
@@ -85,14 +95,22 @@ pub fn gc_remote(
         let live = live_objects(remote, &packs, interrupt)?;
         out.packs = packs.packs.len() as u64;
         let mut repack = Vec::new();
+        let mut small = Vec::new();
         for p in &packs.packs {
             let (live_bytes, dead) = tally(p, &live);
             let total: u64 = p.index.entries().map(|e| e.len).sum();
-            if dead == 0 {
-                continue;
-            }
-            if live_bytes == 0 || (total - live_bytes) as f64 >= REPACK_GARBAGE * total as f64 {
+            let garbage = total - live_bytes;
+            if dead > 0 && (live_bytes == 0 || garbage as f64 >= REPACK_GARBAGE * total as f64) {
                 out.objects_removed += dead;
+                repack.push(p);
+            } else if p.index.pack_len() < SMALL_PACK {
+                small.push((p, dead));
+            }
+        }
+        if small.len() >= MERGE_SMALL_AT {
+            for (p, dead) in small {
+                out.objects_removed += dead;
+                out.packs_merged += 1;
                 repack.push(p);
             }
         }
