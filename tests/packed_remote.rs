@@ -34,6 +34,29 @@ fn push_json(ws: &Path, env: &[(&'static str, String)], remote: &str) -> serde_j
     last_json(&ok_env(ws, env, &["--json", "push", "team/p", remote]))
 }
 
+/// Installs `spec` from the packed remote `url` into `root/name`, from a directory of its own
+/// under `root` (so through a store that has none of it); returns the destination.
+fn install_fresh(
+    root: &Path,
+    name: &str,
+    env: &[(&'static str, String)],
+    spec: &str,
+    url: &str,
+) -> PathBuf {
+    let dest = root.join(name);
+    let other = root.join(format!("{name}-from"));
+    std::fs::create_dir_all(&other).expect("mkdir");
+    let dest_arg = dest.to_str().expect("utf-8");
+    ok_env(
+        &other,
+        env,
+        &[
+            "install", spec, "--from", url, "--layout", "packed", "--dest", dest_arg,
+        ],
+    );
+    dest
+}
+
 /// Pushes to a packed remote, checks the layout, re-pushes with nothing new, then installs
 /// into a fresh place and compares the trees byte for byte.
 fn round_trip(url: &str, env: &[(&'static str, String)], packs_dir: Option<&Path>) {
@@ -58,23 +81,7 @@ fn round_trip(url: &str, env: &[(&'static str, String)], packs_dir: Option<&Path
         "{again}"
     );
 
-    let dest = t.path().join("copy");
-    let other = t.path().join("other");
-    std::fs::create_dir_all(&other).expect("mkdir");
-    ok_env(
-        &other,
-        env,
-        &[
-            "install",
-            "team/p",
-            "--from",
-            url,
-            "--layout",
-            "packed",
-            "--dest",
-            dest.to_str().expect("utf-8"),
-        ],
-    );
+    let dest = install_fresh(t.path(), "copy", env, "team/p", url);
     assert_same_tree(&ws, &dest);
     // log --remote reads the quilt3 layout of manifests and pointers unchanged.
     let log = ok_env(&ws, env, &["--json", "list", "--remote", url]);
@@ -259,22 +266,8 @@ fn gc_remote_merges_small_packs() {
 
     // The first and the last version, into fresh places with their own caches.
     for (i, top) in [(0, &tops[0]), (8, &tops[8])] {
-        let dest = t.path().join(format!("copy{i}"));
-        let other = t.path().join(format!("other{i}"));
-        std::fs::create_dir_all(&other).expect("mkdir");
-        ok(
-            &other,
-            &[
-                "install",
-                &format!("team/p@{top}"),
-                "--from",
-                url,
-                "--layout",
-                "packed",
-                "--dest",
-                dest.to_str().expect("utf-8"),
-            ],
-        );
+        let spec = format!("team/p@{top}");
+        let dest = install_fresh(t.path(), &format!("copy{i}"), &[], &spec, url);
         assert!(dest.join(format!("v{i}.bin")).is_file());
         assert_eq!(
             std::fs::read(dest.join(format!("v{i}.bin"))).expect("read"),
