@@ -24,8 +24,25 @@ pub fn by_name(target: &str) -> Option<fn(&[u8])> {
         "remote_url" => remote_url,
         "quiltignore" => quiltignore,
         "config" => config,
+        "chunk_list" => chunk_list,
         _ => return None,
     })
+}
+
+/// `ChunkList::decode` (a stored or fetched list of a chunked file's pieces): no panic, and
+/// whatever it accepts holds together: lengths that sum to the file's size, chunk ids of the
+/// chunk type, and the same bytes when encoded again.
+pub fn chunk_list(data: &[u8]) {
+    let Ok(list) = quilt::store::chunk::ChunkList::decode(data) else {
+        return;
+    };
+    let sum: u64 = list.chunks.iter().map(|(_, len)| *len).sum();
+    assert_eq!(sum, list.size, "accepted lengths that do not add up");
+    assert!(list
+        .chunks
+        .iter()
+        .all(|(id, len)| id.kind == HashType::Blake3 && *len > 0));
+    assert_eq!(list.encode(), data, "accepted bytes that do not round-trip");
 }
 
 /// `Manifest::from_slice`: no panic, whatever parses writes back to bytes that parse to the
