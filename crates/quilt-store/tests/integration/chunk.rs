@@ -249,9 +249,7 @@ fn gc_all(store: &Store) -> quilt_store::GcOutcome {
         repack_threshold: 0.0,
         ..Default::default()
     };
-    store
-        .gc(&opts, &quilt_hash::NoProgress, &crate::util::NO_INTERRUPT)
-        .expect("gc")
+    crate::util::gc_with(store, &opts)
 }
 
 #[test]
@@ -279,13 +277,7 @@ fn gc_keeps_a_live_file_s_chunks_and_drops_the_rest() {
             "chunk {c} survived gc"
         );
     }
-    let report = store
-        .verify(
-            &Default::default(),
-            &quilt_hash::NoProgress,
-            &crate::util::NO_INTERRUPT,
-        )
-        .expect("verify");
+    let report = crate::util::verify(&store);
     assert!(report.is_ok(), "{:?}", report.problems);
 }
 
@@ -295,16 +287,7 @@ fn verify_names_the_file_and_the_chunk_at_fault() {
     let data = content(9, 30_000);
     let id = chunked_package(&store, dir.path(), "a/b", &data);
     let list = store.chunk_list(&id).expect("list").expect("chunked");
-    let verify = |store: &Store| {
-        store
-            .verify(
-                &Default::default(),
-                &quilt_hash::NoProgress,
-                &crate::util::NO_INTERRUPT,
-            )
-            .expect("verify")
-            .problems
-    };
+    let verify = |store: &Store| crate::util::verify(store).problems;
     assert!(verify(&store).is_empty());
 
     // Flip a byte of the third chunk where it sits in its pack.
@@ -470,13 +453,7 @@ fn a_store_written_before_chunking_stays_readable() {
         Some((id, false)),
         "already stored, loose"
     );
-    let report = store
-        .verify(
-            &Default::default(),
-            &quilt_hash::NoProgress,
-            &crate::util::NO_INTERRUPT,
-        )
-        .expect("verify");
+    let report = crate::util::verify(&store);
     assert!(report.is_ok(), "{:?}", report.problems);
 }
 
@@ -519,26 +496,17 @@ fn gc_moves_live_large_loose_files_into_chunks() {
     let store = Store::open_with(&root, chunking).expect("open");
     let objects = root.join("objects");
     let size_before = crate::util::bytes_under(&objects);
-    let dry = store
-        .gc(
-            &quilt_store::GcOptions {
-                dry_run: true,
-                ..Default::default()
-            },
-            &quilt_hash::NoProgress,
-            &crate::util::NO_INTERRUPT,
-        )
-        .expect("dry run");
+    let dry = crate::util::gc_with(
+        &store,
+        &quilt_store::GcOptions {
+            dry_run: true,
+            ..Default::default()
+        },
+    );
     assert_eq!(dry.loose_migrated, 2);
     assert_eq!(crate::util::bytes_under(&objects), size_before, "dry run");
 
-    let out = store
-        .gc(
-            &Default::default(),
-            &quilt_hash::NoProgress,
-            &crate::util::NO_INTERRUPT,
-        )
-        .expect("gc");
+    let out = crate::util::gc_with(&store, &Default::default());
     assert_eq!(out.loose_migrated, 2);
     assert_eq!(out.objects_removed, 1, "the dead version's file");
     for (id, data) in ids.iter().zip([&v1, &v2]) {
@@ -554,28 +522,9 @@ fn gc_moves_live_large_loose_files_into_chunks() {
         size_after < size_before - 60_000 - 40_000,
         "{size_before} -> {size_after} bytes"
     );
-    let again = store
-        .gc(
-            &Default::default(),
-            &quilt_hash::NoProgress,
-            &crate::util::NO_INTERRUPT,
-        )
-        .expect("gc again");
+    let again = crate::util::gc_with(&store, &Default::default());
     assert_eq!(again.loose_migrated, 0);
-    let report = reopen_and_verify(&root, chunking);
+    let reopened = Store::open_with(&root, chunking).expect("reopen");
+    let report = crate::util::verify(&reopened);
     assert!(report.is_ok(), "{:?}", report.problems);
-}
-
-fn reopen_and_verify(
-    root: &std::path::Path,
-    options: quilt_store::StoreOptions,
-) -> quilt_store::VerifyReport {
-    Store::open_with(root, options)
-        .expect("open")
-        .verify(
-            &Default::default(),
-            &quilt_hash::NoProgress,
-            &crate::util::NO_INTERRUPT,
-        )
-        .expect("verify")
 }

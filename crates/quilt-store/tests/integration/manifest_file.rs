@@ -4,10 +4,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use quilt_hash::{Manifest, NoProgress, TopHash};
-use quilt_store::{
-    Error, GcOptions, ManifestKind, Problem, Store, VerifyOptions, VerifyReport, DELTA_MAGIC,
-    ZSTD_MAGIC,
-};
+use quilt_store::{Error, GcOptions, ManifestKind, Problem, Store, DELTA_MAGIC, ZSTD_MAGIC};
 
 use crate::util::*;
 
@@ -77,12 +74,6 @@ fn assert_reads_back(store: &Store, m: &Manifest) {
     assert_eq!(store.manifest_bytes(&top).expect("bytes"), bytes);
     assert_eq!(streamed(store, &top).expect("stream"), bytes);
     assert_eq!(&store.get_manifest(&top).expect("parse"), m);
-}
-
-fn verify(store: &Store) -> VerifyReport {
-    store
-        .verify(&VerifyOptions::default(), &NoProgress, &NO_INTERRUPT)
-        .expect("verify")
 }
 
 fn flip(path: &PathBuf, at: usize) {

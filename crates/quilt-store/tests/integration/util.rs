@@ -2,11 +2,24 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use quilt_hash::manifest::default_header;
+use quilt_hash::NoProgress;
 use quilt_hash::{hash_bytes, Entry, LogicalKey, Manifest, ObjectId, PackageName, TopHash};
-use quilt_store::{Store, StoreOptions};
+use quilt_store::{GcOptions, GcOutcome, Store, StoreOptions, VerifyOptions, VerifyReport};
 use tempfile::TempDir;
 
 pub static NO_INTERRUPT: AtomicBool = AtomicBool::new(false);
+
+/// A full verify of `store` (objects and packages), which must run to the end.
+pub fn verify(store: &Store) -> VerifyReport {
+    store
+        .verify(&VerifyOptions::default(), &NoProgress, &NO_INTERRUPT)
+        .expect("verify")
+}
+
+/// A gc of `store` with `opts`, which must succeed.
+pub fn gc_with(store: &Store, opts: &GcOptions) -> GcOutcome {
+    store.gc(opts, &NoProgress, &NO_INTERRUPT).expect("gc")
+}
 
 /// Small thresholds so tests exercise loose objects and pack rolling with tiny data.
 pub const OPTIONS: StoreOptions = StoreOptions {

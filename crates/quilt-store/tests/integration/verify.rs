@@ -1,13 +1,7 @@
-use quilt_hash::{hash_bytes, NoProgress};
-use quilt_store::{Problem, VerifyOptions, VerifyReport};
+use quilt_hash::hash_bytes;
+use quilt_store::Problem;
 
 use crate::util::*;
-
-fn verify(store: &quilt_store::Store) -> VerifyReport {
-    store
-        .verify(&VerifyOptions::default(), &NoProgress, &NO_INTERRUPT)
-        .expect("verify")
-}
 
 #[test]
 fn clean_store_verifies() {

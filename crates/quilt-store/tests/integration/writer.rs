@@ -337,12 +337,6 @@ fn small_packs_are_merged_when_they_pile_up() {
 }
 
 fn assert_verifies(store: &Store) {
-    let report = store
-        .verify(
-            &Default::default(),
-            &quilt_hash::NoProgress,
-            &crate::util::NO_INTERRUPT,
-        )
-        .expect("verify");
+    let report = verify(store);
     assert!(report.is_ok(), "{report:?}");
 }
