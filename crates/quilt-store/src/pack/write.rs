@@ -94,20 +94,19 @@ impl PackWriter {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let len = self.buf.len() as u64;
+        self.flushed += self.buf.len() as u64;
         match &mut self.out {
             Out::Inline { file, hasher } => {
                 hasher.update(&self.buf);
                 file.write_all(&self.buf)
                     .map_err(|e| Error::io_write("write pack", &self.tmp_path, e))?;
                 self.buf.clear();
-                if self.flushed + len - self.synced >= WRITEBACK_STEP {
-                    start_writeback(
-                        file.as_file(),
-                        self.synced,
-                        self.flushed + len - self.synced,
-                    );
-                    self.synced = self.flushed + len;
+                if self.flushed - self.synced >= WRITEBACK_STEP {
+                    start_writeback(file.as_file(), self.synced, self.flushed - self.synced);
+                    self.synced = self.flushed;
+                }
+                if self.flushed >= SINK_AFTER {
+                    self.move_to_sink()?;
                 }
             }
             Out::Sink(sink) => {
@@ -116,18 +115,11 @@ impl PackWriter {
             }
             Out::Lost => return Err(self.lost()),
         }
-        self.flushed += len;
-        if self.flushed >= SINK_AFTER {
-            self.move_to_sink()?;
-        }
         Ok(())
     }
 
-    /// Hands the temp file to a writer thread, if it is not there yet.
+    /// Hands the (inline) temp file, all `flushed` bytes of it written, to a writer thread.
     fn move_to_sink(&mut self) -> Result<()> {
-        if let Out::Sink(_) = self.out {
-            return Ok(());
-        }
         if let Out::Inline { file, hasher } = std::mem::replace(&mut self.out, Out::Lost) {
             self.out = Out::Sink(PackSink::start(file, *hasher, self.flushed)?);
         }
