@@ -25,6 +25,7 @@ pub fn by_name(target: &str) -> Option<fn(&[u8])> {
         "quiltignore" => quiltignore,
         "config" => config,
         "chunk_list" => chunk_list,
+        "pack_checksum" => pack_checksum,
         _ => return None,
     })
 }
@@ -43,6 +44,41 @@ pub fn chunk_list(data: &[u8]) {
         .iter()
         .all(|(id, len)| id.kind == HashType::Blake3 && *len > 0));
     assert_eq!(list.encode(), data, "accepted bytes that do not round-trip");
+}
+
+/// A pack's checksum (`pack::checksum::checksum`, over a pack without its trailer): no panic
+/// on any bytes, and a version 2 body it accepts is whole records back to back, of known
+/// types; changing the first record's type byte or length then changes the checksum or is
+/// refused.
+pub fn pack_checksum(data: &[u8]) {
+    use quilt::store::pack::checksum::{checksum, PACK_V2};
+    let Ok(sum) = checksum(data) else {
+        return;
+    };
+    if data.len() < 12 || data[8..12] != PACK_V2.to_le_bytes() {
+        return;
+    }
+    let mut at = 12usize;
+    while at < data.len() {
+        assert!(at + 41 <= data.len(), "accepted a cut-short record header");
+        assert!(
+            HashType::from_code(data[at]).is_some(),
+            "accepted an unknown type"
+        );
+        let len = u64::from_le_bytes(data[at + 33..at + 41].try_into().expect("8 bytes"));
+        let end = (at as u64 + 41).checked_add(len).expect("no overflow");
+        assert!(end <= data.len() as u64, "accepted a record past the end");
+        at = end as usize;
+    }
+    for pos in [12usize, 12 + 33] {
+        if pos < data.len() {
+            let mut changed = data.to_vec();
+            changed[pos] ^= 0x01;
+            if let Ok(other) = checksum(&changed) {
+                assert_ne!(other, sum, "a header byte at {pos} is not covered");
+            }
+        }
+    }
 }
 
 /// `Manifest::from_slice`: no panic, whatever parses writes back to bytes that parse to the

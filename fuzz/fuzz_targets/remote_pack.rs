@@ -28,13 +28,20 @@ fuzz_target!(|data: &[u8]| {
     };
     for e in index.entries().take(4096) {
         let r = e.record_range();
-        assert!(r.start <= r.end && r.end <= index.pack_len(), "entry outside its pack");
+        assert!(
+            r.start <= r.end && r.end <= index.pack_len(),
+            "entry outside its pack"
+        );
         let found = index.find(&e.id).expect("an entry is found by its id");
         assert_eq!(found.offset, e.offset);
         let start = (r.start as usize).min(pack.len());
         let end = (r.end as usize).min(pack.len());
         if let Ok(body) = record_data(&pack[start..end], &e) {
-            assert_eq!(body.len() as u64, e.len, "a record's data of the wrong length");
+            assert_eq!(
+                body.len() as u64,
+                e.len,
+                "a record's data of the wrong length"
+            );
         }
     }
 });

@@ -16,7 +16,10 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(text) = std::str::from_utf8(data) {
         if let Ok(Some(page)) = parse_parts_page(text) {
-            assert!(!page.sizes.is_empty(), "a parts page without parts was accepted");
+            assert!(
+                !page.sizes.is_empty(),
+                "a parts page without parts was accepted"
+            );
             if let Some(m) = &page.next_marker {
                 assert!(!m.is_empty(), "an empty part marker was accepted");
             }

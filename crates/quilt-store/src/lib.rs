@@ -55,7 +55,7 @@ pub use manifest_file::{ManifestKind, DELTA_LIMIT, DELTA_MAGIC, ZSTD_MAGIC};
 pub use manifest_sink::ManifestSink;
 pub use pack::mem::{BuiltPack, PackBuilder, PackEntry, PackIndex};
 pub use pack::merge::{MAX_PACKS, MERGE_BELOW};
-pub use pack::{FORMAT_VERSION, INDEX_MAGIC, PACK_MAGIC};
+pub use pack::{FORMAT_VERSION, INDEX_MAGIC, PACK_MAGIC, PACK_VERSION};
 pub use reader::ObjectReader;
 pub use store::{SkippedPack, Store, StoreOptions};
 pub use verify::{Problem, VerifyOptions, VerifyReport};

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 use crate::hashing::{hash_as, hash_file_as};
 use crate::layout::{self, parse_hex32};
+use crate::pack::checksum::checksum;
 use crate::pack::{Pack, TRAILER_LEN};
 use crate::{Error, Result, Store};
 
@@ -299,11 +300,15 @@ impl Store {
                 return Err(Error::Interrupted);
             }
             let body = &pack.data[..pack.data.len() - TRAILER_LEN as usize];
-            let sum = blake3::Hasher::new().update_rayon(body).finalize();
-            if sum.as_bytes()[..] != pack.data[body.len()..] {
+            let reason = match checksum(body) {
+                Ok(sum) if sum[..] == pack.data[body.len()..] => None,
+                Ok(_) => Some("its checksum does not match its contents".into()),
+                Err(reason) => Some(reason),
+            };
+            if let Some(reason) = reason {
                 report.problems.push(Problem::CorruptPack {
                     file: pack.pack_path.clone(),
-                    reason: "its checksum does not match its contents".into(),
+                    reason,
                 });
             }
             let found: Vec<Problem> = (0..pack.index.len())

@@ -5,8 +5,9 @@
 
 use quilt_hash::{HashType, ObjectId};
 
+use super::checksum::Summer;
 use super::index::{self, IndexEntry};
-use super::{FORMAT_VERSION, HEADER_LEN, PACK_MAGIC, RECORD_HEADER_LEN, TRAILER_LEN};
+use super::{HEADER_LEN, PACK_MAGIC, PACK_VERSION, RECORD_HEADER_LEN, TRAILER_LEN};
 
 /// One object in a pack, as its index describes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +46,7 @@ pub const RECORD_HEADER: u64 = RECORD_HEADER_LEN;
 pub struct PackBuilder {
     bytes: Vec<u8>,
     entries: Vec<IndexEntry>,
+    sum: Summer,
 }
 
 /// A finished pack: its name (`pack-<hex of its trailer>`), its bytes and its index's bytes.
@@ -71,8 +73,9 @@ impl PackBuilder {
     pub fn with_capacity(capacity: usize) -> PackBuilder {
         let mut bytes = Vec::with_capacity(capacity);
         bytes.extend_from_slice(&PACK_MAGIC);
-        bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        bytes.extend_from_slice(&PACK_VERSION.to_le_bytes());
         PackBuilder {
+            sum: Summer::new(&bytes),
             bytes,
             entries: Vec::new(),
         }
@@ -91,6 +94,12 @@ impl PackBuilder {
         self.bytes
             .extend_from_slice(&(data.len() as u64).to_le_bytes());
         self.bytes.extend_from_slice(data);
+        let header = self.bytes.len() - data.len() - RECORD_HEADER_LEN as usize;
+        self.sum.record(
+            id.kind,
+            &self.bytes[header..header + RECORD_HEADER_LEN as usize],
+            data,
+        );
     }
 
     /// Bytes so far.
@@ -103,10 +112,10 @@ impl PackBuilder {
         self.entries.is_empty()
     }
 
-    /// Closes the pack with its blake3 trailer and encodes its index.
+    /// Closes the pack with its checksum (see [`super::checksum`]) and encodes its index.
     pub fn finish(self) -> BuiltPack {
         let mut bytes = self.bytes;
-        let checksum: [u8; 32] = *blake3::hash(&bytes).as_bytes();
+        let checksum = self.sum.finish();
         bytes.extend_from_slice(&checksum);
         let objects = self
             .entries

@@ -10,6 +10,7 @@ use quilt_hash::{HashType, ObjectId};
 
 use crate::{Error, Result};
 
+pub mod checksum;
 pub(crate) mod index;
 pub mod mem;
 pub(crate) mod merge;
@@ -22,13 +23,15 @@ pub(crate) use index::{Index, IndexEntry};
 pub const PACK_MAGIC: [u8; 8] = *b"QPACK\0\0\0";
 /// First 8 bytes of every pack index.
 pub const INDEX_MAGIC: [u8; 8] = *b"QPIDX\0\0\0";
-/// The format version both files carry after their magic.
+/// The version an index carries after its magic.
 pub const FORMAT_VERSION: u32 = 1;
+/// The version a pack is written with (see [`checksum`]; version 1 packs stay readable).
+pub const PACK_VERSION: u32 = checksum::PACK_V2;
 /// Magic + version.
 pub(crate) const HEADER_LEN: u64 = 12;
 /// Type byte, digest, length.
 pub(crate) const RECORD_HEADER_LEN: u64 = 1 + 32 + 8;
-/// A blake3 digest closes both files.
+/// A blake3 digest closes both files (for a pack, see [`checksum`]).
 pub(crate) const TRAILER_LEN: u64 = 32;
 
 /// Maps a whole file read-only.
@@ -78,7 +81,7 @@ impl Pack {
             return Err(corrupt("it does not start with the pack magic".into()));
         }
         let version = u32::from_le_bytes(data[8..12].try_into().expect("4 bytes"));
-        if version != FORMAT_VERSION {
+        if version != checksum::PACK_V1 && version != checksum::PACK_V2 {
             return Err(corrupt(format!("unsupported pack version {version}")));
         }
         if data[data.len() - TRAILER_LEN as usize..] != index.pack_checksum()[..] {

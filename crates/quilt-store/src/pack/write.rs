@@ -8,15 +8,20 @@ use std::path::PathBuf;
 use quilt_hash::{HashType, ObjectId};
 use tempfile::NamedTempFile;
 
+use super::checksum::Summer;
 use super::index::{self, IndexEntry};
-use super::sink::PackSink;
-use super::{FORMAT_VERSION, HEADER_LEN, PACK_MAGIC, RECORD_HEADER_LEN};
+use super::sink::{align_start, PackSink};
+use super::{HEADER_LEN, PACK_MAGIC, PACK_VERSION, RECORD_HEADER_LEN};
 use crate::layout::{persist, Layout};
 use crate::{Error, Result};
 
-/// Bytes gathered before they are checksummed and written: large enough that blake3 hashes
-/// them with its wide SIMD path and the kernel sees few, large writes.
-const BUF_LEN: usize = 1 << 20;
+/// Bytes gathered before they are written: large enough that the kernel sees few, large
+/// writes.
+const BUF_LEN: usize = 4 << 20;
+
+/// A buffer's capacity: [`BUF_LEN`], plus room to pad its start for the writer thread (see
+/// [`align_start`]) and for the record header that may start just under the limit.
+const BUF_CAP: usize = BUF_LEN + 2 * 4096;
 
 /// A pack that passes this many bytes is handed to a writer thread of its own (see
 /// [`PackSink`]); smaller ones are written by the thread filling them.
@@ -24,12 +29,9 @@ const SINK_AFTER: u64 = 4 << 20;
 
 /// Where a pack's bytes go.
 enum Out {
-    /// Written and checksummed here.
-    Inline {
-        file: NamedTempFile,
-        hasher: Box<blake3::Hasher>,
-    },
-    /// Written and checksummed by a thread of the pack's own.
+    /// Written here.
+    Inline(NamedTempFile),
+    /// Written by a thread of the pack's own.
     Sink(PackSink),
     /// The move to a writer thread failed, taking the temp file with it.
     Lost,
@@ -38,7 +40,12 @@ enum Out {
 /// A pack being written. Dropping it without [`PackWriter::finish`] deletes the temp file.
 pub(crate) struct PackWriter {
     out: Out,
+    /// The pack's checksum, fed as records are appended.
+    sum: Box<Summer>,
     buf: Vec<u8>,
+    /// Padding at the start of `buf` (written nowhere; it lines the buffer up in memory with
+    /// its place in the file, so the writer thread can write it without a copy).
+    pad: usize,
     /// Bytes appended so far (written or buffered).
     len: u64,
     /// Bytes handed to the kernel so far.
@@ -59,27 +66,26 @@ impl PackWriter {
     pub fn new(layout: &Layout) -> Result<PackWriter> {
         let tmp = layout.temp_file()?;
         let tmp_path = tmp.path().to_owned();
+        let mut header = [0u8; HEADER_LEN as usize];
+        header[..8].copy_from_slice(&PACK_MAGIC);
+        header[8..].copy_from_slice(&PACK_VERSION.to_le_bytes());
         let mut w = PackWriter {
-            out: Out::Inline {
-                file: tmp,
-                hasher: Box::new(blake3::Hasher::new()),
-            },
-            buf: Vec::with_capacity(BUF_LEN),
+            out: Out::Inline(tmp),
+            sum: Box::new(Summer::new(&header)),
+            buf: Vec::with_capacity(BUF_CAP),
+            pad: 0,
             len: 0,
             flushed: 0,
             synced: 0,
             entries: Vec::new(),
             tmp_path,
         };
-        let mut header = [0u8; HEADER_LEN as usize];
-        header[..8].copy_from_slice(&PACK_MAGIC);
-        header[8..].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
         w.write(&header)?;
         Ok(w)
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        if self.buf.len() + bytes.len() > BUF_LEN {
+        if self.buf.len() - self.pad + bytes.len() > BUF_LEN {
             self.flush()?;
         }
         self.buf.extend_from_slice(bytes);
@@ -87,17 +93,16 @@ impl PackWriter {
         Ok(())
     }
 
-    /// Checksums and writes what is buffered (or hands it to the pack's writer thread). Inline,
+    /// Writes what is buffered (or hands it to the pack's writer thread). Inline,
     /// it starts the write-back early, so the fsync at [`PackWriter::finish`] has little left
     /// to wait for; a pack past [`SINK_AFTER`] moves to a thread of its own.
     fn flush(&mut self) -> Result<()> {
-        if self.buf.is_empty() {
+        if self.buf.len() == self.pad {
             return Ok(());
         }
-        self.flushed += self.buf.len() as u64;
+        self.flushed += (self.buf.len() - self.pad) as u64;
         match &mut self.out {
-            Out::Inline { file, hasher } => {
-                hasher.update(&self.buf);
+            Out::Inline(file) => {
                 file.write_all(&self.buf)
                     .map_err(|e| Error::io_write("write pack", &self.tmp_path, e))?;
                 self.buf.clear();
@@ -111,7 +116,8 @@ impl PackWriter {
             }
             Out::Sink(sink) => {
                 let full = std::mem::take(&mut self.buf);
-                self.buf = sink.send(full)?;
+                self.buf = sink.send(full, self.pad)?;
+                self.pad = align_start(&mut self.buf, self.flushed);
             }
             Out::Lost => return Err(self.lost()),
         }
@@ -120,8 +126,9 @@ impl PackWriter {
 
     /// Hands the (inline) temp file, all `flushed` bytes of it written, to a writer thread.
     fn move_to_sink(&mut self) -> Result<()> {
-        if let Out::Inline { file, hasher } = std::mem::replace(&mut self.out, Out::Lost) {
-            self.out = Out::Sink(PackSink::start(file, *hasher, self.flushed)?);
+        if let Out::Inline(file) = std::mem::replace(&mut self.out, Out::Lost) {
+            self.out = Out::Sink(PackSink::start(file, self.flushed)?);
+            self.pad = align_start(&mut self.buf, self.flushed);
         }
         Ok(())
     }
@@ -153,7 +160,7 @@ impl PackWriter {
     where
         E: From<Error>,
     {
-        if self.buf.len() + RECORD_HEADER_LEN as usize + max_len > BUF_LEN {
+        if self.buf.len() - self.pad + RECORD_HEADER_LEN as usize + max_len > BUF_LEN {
             self.flush()?;
         }
         let start = self.buf.len();
@@ -174,6 +181,8 @@ impl PackWriter {
         header[0] = id.kind.code();
         header[1..33].copy_from_slice(&id.digest);
         header[33..].copy_from_slice(&len.to_le_bytes());
+        let (header, data) = self.buf[start..].split_at(RECORD_HEADER_LEN as usize);
+        self.sum.record(id.kind, header, data);
         self.entries.push(IndexEntry {
             digest: id.digest,
             kind: id.kind,
@@ -204,12 +213,12 @@ impl PackWriter {
             return Ok(None);
         }
         self.flush()?;
-        let (mut tmp, hasher) = match self.out {
-            Out::Inline { file, hasher } => (file, *hasher),
-            Out::Sink(sink) => sink.finish()?,
+        let mut tmp = match self.out {
+            Out::Inline(file) => file,
+            Out::Sink(sink) => sink.finish()?.0,
             Out::Lost => return Err(self.lost()),
         };
-        let checksum: [u8; 32] = *hasher.finalize().as_bytes();
+        let checksum = self.sum.finish();
         tmp.write_all(&checksum)
             .map_err(|e| Error::io_write("write pack", &self.tmp_path, e))?;
         self.len += checksum.len() as u64;

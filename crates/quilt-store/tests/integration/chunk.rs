@@ -315,6 +315,12 @@ fn verify_names_the_file_and_the_chunk_at_fault() {
             if *f == id && *c == victim && !breaks.is_empty())
     });
     assert!(named, "{problems:?}");
+    assert!(
+        !problems
+            .iter()
+            .any(|p| matches!(p, quilt_store::Problem::CorruptPack { .. })),
+        "a chunk's own hash names its bytes, so its pack's checksum leaves them out: {problems:?}"
+    );
     let shown = problems
         .iter()
         .map(|p| p.to_string())
@@ -527,4 +533,39 @@ fn gc_moves_live_large_loose_files_into_chunks() {
     let reopened = Store::open_with(&root, chunking).expect("reopen");
     let report = crate::util::verify(&reopened);
     assert!(report.is_ok(), "{:?}", report.problems);
+}
+
+/// Where the chunk-list record's data sits in one of the store's packs: (pack, offset, len).
+fn chunk_list_record(store: &Store) -> (std::path::PathBuf, usize, usize) {
+    for pack in crate::util::pack_files(store, "pack") {
+        let bytes = std::fs::read(&pack).expect("read");
+        let mut at = 12;
+        while at + 41 <= bytes.len() - 32 {
+            let len = u64::from_le_bytes(bytes[at + 33..at + 41].try_into().expect("8")) as usize;
+            if bytes[at] == HashType::ChunkList.code() {
+                return (pack, at + 41, len);
+            }
+            at += 41 + len;
+        }
+    }
+    panic!("no chunk-list record in any pack")
+}
+
+#[test]
+fn a_flipped_chunk_list_byte_breaks_its_pack_checksum() {
+    let (dir, store) = chunking_store();
+    let data = content(5, 30_000);
+    chunked_package(&store, dir.path(), "a/b", &data);
+    assert!(crate::util::verify(&store).problems.is_empty());
+    let (pack, at, len) = chunk_list_record(&store);
+    let mut bytes = std::fs::read(&pack).expect("read");
+    bytes[at + len / 2] ^= 0x40;
+    std::fs::write(&pack, &bytes).expect("write");
+    let store = Store::open_with(store.root(), store.options()).expect("reopen");
+    let problems = crate::util::verify(&store).problems;
+    assert!(
+        problems.iter().any(|p| matches!(p,
+            quilt_store::Problem::CorruptPack { file, reason } if *file == pack && reason.contains("checksum"))),
+        "a chunk list's bytes are not named by its digest, so the pack checksum covers them: {problems:?}"
+    );
 }
