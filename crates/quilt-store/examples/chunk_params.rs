@@ -4,7 +4,8 @@
 //! alone, and cutting plus naming each chunk with blake3) and the new chunk bytes per
 //! version and the store growth over the ten versions.
 //!
-//! `cargo run --release -p quilt-store --example chunk_params` (env `SIZE_MIB`, default 1024)
+//! `cargo run --release -p quilt-store --example chunk_params` (env `SIZE_MIB`, default 1024;
+//! `PARAMS`, e.g. `128/256/768,192/256/768`, sets of min/avg/max in KiB instead of the table's)
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -58,14 +59,28 @@ fn main() {
         "{:>7} {:>7} {:>7} | {:>9} {:>12} | {:>14} {:>8} {:>7}",
         "min", "avg", "max", "cut MB/s", "+blake3 MB/s", "new MiB/vers.", "growth", "chunks"
     );
-    for (min, avg, max) in [
-        (16 << 10, 64 << 10, 256 << 10),
-        (32 << 10, 128 << 10, 512 << 10),
-        (64 << 10, 256 << 10, 768 << 10),
-        (128 << 10, 256 << 10, 768 << 10),
-        (192 << 10, 384 << 10, 960 << 10),
-        (128 << 10, 512 << 10, 1000 << 10),
-    ] {
+    let sets: Vec<(u32, u32, u32)> = match std::env::var("PARAMS") {
+        Ok(list) => list
+            .split(',')
+            .map(|set| {
+                let kib: Vec<u32> = set
+                    .split('/')
+                    .map(|n| n.trim().parse().expect("PARAMS: min/avg/max in KiB"))
+                    .collect();
+                assert_eq!(kib.len(), 3, "PARAMS: min/avg/max in KiB");
+                (kib[0] << 10, kib[1] << 10, kib[2] << 10)
+            })
+            .collect(),
+        Err(_) => vec![
+            (16 << 10, 64 << 10, 256 << 10),
+            (32 << 10, 128 << 10, 512 << 10),
+            (64 << 10, 256 << 10, 768 << 10),
+            (128 << 10, 256 << 10, 768 << 10),
+            (192 << 10, 384 << 10, 960 << 10),
+            (128 << 10, 512 << 10, 1000 << 10),
+        ],
+    };
+    for (min, avg, max) in sets {
         let p = ChunkParams {
             threshold: 0,
             min,

@@ -19,10 +19,10 @@ pub struct ChunkParams {
 }
 
 impl ChunkParams {
-    /// The defaults: files from 4 MiB on, chunks of 64 KiB to 768 KiB, 256 KiB on average.
+    /// The defaults: files from 4 MiB on, chunks of 128 KiB to 768 KiB, 256 KiB on average.
     pub const DEFAULT: ChunkParams = ChunkParams {
         threshold: 4 << 20,
-        min: 64 << 10,
+        min: 128 << 10,
         avg: 256 << 10,
         max: 768 << 10,
     };
