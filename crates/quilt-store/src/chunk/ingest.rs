@@ -6,14 +6,20 @@ use std::fs::File;
 use std::os::unix::fs::FileExt as _;
 use std::path::Path;
 
-use quilt_hash::{chunk_size, hash_bytes_as, ChunkedHasher, HashType, ObjectId};
+use quilt_hash::{hash_bytes_as, ChunkedHasher, HashType, ObjectId};
 
 use super::{ChunkList, ChunkParams};
 use crate::{Error, ObjectWriter, Result};
 
-/// Blocks are read in multiples of the file's hash chunk (8 MiB for files up to 78 GiB).
+/// A file is read in blocks of this many bytes. Every block is read by a copy from the page
+/// cache, then hashed with sha256, cut, named with blake3 and copied into the pack: a block
+/// that stays in the CPU's caches across those passes makes each of them cheaper. 2 MiB
+/// measured fastest on this machine's 1 MiB L2 / 32 MiB L3 (a 4 x 512 MiB build took
+/// 2.14–2.39 s against 2.51–2.56 s with 8 MiB blocks, 1 MiB and 512 KiB no better).
+const BLOCK: usize = 2 << 20;
+
 fn block_len(size: u64) -> usize {
-    usize::try_from(chunk_size(size)).unwrap_or(usize::MAX)
+    usize::try_from(size).map_or(BLOCK, |size| size.min(BLOCK))
 }
 
 impl ObjectWriter<'_> {
@@ -25,9 +31,9 @@ impl ObjectWriter<'_> {
     }
 
     /// Stores the first `size` bytes of `file` as chunks plus a chunk list, reading them
-    /// exactly once (positional reads of whole hash chunks), and returns the file's
-    /// `sha2-256-chunked` id and whether the file was new. Memory stays at about one block
-    /// (8 MiB) plus one chunk, whatever the file's size.
+    /// exactly once (2 MiB positional reads), and returns the file's `sha2-256-chunked` id
+    /// and whether the file was new. Memory stays at about one block plus one chunk,
+    /// whatever the file's size.
     ///
     /// `unchanged` is asked after the last read whether the file is still the one that was
     /// meant (its stat did not move); if not, or if the file ended early, nothing but some
@@ -71,10 +77,7 @@ impl ObjectWriter<'_> {
         let params = self.store.options.chunking;
         let block = block_len(size);
         // Allocated (and zeroed) once: a block plus the carry, at most one chunk.
-        let cap = usize::try_from(size)
-            .unwrap_or(usize::MAX)
-            .min(block)
-            .saturating_add(params.max as usize);
+        let cap = block.saturating_add(params.max as usize);
         let mut buf = vec![0u8; cap];
         let mut carry = 0usize;
         let mut hasher = ChunkedHasher::new(size);

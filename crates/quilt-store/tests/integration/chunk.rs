@@ -569,3 +569,29 @@ fn a_flipped_chunk_list_byte_breaks_its_pack_checksum() {
         "a chunk list's bytes are not named by its digest, so the pack checksum covers them: {problems:?}"
     );
 }
+
+#[test]
+fn a_file_read_in_blocks_is_cut_as_if_read_whole() {
+    // The store reads a large file in 2 MiB blocks and carries the tail after the last cut
+    // into the next one; the chunks must be those of cutting the whole file at once.
+    let (dir, store) = chunking_store();
+    let params = store.options().chunking;
+    for (n, len) in [
+        (1u32, (2 << 20) - 1),
+        (2, (2 << 20) + 1),
+        (3, (5 << 20) + 777),
+    ] {
+        let mut data = content(n, len);
+        if n == 3 {
+            // A run with no cut point spanning a block boundary: chunks of exactly `max`.
+            data[(2 << 20) - 10_000..(2 << 20) + 10_000].fill(0);
+        }
+        let path = dir.path().join(format!("f{n}"));
+        std::fs::write(&path, &data).expect("write");
+        let (id, _) = ingest(&store, &path).expect("unchanged");
+        assert_eq!(id, hash_bytes(&data));
+        let list = store.chunk_list(&id).expect("list").expect("chunked");
+        let lens: Vec<usize> = list.chunks.iter().map(|(_, l)| *l as usize).collect();
+        assert_eq!(lens, params.cut(&data, true), "file of {len} bytes");
+    }
+}
