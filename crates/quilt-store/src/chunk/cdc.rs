@@ -57,17 +57,20 @@ impl ChunkParams {
     /// (prepended to what follows), so cutting a file block by block gives the same chunks
     /// as cutting it whole. Returns the lengths of the finished chunks.
     pub fn cut(&self, data: &[u8], last: bool) -> Vec<usize> {
-        let mut lens: Vec<usize> = FastCDC::new(
-            data,
-            self.min as usize,
-            self.avg as usize,
-            self.max as usize,
-        )
-        .map(|c| c.length)
-        .collect();
-        if !last {
-            // The final piece ends where the data does, not necessarily at a cut point.
-            lens.pop();
+        let max = self.max as usize;
+        let chunker = FastCDC::new(data, self.min as usize, self.avg as usize, max);
+        let mut lens = Vec::with_capacity(data.len() / self.avg as usize + 1);
+        let mut at = 0;
+        // A chunk is final once `max` bytes are in view (a cut point or `max` itself); with
+        // fewer and more data to come, the bytes are left unscanned for the next call, which
+        // scans them once, rather than cut here, found to end with the data, and scanned again.
+        while at < data.len() && (last || data.len() - at >= max) {
+            let (_, end) = chunker.cut(at, data.len() - at);
+            if end <= at {
+                break;
+            }
+            lens.push(end - at);
+            at = end;
         }
         lens
     }
