@@ -80,6 +80,7 @@ impl PackWriter {
             entries: Vec::new(),
             tmp_path,
         };
+        w.pad = align_start(&mut w.buf, 0);
         w.write(&header)?;
         Ok(w)
     }
@@ -93,42 +94,43 @@ impl PackWriter {
         Ok(())
     }
 
-    /// Writes what is buffered (or hands it to the pack's writer thread). Inline,
-    /// it starts the write-back early, so the fsync at [`PackWriter::finish`] has little left
-    /// to wait for; a pack past [`SINK_AFTER`] moves to a thread of its own.
+    /// Writes what is buffered (or hands it to the pack's writer thread). Inline, it starts
+    /// the write-back early, so the fsync at [`PackWriter::finish`] has little left to wait
+    /// for. A pack that this flush takes to [`SINK_AFTER`] bytes moves to a thread of its own
+    /// first, so this buffer, too, goes the direct way. Every buffer starts lined up in
+    /// memory with its place in the file (`pad`), whichever way it goes.
     fn flush(&mut self) -> Result<()> {
         if self.buf.len() == self.pad {
             return Ok(());
         }
+        let before = self.flushed;
         self.flushed += (self.buf.len() - self.pad) as u64;
+        if self.flushed >= SINK_AFTER && matches!(self.out, Out::Inline(_)) {
+            self.move_to_sink(before)?;
+        }
         match &mut self.out {
             Out::Inline(file) => {
-                file.write_all(&self.buf)
+                file.write_all(&self.buf[self.pad..])
                     .map_err(|e| Error::io_write("write pack", &self.tmp_path, e))?;
-                self.buf.clear();
                 if self.flushed - self.synced >= WRITEBACK_STEP {
                     start_writeback(file.as_file(), self.synced, self.flushed - self.synced);
                     self.synced = self.flushed;
-                }
-                if self.flushed >= SINK_AFTER {
-                    self.move_to_sink()?;
                 }
             }
             Out::Sink(sink) => {
                 let full = std::mem::take(&mut self.buf);
                 self.buf = sink.send(full, self.pad)?;
-                self.pad = align_start(&mut self.buf, self.flushed);
             }
             Out::Lost => return Err(self.lost()),
         }
+        self.pad = align_start(&mut self.buf, self.flushed);
         Ok(())
     }
 
-    /// Hands the (inline) temp file, all `flushed` bytes of it written, to a writer thread.
-    fn move_to_sink(&mut self) -> Result<()> {
+    /// Hands the (inline) temp file, its first `written` bytes written, to a writer thread.
+    fn move_to_sink(&mut self, written: u64) -> Result<()> {
         if let Out::Inline(file) = std::mem::replace(&mut self.out, Out::Lost) {
-            self.out = Out::Sink(PackSink::start(file, self.flushed)?);
-            self.pad = align_start(&mut self.buf, self.flushed);
+            self.out = Out::Sink(PackSink::start(file, written)?);
         }
         Ok(())
     }

@@ -169,7 +169,7 @@ fn ingest(store: &Store, path: &std::path::Path) -> Option<(ObjectId, bool)> {
 #[test]
 fn a_file_is_chunked_in_one_read_and_dedups_an_insert() {
     let (dir, store) = chunking_store();
-    // Two blocks of the reader (8 MiB each) and a bit: chunks cross block ends.
+    // Eight blocks of the reader (2 MiB each) and a bit: chunks cross block ends.
     let data = content(4, (16 << 20) + 12345);
     let path = dir.path().join("big");
     std::fs::write(&path, &data).expect("write");

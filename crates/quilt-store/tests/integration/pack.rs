@@ -218,3 +218,32 @@ fn a_version_2_checksum_skips_digest_named_data_but_not_headers() {
         report.problems
     );
 }
+
+#[test]
+fn a_pack_past_the_writer_thread_threshold_reads_back_whole() {
+    // Default options: 1 MiB small-object limit, 1 GiB packs. 22 objects of 700,001 bytes
+    // make one pack of about 15 MiB from one writer: its first buffers are written inline
+    // or handed over, the rest by the pack's writer thread, in several 4 MiB buffers.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join(".quilt");
+    Store::init(&root).expect("init");
+    let options = quilt_store::StoreOptions::default();
+    let store = Store::open_with(&root, options).expect("open");
+    let items: Vec<Vec<u8>> = (0..22).map(|n| content(100 + n, 700_001)).collect();
+    let ids = put(&store, &items);
+    let packs = pack_files(&store, "pack");
+    assert_eq!(packs.len(), 1, "{packs:?}");
+    let bytes = std::fs::read(&packs[0]).expect("read");
+    assert_eq!(bytes.len() as u64, 12 + 22 * (41 + 700_001) + 32);
+    let body = &bytes[..bytes.len() - 32];
+    let sum = quilt_store::pack::checksum::checksum(body).expect("well formed");
+    assert_eq!(&bytes[bytes.len() - 32..], &sum);
+
+    let store = Store::open_with(&root, options).expect("reopen");
+    for (id, data) in ids.iter().zip(&items) {
+        assert_eq!(&store.get(id).expect("get"), data);
+    }
+    let report = verify(&store);
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.objects_checked, 22);
+}
