@@ -7,7 +7,7 @@ use quilt_hash::{HashType, ObjectId};
 
 use super::checksum::Summer;
 use super::index::{self, IndexEntry};
-use super::{HEADER_LEN, PACK_MAGIC, PACK_VERSION, RECORD_HEADER_LEN, TRAILER_LEN};
+use super::{pack_file_header, HEADER_LEN, RECORD_HEADER_LEN, TRAILER_LEN};
 
 /// One object in a pack, as its index describes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,11 +71,11 @@ impl Default for PackBuilder {
 impl PackBuilder {
     /// An empty pack expecting about `capacity` bytes.
     pub fn with_capacity(capacity: usize) -> PackBuilder {
+        let header = pack_file_header();
         let mut bytes = Vec::with_capacity(capacity);
-        bytes.extend_from_slice(&PACK_MAGIC);
-        bytes.extend_from_slice(&PACK_VERSION.to_le_bytes());
+        bytes.extend_from_slice(&header);
         PackBuilder {
-            sum: Summer::new(&bytes),
+            sum: Summer::new(&header),
             bytes,
             entries: Vec::new(),
         }
@@ -83,23 +83,19 @@ impl PackBuilder {
 
     /// Appends one object.
     pub fn add(&mut self, id: &ObjectId, data: &[u8]) {
+        let start = self.bytes.len();
         self.entries.push(IndexEntry {
             digest: id.digest,
             kind: id.kind,
-            offset: self.bytes.len() as u64,
+            offset: start as u64,
             len: data.len() as u64,
         });
         self.bytes.push(id.kind.code());
         self.bytes.extend_from_slice(&id.digest);
         self.bytes
             .extend_from_slice(&(data.len() as u64).to_le_bytes());
+        self.sum.record(id.kind, &self.bytes[start..], data);
         self.bytes.extend_from_slice(data);
-        let header = self.bytes.len() - data.len() - RECORD_HEADER_LEN as usize;
-        self.sum.record(
-            id.kind,
-            &self.bytes[header..header + RECORD_HEADER_LEN as usize],
-            data,
-        );
     }
 
     /// Bytes so far.

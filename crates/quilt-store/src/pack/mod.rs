@@ -29,6 +29,13 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const PACK_VERSION: u32 = checksum::PACK_V2;
 /// Magic + version.
 pub(crate) const HEADER_LEN: u64 = 12;
+/// The 12 bytes a pack written now starts with: magic, then [`PACK_VERSION`].
+pub(crate) fn pack_file_header() -> [u8; HEADER_LEN as usize] {
+    let mut header = [0u8; HEADER_LEN as usize];
+    header[..8].copy_from_slice(&PACK_MAGIC);
+    header[8..].copy_from_slice(&PACK_VERSION.to_le_bytes());
+    header
+}
 /// Type byte, digest, length.
 pub(crate) const RECORD_HEADER_LEN: u64 = 1 + 32 + 8;
 /// A blake3 digest closes both files (for a pack, see [`checksum`]).

@@ -11,7 +11,7 @@ use tempfile::NamedTempFile;
 use super::checksum::Summer;
 use super::index::{self, IndexEntry};
 use super::sink::{align_start, PackSink};
-use super::{HEADER_LEN, PACK_MAGIC, PACK_VERSION, RECORD_HEADER_LEN};
+use super::{pack_file_header, RECORD_HEADER_LEN};
 use crate::layout::{persist, Layout};
 use crate::{Error, Result};
 
@@ -66,9 +66,7 @@ impl PackWriter {
     pub fn new(layout: &Layout) -> Result<PackWriter> {
         let tmp = layout.temp_file()?;
         let tmp_path = tmp.path().to_owned();
-        let mut header = [0u8; HEADER_LEN as usize];
-        header[..8].copy_from_slice(&PACK_MAGIC);
-        header[8..].copy_from_slice(&PACK_VERSION.to_le_bytes());
+        let header = pack_file_header();
         let mut w = PackWriter {
             out: Out::Inline(tmp),
             sum: Box::new(Summer::new(&header)),
@@ -105,7 +103,7 @@ impl PackWriter {
         }
         let before = self.flushed;
         self.flushed += (self.buf.len() - self.pad) as u64;
-        if self.flushed >= SINK_AFTER && matches!(self.out, Out::Inline(_)) {
+        if self.flushed >= SINK_AFTER {
             self.move_to_sink(before)?;
         }
         match &mut self.out {
@@ -127,10 +125,12 @@ impl PackWriter {
         Ok(())
     }
 
-    /// Hands the (inline) temp file, its first `written` bytes written, to a writer thread.
+    /// Hands an inline temp file, its first `written` bytes written, to a writer thread; a
+    /// pack that already has one, or lost it, stays as it is.
     fn move_to_sink(&mut self, written: u64) -> Result<()> {
-        if let Out::Inline(file) = std::mem::replace(&mut self.out, Out::Lost) {
-            self.out = Out::Sink(PackSink::start(file, written)?);
+        match std::mem::replace(&mut self.out, Out::Lost) {
+            Out::Inline(file) => self.out = Out::Sink(PackSink::start(file, written)?),
+            other => self.out = other,
         }
         Ok(())
     }
